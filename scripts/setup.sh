@@ -9,7 +9,7 @@ packages=(
   liblmdb-dev libcli11-dev libboost-dev libboost-filesystem-dev nlohmann-json3-dev
   libspdlog-dev libfmt-dev libssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  etcd-client etcd-server python3 python3-etcd3 python3-grpcio
+  etcd-client etcd-server python3 python3-etcd3 python3-grpcio python3-pytest
 )
 
 missing=()

@@ -1,0 +1,109 @@
+#include "flags.h"
+
+#include <CLI/CLI.hpp>
+
+namespace etcdd {
+
+namespace {
+
+// etcd flags that etcdd accepts so existing unit files keep working, but does
+// not act on yet; each is named in a warning at start-up.
+const char* const kAcceptedFlags[] = {
+    "listen-metrics-urls", "auto-compaction-mode", "auto-compaction-retention",
+    "max-snapshots",       "max-wals",             "strict-reconfig-check",
+    "enable-v2",           "enable-pprof",         "metrics",
+    "cors",                "debug",                "pre-vote",
+    "logger",              "backend-batch-interval", "backend-batch-limit",
+};
+
+// Go's flag package takes "-name" like "--name"; CLI11 needs the latter.
+std::vector<std::string> NormalizeArgs(int argc, char** argv) {
+  std::vector<std::string> args;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a.size() > 2 && a[0] == '-' && a[1] != '-') a = "-" + a;
+    args.push_back(std::move(a));
+  }
+  std::reverse(args.begin(), args.end());  // CLI11 parses a reversed vector
+  return args;
+}
+
+Status ApplyUrls(const std::string& flag, const std::string& value, std::vector<Url>* out) {
+  auto urls = ParseUrls(value);
+  if (!urls.ok()) return Status::InvalidArgument("--" + flag + ": " + urls.status().message());
+  *out = std::move(*urls);
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<DaemonFlags> ParseDaemonFlags(int argc, char** argv) {
+  DaemonFlags f;
+  auto& c = f.server;
+  CLI::App app{"etcdd: an etcd-compatible key-value store member", "etcdd"};
+  app.allow_windows_style_options(false);
+  std::string data_dir, listen_client = "http://localhost:2379",
+                        advertise_client = "http://localhost:2379",
+                        listen_peer = "http://localhost:2380",
+                        advertise_peer = "http://localhost:2380", initial_cluster, log_outputs;
+  auto opt = [&](const std::string& name, auto* var, const std::string& help) {
+    std::string env = "ETCD_" + name;
+    std::transform(env.begin(), env.end(), env.begin(),
+                   [](char ch) { return ch == '-' ? '_' : static_cast<char>(std::toupper(ch)); });
+    return app.add_option("--" + name, *var, help)->envname(env);
+  };
+  opt("name", &c.name, "Human-readable name for this member.");
+  opt("data-dir", &data_dir, "Path to the data directory (default \"${name}.etcd\").");
+  opt("wal-dir", &c.wal_dir, "Path to the dedicated WAL directory.");
+  opt("listen-client-urls", &listen_client, "URLs to listen on for client traffic.");
+  opt("advertise-client-urls", &advertise_client, "Client URLs to advertise to the cluster.");
+  opt("listen-peer-urls", &listen_peer, "URLs to listen on for peer traffic.");
+  opt("initial-advertise-peer-urls", &advertise_peer, "Peer URLs to advertise to the cluster.");
+  opt("initial-cluster", &initial_cluster, "Initial cluster configuration for bootstrapping.");
+  opt("initial-cluster-state", &c.initial_cluster_state, "Initial cluster state: new or existing.");
+  opt("initial-cluster-token", &c.initial_cluster_token, "Initial cluster token.");
+  opt("snapshot-count", &c.snapshot_count, "Committed transactions that trigger a snapshot.");
+  opt("heartbeat-interval", &c.heartbeat_interval_ms, "Time (in milliseconds) of a heartbeat.");
+  opt("election-timeout", &c.election_timeout_ms, "Time (in milliseconds) for an election.");
+  opt("quota-backend-bytes", &c.quota_backend_bytes, "Raise alarms when backend exceeds it.");
+  opt("max-request-bytes", &c.max_request_bytes, "Maximum client request size in bytes.");
+  opt("max-txn-ops", &c.max_txn_ops, "Maximum number of operations in a transaction.");
+  opt("log-level", &f.log_level, "Log level: debug, info, warn, error, panic, or fatal.");
+  opt("log-outputs", &log_outputs, "Log outputs: default, stderr, stdout, or file paths.");
+  app.add_flag("--version", f.print_version, "Print the version and exit.");
+  std::vector<std::string> accepted(std::size(kAcceptedFlags));
+  for (size_t i = 0; i < std::size(kAcceptedFlags); ++i) {
+    std::string name = kAcceptedFlags[i];
+    app.add_option("--" + name, accepted[i])->expected(0, 1)->group("");
+  }
+  try {
+    app.parse(NormalizeArgs(argc, argv));
+  } catch (const CLI::CallForHelp&) {
+    return Status(Code::kCancelled, app.help());
+  } catch (const CLI::ParseError& e) {
+    return Status::InvalidArgument(e.what());
+  }
+  for (size_t i = 0; i < std::size(kAcceptedFlags); ++i) {
+    if (app.count("--" + std::string(kAcceptedFlags[i])) > 0) f.ignored.push_back(kAcceptedFlags[i]);
+  }
+  c.data_dir = data_dir.empty() ? c.name + ".etcd" : data_dir;
+  RETURN_IF_ERROR(ApplyUrls("listen-client-urls", listen_client, &c.listen_client_urls));
+  RETURN_IF_ERROR(ApplyUrls("advertise-client-urls", advertise_client, &c.advertise_client_urls));
+  RETURN_IF_ERROR(ApplyUrls("listen-peer-urls", listen_peer, &c.listen_peer_urls));
+  RETURN_IF_ERROR(
+      ApplyUrls("initial-advertise-peer-urls", advertise_peer, &c.initial_advertise_peer_urls));
+  // etcd: with no --initial-cluster, the cluster is this member alone at its
+  // advertised peer URLs.
+  if (initial_cluster.empty()) {
+    for (const auto& u : c.initial_advertise_peer_urls) {
+      initial_cluster += (initial_cluster.empty() ? "" : ",") + c.name + "=" + u.ToString();
+    }
+  }
+  auto ic = ParseInitialCluster(initial_cluster);
+  if (!ic.ok()) return Status::InvalidArgument("--initial-cluster: " + ic.status().message());
+  c.initial_cluster = std::move(*ic);
+  if (!log_outputs.empty()) f.log_outputs = Split(log_outputs, ',');
+  return f;
+}
+
+}  // namespace etcdd

@@ -1,0 +1,27 @@
+// etcd's command line and ETCD_* environment for etcdd (etcdmain/config.go):
+// same flag names, meanings and defaults, so a unit file written for etcd
+// starts etcdd.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+#include "server/config.h"
+
+namespace etcdd {
+
+struct DaemonFlags {
+  server::ServerConfig server;
+  std::string log_level = "info";
+  std::vector<std::string> log_outputs = {"default"};
+  std::vector<std::string> ignored;  // etcd flags accepted but not acted on yet
+  bool print_version = false;
+};
+
+// Parses argv (Go-style "-flag" is accepted like "--flag"). Errors:
+// InvalidArgument naming the flag; for --help the message is the usage text
+// and the code is kCancelled.
+Result<DaemonFlags> ParseDaemonFlags(int argc, char** argv);
+
+}  // namespace etcdd

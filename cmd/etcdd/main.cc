@@ -1,0 +1,90 @@
+// etcdd: one member of an etcd-compatible cluster. Parses etcd's flags,
+// starts the member, serves clients until SIGTERM or SIGINT, then shuts down
+// cleanly.
+#include <signal.h>
+
+#include <cstdio>
+#include <iostream>
+
+#include "base/log.h"
+#include "flags.h"
+#include "server/api/grpc_server.h"
+#include "server/server.h"
+
+namespace {
+
+constexpr char kEtcddVersion[] = "0.1.0";
+
+int Fail(etcdd::Logger& log, const char* what, const etcdd::Status& s) {
+  log.Error(what, {{"error", s.message()}});
+  return 1;
+}
+
+int Run(const etcdd::DaemonFlags& f, etcdd::Logger& log) {
+  const auto& cfg = f.server;
+  for (const auto& name : f.ignored) {
+    log.Warn("flag accepted for compatibility but not acted on yet", {{"flag", "--" + name}});
+  }
+  log.Info("starting etcdd", {{"etcdd-version", kEtcddVersion},
+                              {"etcd-api-version", etcdd::server::kEtcdApiVersion},
+                              {"name", cfg.name},
+                              {"data-dir", cfg.data_dir}});
+  // Bind-check before touching the data dir, as etcd opens its listeners
+  // first: a port in use must not leave a half-created member behind.
+  if (auto s = etcdd::server::CheckListenable(cfg.listen_client_urls); !s.ok()) {
+    return Fail(log, "failed to listen on client URLs", s);
+  }
+  auto server = etcdd::server::EtcdServer::Start(cfg, log);
+  if (!server.ok()) return Fail(log, "failed to start member", server.status());
+  auto ready = (*server)->WaitReady(std::chrono::milliseconds(60000));
+  if (!ready.ok()) return Fail(log, "member did not become ready", ready);
+  auto grpc = etcdd::server::GrpcServer::Start(cfg.listen_client_urls, cfg.max_request_bytes,
+                                               **server, log);
+  if (!grpc.ok()) return Fail(log, "failed to serve clients", grpc.status());
+  log.Info("ready to serve client requests");
+
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  int sig = 0;
+  sigwait(&set, &sig);
+  log.Info("received signal; shutting down", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
+  (*grpc)->Shutdown(2000);
+  (*server)->Stop();
+  log.Info("stopped serving");
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // Block the stop signals before any thread starts, so every thread inherits
+  // the mask and sigwait in Run receives them.
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+
+  auto flags = etcdd::ParseDaemonFlags(argc, argv);
+  if (!flags.ok()) {
+    if (flags.status().code() == etcdd::Code::kCancelled) {
+      std::cout << flags.status().message();
+      return 0;
+    }
+    std::cerr << "etcdd: " << flags.status().message() << "\n";
+    return 2;
+  }
+  if (flags->print_version) {
+    std::cout << "etcdd Version: " << kEtcddVersion << "\n"
+              << "etcd API Version: " << etcdd::server::kEtcdApiVersion << "\n";
+    return 0;
+  }
+  auto log = etcdd::Logger::Create(flags->log_outputs, flags->log_level);
+  if (!log.ok()) {
+    std::cerr << "etcdd: " << log.status().message() << "\n";
+    return 2;
+  }
+  return Run(*flags, **log);
+}

@@ -1,0 +1,25 @@
+// JSON text as Go's encoding/json writes it, for etcdctl's `-w json`.
+//
+// etcdctl marshals the gogo-generated response structs with json.Marshal:
+// one line, fields in struct order, zero values omitted (`omitempty`), []byte
+// as base64, 64-bit integers as plain JSON numbers. The printers build an
+// nlohmann::ordered_json tree in that order; GoJson serializes it with Go's
+// string escaping (HTML-safe \u003c \u003e \u0026, \u2028 \u2029, invalid
+// UTF-8 as \ufffd, control characters other than \n \r \t as \u00XX).
+//
+// Thread-safety: pure functions.
+#pragma once
+
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+namespace etcdd::cli {
+
+// Serializes `v` on one line without a trailing newline.
+std::string GoJson(const nlohmann::ordered_json& v);
+
+// Go's encoding/json encoding of one string, quotes included.
+std::string GoJsonString(const std::string& s);
+
+}  // namespace etcdd::cli

@@ -1,0 +1,224 @@
+// Go's time.Duration and strconv number parsing and printing; see go_format.h.
+#include <cstdint>
+#include <string>
+
+#include "cli/go_format.h"
+
+namespace etcdd::cli {
+
+namespace {
+
+enum class NumError { kNone, kSyntax, kRange };
+
+struct UintParse {
+  uint64_t value = 0;
+  NumError error = NumError::kNone;
+};
+
+char Lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+
+int DigitValue(char c) {
+  c = Lower(c);
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'z') return c - 'a' + 10;
+  return 99;
+}
+
+// strconv.ParseUint's core: prefixes for base 0, digits, overflow.
+UintParse ParseUintCore(std::string_view s, int base) {
+  if (s.empty()) return {0, NumError::kSyntax};
+  bool base0 = base == 0;
+  if (base0) {
+    base = 10;
+    if (s[0] == '0') {
+      char p = s.size() >= 3 ? Lower(s[1]) : 0;
+      base = p == 'b' ? 2 : p == 'o' ? 8 : p == 'x' ? 16 : 8;
+      s.remove_prefix(p == 'b' || p == 'o' || p == 'x' ? 2 : 1);
+    }
+  }
+  uint64_t n = 0;
+  bool range_error = false;
+  for (char c : s) {
+    if (c == '_' && base0) continue;
+    int d = DigitValue(c);
+    if (d >= base) return {0, NumError::kSyntax};
+    if (n > (UINT64_MAX - static_cast<uint64_t>(d)) / static_cast<uint64_t>(base)) {
+      range_error = true;
+      n = UINT64_MAX;
+      continue;
+    }
+    n = n * static_cast<uint64_t>(base) + static_cast<uint64_t>(d);
+  }
+  return {n, range_error ? NumError::kRange : NumError::kNone};
+}
+
+Status NumErrorStatus(std::string_view fn, std::string_view s, NumError e) {
+  return Status::InvalidArgument("strconv." + std::string(fn) + ": parsing " + GoQuote(s) + ": " +
+                                 (e == NumError::kSyntax ? "invalid syntax" : "value out of range"));
+}
+
+Status InvalidDuration(std::string_view orig) {
+  return Status::InvalidArgument("time: invalid duration " + GoQuote(orig));
+}
+
+int64_t UnitNanos(std::string_view u) {
+  if (u == "ns") return 1;
+  if (u == "us" || u == "\xc2\xb5s" || u == "\xce\xbcs") return 1000;
+  if (u == "ms") return 1000000;
+  if (u == "s") return 1000000000;
+  if (u == "m") return 60LL * 1000000000;
+  if (u == "h") return 3600LL * 1000000000;
+  return 0;
+}
+
+bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+
+// Appends the fraction v / 10^prec without trailing zeros (Go's fmtFrac) and
+// returns v / 10^prec.
+uint64_t PrependFraction(uint64_t v, int prec, std::string* out) {
+  std::string digits;
+  bool print = false;
+  for (int i = 0; i < prec; ++i) {
+    uint64_t digit = v % 10;
+    print = print || digit != 0;
+    if (print) digits.insert(digits.begin(), static_cast<char>('0' + digit));
+    v /= 10;
+  }
+  if (print) out->insert(0, "." + digits);
+  return v;
+}
+
+}  // namespace
+
+Result<int64_t> ParseGoInt64(std::string_view s, int base) {
+  std::string_view digits = s;
+  bool neg = false;
+  if (!digits.empty() && (digits[0] == '+' || digits[0] == '-')) {
+    neg = digits[0] == '-';
+    digits.remove_prefix(1);
+  }
+  UintParse p = ParseUintCore(digits, base);
+  if (p.error == NumError::kSyntax) return NumErrorStatus("ParseInt", s, p.error);
+  constexpr uint64_t kCutoff = uint64_t{1} << 63;
+  if (p.error == NumError::kRange || (!neg && p.value >= kCutoff) || (neg && p.value > kCutoff)) {
+    return NumErrorStatus("ParseInt", s, NumError::kRange);
+  }
+  return neg ? static_cast<int64_t>(0 - p.value) : static_cast<int64_t>(p.value);
+}
+
+Result<uint64_t> ParseGoUint64(std::string_view s, int base) {
+  UintParse p = ParseUintCore(s, base);
+  if (p.error != NumError::kNone) return NumErrorStatus("ParseUint", s, p.error);
+  return p.value;
+}
+
+Result<bool> ParseGoBool(std::string_view s) {
+  if (s == "1" || s == "t" || s == "T" || s == "TRUE" || s == "true" || s == "True") return true;
+  if (s == "0" || s == "f" || s == "F" || s == "FALSE" || s == "false" || s == "False") {
+    return false;
+  }
+  return Status::InvalidArgument("strconv.ParseBool: parsing " + GoQuote(s) + ": invalid syntax");
+}
+
+Result<std::chrono::nanoseconds> ParseGoDuration(std::string_view orig) {
+  std::string_view s = orig;
+  bool neg = false;
+  if (!s.empty() && (s[0] == '-' || s[0] == '+')) {
+    neg = s[0] == '-';
+    s.remove_prefix(1);
+  }
+  if (s == "0") return std::chrono::nanoseconds(0);
+  if (s.empty()) return InvalidDuration(orig);
+  constexpr uint64_t kMax = uint64_t{1} << 63;
+  uint64_t total = 0;
+  while (!s.empty()) {
+    if (!(s[0] == '.' || IsDigit(s[0]))) return InvalidDuration(orig);
+    uint64_t v = 0;
+    size_t i = 0;
+    for (; i < s.size() && IsDigit(s[i]); ++i) {
+      if (v > (kMax - static_cast<uint64_t>(s[i] - '0')) / 10) return InvalidDuration(orig);
+      v = v * 10 + static_cast<uint64_t>(s[i] - '0');
+    }
+    bool pre = i > 0;
+    s.remove_prefix(i);
+    uint64_t frac = 0;
+    double scale = 1;
+    bool post = false;
+    if (!s.empty() && s[0] == '.') {
+      s.remove_prefix(1);
+      size_t j = 0;
+      bool overflow = false;
+      for (; j < s.size() && IsDigit(s[j]); ++j) {
+        if (overflow) continue;
+        if (frac > (kMax - 1) / 10) {
+          overflow = true;
+          continue;
+        }
+        frac = frac * 10 + static_cast<uint64_t>(s[j] - '0');
+        scale *= 10;
+      }
+      post = j > 0;
+      s.remove_prefix(j);
+    }
+    if (!pre && !post) return InvalidDuration(orig);
+    size_t u = 0;
+    while (u < s.size() && s[u] != '.' && !IsDigit(s[u])) ++u;
+    if (u == 0) {
+      return Status::InvalidArgument("time: missing unit in duration " + GoQuote(orig));
+    }
+    int64_t unit = UnitNanos(s.substr(0, u));
+    if (unit == 0) {
+      return Status::InvalidArgument("time: unknown unit " + GoQuote(s.substr(0, u)) +
+                                     " in duration " + GoQuote(orig));
+    }
+    s.remove_prefix(u);
+    auto unit_u = static_cast<uint64_t>(unit);
+    if (v > kMax / unit_u) return InvalidDuration(orig);
+    v *= unit_u;
+    if (frac > 0) {
+      v += static_cast<uint64_t>(static_cast<double>(frac) * (static_cast<double>(unit) / scale));
+      if (v > kMax) return InvalidDuration(orig);
+    }
+    total += v;
+    if (total > kMax) return InvalidDuration(orig);
+  }
+  if (neg) return std::chrono::nanoseconds(static_cast<int64_t>(0 - total));
+  if (total > kMax - 1) return InvalidDuration(orig);
+  return std::chrono::nanoseconds(static_cast<int64_t>(total));
+}
+
+std::string GoDuration(std::chrono::nanoseconds d) {
+  int64_t n = d.count();
+  bool neg = n < 0;
+  uint64_t u = neg ? 0 - static_cast<uint64_t>(n) : static_cast<uint64_t>(n);
+  std::string out;
+  if (u < 1000000000ULL) {
+    if (u == 0) return "0s";
+    int prec = 0;
+    if (u < 1000) {
+      out = "ns";
+    } else if (u < 1000000) {
+      prec = 3;
+      out = "\xc2\xb5s";
+    } else {
+      prec = 6;
+      out = "ms";
+    }
+    u = PrependFraction(u, prec, &out);
+    out.insert(0, std::to_string(u));
+  } else {
+    out = "s";
+    u = PrependFraction(u, 9, &out);
+    out.insert(0, std::to_string(u % 60));
+    u /= 60;
+    if (u > 0) {
+      out.insert(0, std::to_string(u % 60) + "m");
+      u /= 60;
+      if (u > 0) out.insert(0, std::to_string(u) + "h");
+    }
+  }
+  if (neg) out.insert(0, "-");
+  return out;
+}
+
+}  // namespace etcdd::cli

@@ -1,0 +1,225 @@
+// The printer factory, the shared table rows, and the simple, protobuf and
+// table formats (etcdctl's printer.go, printer_simple.go, printer_protobuf.go,
+// printer_table.go).
+#include "cli/printer.h"
+
+#include <cstdio>
+
+#include "cli/go_format.h"
+#include "cli/printer_internal.h"
+#include "cli/table_writer.h"
+
+namespace etcdd::cli {
+
+namespace internal {
+
+namespace {
+
+std::string Hex(uint64_t v) {
+  char buf[24];
+  std::snprintf(buf, sizeof buf, "%llx", static_cast<unsigned long long>(v));
+  return buf;
+}
+
+std::string Join(const google::protobuf::RepeatedPtrField<std::string>& v, const char* sep) {
+  std::string out;
+  for (int i = 0; i < v.size(); ++i) out += (i > 0 ? sep : "") + v[i];
+  return out;
+}
+
+std::string Bool(bool b) { return b ? "true" : "false"; }
+
+}  // namespace
+
+Rows MemberListRows(const etcdserverpb::MemberListResponse& r) {
+  Rows t{{"ID", "Status", "Name", "Peer Addrs", "Client Addrs", "Is Learner"}, {}};
+  for (const auto& m : r.members()) {
+    t.rows.push_back({Hex(m.id()), m.name().empty() ? "unstarted" : "started", m.name(),
+                      Join(m.peerurls(), ","), Join(m.clienturls(), ","), Bool(m.islearner())});
+  }
+  return t;
+}
+
+Rows EndpointHealthRows(const std::vector<EndpointHealth>& list) {
+  Rows t{{"endpoint", "health", "took", "error"}, {}};
+  for (const auto& h : list) t.rows.push_back({h.endpoint, Bool(h.health), h.took, h.error});
+  return t;
+}
+
+Rows EndpointStatusRows(const std::vector<EndpointStatus>& list) {
+  Rows t{{"endpoint", "ID", "version", "db size", "is leader", "is learner", "raft term",
+          "raft index", "raft applied index", "errors"},
+         {}};
+  for (const auto& e : list) {
+    const auto& s = e.status;
+    t.rows.push_back({e.endpoint, Hex(s.header().member_id()), s.version(),
+                      HumanizeBytes(static_cast<uint64_t>(s.dbsize())),
+                      Bool(s.leader() == s.header().member_id()), Bool(s.islearner()),
+                      std::to_string(s.raftterm()), std::to_string(s.raftindex()),
+                      std::to_string(s.raftappliedindex()), Join(s.errors(), ", ")});
+  }
+  return t;
+}
+
+ExitStatus Unsupported(const std::string& format) {
+  return ExitStatus::BadFeature(format + " not supported as output format");
+}
+
+namespace {
+
+class SimplePrinter : public Printer {
+ public:
+  SimplePrinter(const PrinterOptions& o, std::ostream& out, std::ostream& err)
+      : hex_(o.hex), value_only_(o.value_only), out_(out), err_(err) {}
+
+  ExitStatus Get(const etcdserverpb::RangeResponse& r) override {
+    for (const auto& kv : r.kvs()) PrintKv(kv);
+    return ExitStatus::Ok();
+  }
+  ExitStatus Put(const etcdserverpb::PutResponse& r) override {
+    out_ << "OK\n";
+    if (r.has_prev_kv()) PrintKv(r.prev_kv());
+    return ExitStatus::Ok();
+  }
+  ExitStatus Del(const etcdserverpb::DeleteRangeResponse& r) override {
+    out_ << r.deleted() << "\n";
+    for (const auto& kv : r.prev_kvs()) PrintKv(kv);
+    return ExitStatus::Ok();
+  }
+  ExitStatus Txn(const etcdserverpb::TxnResponse& r) override {
+    out_ << (r.succeeded() ? "SUCCESS\n" : "FAILURE\n");
+    for (const auto& op : r.responses()) {
+      out_ << "\n";
+      if (op.has_response_delete_range()) {
+        RETURN_IF_EXIT(Del(op.response_delete_range()));
+      } else if (op.has_response_put()) {
+        RETURN_IF_EXIT(Put(op.response_put()));
+      } else if (op.has_response_range()) {
+        RETURN_IF_EXIT(Get(op.response_range()));
+      } else {
+        out_ << "unexpected response " << op.ShortDebugString() << "\n";
+      }
+    }
+    return ExitStatus::Ok();
+  }
+  ExitStatus MemberList(const etcdserverpb::MemberListResponse& r) override {
+    PrintRows(MemberListRows(r));
+    return ExitStatus::Ok();
+  }
+  ExitStatus Health(const std::vector<EndpointHealth>& list) override {
+    for (const auto& h : list) {
+      if (h.error.empty()) {
+        err_ << h.endpoint << " is healthy: successfully committed proposal: took = " << h.took
+             << "\n";
+      } else {
+        err_ << h.endpoint << " is unhealthy: failed to commit proposal: " << h.error << "\n";
+      }
+    }
+    return ExitStatus::Ok();
+  }
+  ExitStatus Status(const std::vector<EndpointStatus>& list) override {
+    PrintRows(EndpointStatusRows(list));
+    return ExitStatus::Ok();
+  }
+
+ private:
+  void PrintKv(const mvccpb::KeyValue& kv) {
+    if (!value_only_) out_ << (hex_ ? HexEscaped(kv.key()) : kv.key()) << "\n";
+    out_ << (hex_ ? HexEscaped(kv.value()) : kv.value()) << "\n";
+  }
+  void PrintRows(const Rows& t) {
+    for (const auto& row : t.rows) {
+      for (size_t i = 0; i < row.size(); ++i) out_ << (i > 0 ? ", " : "") << row[i];
+      out_ << "\n";
+    }
+  }
+
+  bool hex_;
+  bool value_only_;
+  std::ostream& out_;
+  std::ostream& err_;
+};
+
+class ProtobufPrinter : public Printer {
+ public:
+  explicit ProtobufPrinter(std::ostream& out) : out_(out) {}
+  ExitStatus Get(const etcdserverpb::RangeResponse& r) override { return Write(r); }
+  ExitStatus Put(const etcdserverpb::PutResponse& r) override { return Write(r); }
+  ExitStatus Del(const etcdserverpb::DeleteRangeResponse& r) override { return Write(r); }
+  ExitStatus Txn(const etcdserverpb::TxnResponse& r) override { return Write(r); }
+  ExitStatus MemberList(const etcdserverpb::MemberListResponse& r) override { return Write(r); }
+  ExitStatus Health(const std::vector<EndpointHealth>&) override {
+    return Unsupported("protobuf");
+  }
+  ExitStatus Status(const std::vector<EndpointStatus>&) override {
+    return Unsupported("protobuf");
+  }
+
+ private:
+  ExitStatus Write(const google::protobuf::Message& m) {
+    out_ << m.SerializeAsString();
+    return ExitStatus::Ok();
+  }
+  std::ostream& out_;
+};
+
+class TablePrinter : public Printer {
+ public:
+  explicit TablePrinter(std::ostream& out) : out_(out) {}
+  ExitStatus Get(const etcdserverpb::RangeResponse&) override { return Unsupported("table"); }
+  ExitStatus Put(const etcdserverpb::PutResponse&) override { return Unsupported("table"); }
+  ExitStatus Del(const etcdserverpb::DeleteRangeResponse&) override {
+    return Unsupported("table");
+  }
+  ExitStatus Txn(const etcdserverpb::TxnResponse&) override { return Unsupported("table"); }
+  ExitStatus MemberList(const etcdserverpb::MemberListResponse& r) override {
+    return Draw(MemberListRows(r));
+  }
+  ExitStatus Health(const std::vector<EndpointHealth>& list) override {
+    return Draw(EndpointHealthRows(list));
+  }
+  ExitStatus Status(const std::vector<EndpointStatus>& list) override {
+    return Draw(EndpointStatusRows(list));
+  }
+
+ private:
+  ExitStatus Draw(const Rows& t) {
+    TableWriter table;
+    table.SetHeader(t.header);
+    for (const auto& row : t.rows) table.Append(row);
+    table.SetAlignment(TableWriter::Align::kRight);
+    out_ << table.Render();
+    return ExitStatus::Ok();
+  }
+  std::ostream& out_;
+};
+
+}  // namespace
+
+std::unique_ptr<Printer> NewSimplePrinter(const PrinterOptions& o, std::ostream& out,
+                                          std::ostream& err) {
+  return std::make_unique<SimplePrinter>(o, out, err);
+}
+
+std::unique_ptr<Printer> NewProtobufPrinter(std::ostream& out) {
+  return std::make_unique<ProtobufPrinter>(out);
+}
+
+std::unique_ptr<Printer> NewTablePrinter(std::ostream& out) {
+  return std::make_unique<TablePrinter>(out);
+}
+
+}  // namespace internal
+
+ExitOr<std::unique_ptr<Printer>> NewPrinter(const PrinterOptions& options, std::ostream& out,
+                                            std::ostream& err) {
+  const std::string& f = options.format;
+  if (f == "simple") return internal::NewSimplePrinter(options, out, err);
+  if (f == "json") return internal::NewJsonPrinter(out);
+  if (f == "fields") return internal::NewFieldsPrinter(out);
+  if (f == "protobuf") return internal::NewProtobufPrinter(out);
+  if (f == "table") return internal::NewTablePrinter(out);
+  return ExitStatus::BadFeature("unsupported output format");
+}
+
+}  // namespace etcdd::cli

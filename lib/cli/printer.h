@@ -1,0 +1,74 @@
+// Printers for command results in etcdctl's output formats (`-w`).
+//
+// Each format prints exactly what etcdctl 3.4 prints for the same response
+// (etcdctl/ctlv3/command/printer_*.go), byte for byte, so a script written
+// against etcdctl reads kvctl's output unchanged:
+//
+//   simple    human-readable lines: "OK", key and value on separate lines,
+//             comma-separated member and endpoint rows (member ids in hex).
+//   json      one line of Go's encoding/json of the gogo response structs:
+//             snake_case field names as in the .proto, zero fields omitted,
+//             keys and values base64, ids as decimal numbers.
+//   fields    one `"Name" : value` line per field, strings Go-quoted.
+//   protobuf  the response's protobuf encoding, no newline.
+//   table     bordered tables; only for member and endpoint results.
+//
+// A format that cannot print a result fails with ExitCode::kBadFeature and
+// "<format> not supported as output format", as etcdctl does; nothing has
+// been written to the streams in that case.
+//
+// Thread-safety: a Printer writes to the streams it was given; use one per
+// thread.
+#pragma once
+
+#include <memory>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "cli/exit_status.h"
+#include "etcdserverpb/rpc.pb.h"
+
+namespace etcdd::cli {
+
+// One row of `endpoint health` (etcdctl's epHealth).
+struct EndpointHealth {
+  std::string endpoint;
+  bool health = false;
+  std::string took;   // Go duration string, e.g. "1.693109ms"; empty if never tried
+  std::string error;  // empty when healthy
+};
+
+// One row of `endpoint status` (etcdctl's epStatus).
+struct EndpointStatus {
+  std::string endpoint;
+  etcdserverpb::StatusResponse status;
+};
+
+struct PrinterOptions {
+  std::string format = "simple";  // simple, json, fields, protobuf, table
+  bool hex = false;               // --hex: keys and values as "\xNN" in simple output
+  bool value_only = false;        // get --print-value-only (simple only)
+};
+
+class Printer {
+ public:
+  virtual ~Printer() = default;
+
+  virtual ExitStatus Get(const etcdserverpb::RangeResponse& r) = 0;
+  virtual ExitStatus Put(const etcdserverpb::PutResponse& r) = 0;
+  virtual ExitStatus Del(const etcdserverpb::DeleteRangeResponse& r) = 0;
+  virtual ExitStatus Txn(const etcdserverpb::TxnResponse& r) = 0;
+  virtual ExitStatus MemberList(const etcdserverpb::MemberListResponse& r) = 0;
+  // The simple format writes health lines to the error stream, as etcdctl.
+  virtual ExitStatus Health(const std::vector<EndpointHealth>& list) = 0;
+  virtual ExitStatus Status(const std::vector<EndpointStatus>& list) = 0;
+};
+
+// A printer for `options.format` writing results to `out` (and, for the
+// simple endpoint health lines, to `err`). Errors: kBadFeature "unsupported
+// output format" for an unknown format name.
+ExitOr<std::unique_ptr<Printer>> NewPrinter(const PrinterOptions& options, std::ostream& out,
+                                            std::ostream& err);
+
+}  // namespace etcdd::cli

@@ -1,0 +1,194 @@
+// The json format: Go's encoding/json of etcd's gogo response structs
+// (etcdctl's printer_json.go). Field names and order follow the structs' json
+// tags; every field is `omitempty`, so zero numbers, false, empty strings and
+// lists, and absent messages are left out. A oneof is a Go interface field
+// named after the oneof ("Response") holding a struct named after the member
+// ("ResponseRange"), because those wrapper structs carry no json tags.
+#include <string>
+
+#include "cli/go_format.h"
+#include "cli/go_json.h"
+#include "cli/printer_internal.h"
+
+namespace etcdd::cli::internal {
+
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+template <typename T>
+void SetIfNonZero(Json& j, const char* name, const T& v) {
+  if (v != T{}) j[name] = v;
+}
+
+void SetIfNonEmpty(Json& j, const char* name, const Json& v) {
+  if (!v.empty()) j[name] = v;
+}
+
+Json HeaderJson(const etcdserverpb::ResponseHeader& h) {
+  Json j = Json::object();
+  SetIfNonZero(j, "cluster_id", h.cluster_id());
+  SetIfNonZero(j, "member_id", h.member_id());
+  SetIfNonZero(j, "revision", h.revision());
+  SetIfNonZero(j, "raft_term", h.raft_term());
+  return j;
+}
+
+Json KeyValueJson(const mvccpb::KeyValue& kv) {
+  Json j = Json::object();
+  if (!kv.key().empty()) j["key"] = Base64Encode(kv.key());
+  SetIfNonZero(j, "create_revision", kv.create_revision());
+  SetIfNonZero(j, "mod_revision", kv.mod_revision());
+  SetIfNonZero(j, "version", kv.version());
+  if (!kv.value().empty()) j["value"] = Base64Encode(kv.value());
+  SetIfNonZero(j, "lease", kv.lease());
+  return j;
+}
+
+Json KeyValuesJson(const google::protobuf::RepeatedPtrField<mvccpb::KeyValue>& kvs) {
+  Json a = Json::array();
+  for (const auto& kv : kvs) a.push_back(KeyValueJson(kv));
+  return a;
+}
+
+Json StringsJson(const google::protobuf::RepeatedPtrField<std::string>& v) {
+  Json a = Json::array();
+  for (const auto& s : v) a.push_back(s);
+  return a;
+}
+
+Json RangeJson(const etcdserverpb::RangeResponse& r) {
+  Json j = Json::object();
+  if (r.has_header()) j["header"] = HeaderJson(r.header());
+  SetIfNonEmpty(j, "kvs", KeyValuesJson(r.kvs()));
+  SetIfNonZero(j, "more", r.more());
+  SetIfNonZero(j, "count", r.count());
+  return j;
+}
+
+Json PutJson(const etcdserverpb::PutResponse& r) {
+  Json j = Json::object();
+  if (r.has_header()) j["header"] = HeaderJson(r.header());
+  if (r.has_prev_kv()) j["prev_kv"] = KeyValueJson(r.prev_kv());
+  return j;
+}
+
+Json DeleteJson(const etcdserverpb::DeleteRangeResponse& r) {
+  Json j = Json::object();
+  if (r.has_header()) j["header"] = HeaderJson(r.header());
+  SetIfNonZero(j, "deleted", r.deleted());
+  SetIfNonEmpty(j, "prev_kvs", KeyValuesJson(r.prev_kvs()));
+  return j;
+}
+
+Json TxnJson(const etcdserverpb::TxnResponse& r);
+
+Json ResponseOpJson(const etcdserverpb::ResponseOp& op) {
+  Json inner = Json::object();
+  if (op.has_response_range()) inner["ResponseRange"] = RangeJson(op.response_range());
+  if (op.has_response_put()) inner["ResponsePut"] = PutJson(op.response_put());
+  if (op.has_response_delete_range()) {
+    inner["ResponseDeleteRange"] = DeleteJson(op.response_delete_range());
+  }
+  if (op.has_response_txn()) inner["ResponseTxn"] = TxnJson(op.response_txn());
+  Json j = Json::object();
+  // An unset oneof is a nil interface: `"Response":null`.
+  j["Response"] = inner.empty() ? Json() : inner;
+  return j;
+}
+
+Json TxnJson(const etcdserverpb::TxnResponse& r) {
+  Json j = Json::object();
+  if (r.has_header()) j["header"] = HeaderJson(r.header());
+  SetIfNonZero(j, "succeeded", r.succeeded());
+  Json ops = Json::array();
+  for (const auto& op : r.responses()) ops.push_back(ResponseOpJson(op));
+  SetIfNonEmpty(j, "responses", ops);
+  return j;
+}
+
+Json MemberJson(const etcdserverpb::Member& m) {
+  Json j = Json::object();
+  SetIfNonZero(j, "ID", m.id());
+  SetIfNonZero(j, "name", m.name());
+  SetIfNonEmpty(j, "peerURLs", StringsJson(m.peerurls()));
+  SetIfNonEmpty(j, "clientURLs", StringsJson(m.clienturls()));
+  SetIfNonZero(j, "isLearner", m.islearner());
+  return j;
+}
+
+Json StatusJson(const etcdserverpb::StatusResponse& s) {
+  Json j = Json::object();
+  if (s.has_header()) j["header"] = HeaderJson(s.header());
+  SetIfNonZero(j, "version", s.version());
+  SetIfNonZero(j, "dbSize", s.dbsize());
+  SetIfNonZero(j, "leader", s.leader());
+  SetIfNonZero(j, "raftIndex", s.raftindex());
+  SetIfNonZero(j, "raftTerm", s.raftterm());
+  SetIfNonZero(j, "raftAppliedIndex", s.raftappliedindex());
+  SetIfNonEmpty(j, "errors", StringsJson(s.errors()));
+  SetIfNonZero(j, "dbSizeInUse", s.dbsizeinuse());
+  SetIfNonZero(j, "isLearner", s.islearner());
+  return j;
+}
+
+class JsonPrinter : public Printer {
+ public:
+  explicit JsonPrinter(std::ostream& out) : out_(out) {}
+
+  ExitStatus Get(const etcdserverpb::RangeResponse& r) override { return Print(RangeJson(r)); }
+  ExitStatus Put(const etcdserverpb::PutResponse& r) override {
+    return Print(PutJson(r));
+  }
+  ExitStatus Del(const etcdserverpb::DeleteRangeResponse& r) override {
+    return Print(DeleteJson(r));
+  }
+  ExitStatus Txn(const etcdserverpb::TxnResponse& r) override {
+    return Print(TxnJson(r));
+  }
+  ExitStatus MemberList(const etcdserverpb::MemberListResponse& r) override {
+    Json j = Json::object();
+    if (r.has_header()) j["header"] = HeaderJson(r.header());
+    Json members = Json::array();
+    for (const auto& m : r.members()) members.push_back(MemberJson(m));
+    SetIfNonEmpty(j, "members", members);
+    return Print(j);
+  }
+  ExitStatus Health(const std::vector<EndpointHealth>& list) override {
+    Json a = Json::array();
+    for (const auto& h : list) {
+      Json j = Json::object();
+      j["endpoint"] = h.endpoint;
+      j["health"] = h.health;
+      j["took"] = h.took;
+      if (!h.error.empty()) j["error"] = h.error;
+      a.push_back(j);
+    }
+    return Print(a);
+  }
+  ExitStatus Status(const std::vector<EndpointStatus>& list) override {
+    Json a = Json::array();
+    for (const auto& e : list) {
+      Json j = Json::object();
+      j["Endpoint"] = e.endpoint;
+      j["Status"] = StatusJson(e.status);
+      a.push_back(j);
+    }
+    return Print(a);
+  }
+
+ private:
+  ExitStatus Print(const Json& j) {
+    out_ << GoJson(j) << "\n";
+    return ExitStatus::Ok();
+  }
+  std::ostream& out_;
+};
+
+}  // namespace
+
+std::unique_ptr<Printer> NewJsonPrinter(std::ostream& out) {
+  return std::make_unique<JsonPrinter>(out);
+}
+
+}  // namespace etcdd::cli::internal

@@ -1,0 +1,173 @@
+// The etcd v3 client that every etcdd tool (kvctl, kvbackup, kvdefrag, kvcheck)
+// shares: endpoints, TLS, token auth, per-call deadlines and failover.
+//
+// A Client holds one gRPC channel per configured endpoint and sends each call
+// to a "pinned" endpoint (the one that last answered). Failover follows the
+// retry policy of etcd's Go client (clientv3 retry.go):
+//   - Immutable calls (Range, MemberList, Status, ...) that fail with
+//     UNAVAILABLE are retried on the next endpoint, round after round, until
+//     the call's deadline.
+//   - Mutable calls (Put, DeleteRange, Txn, Compact, ...) are retried only
+//     when the request was certainly not delivered: gRPC found no connection
+//     to the endpoint ("failed to connect to all addresses"), the counterpart
+//     of clientv3's "there is no connection available".
+// Between rounds the client waits until some endpoint is reachable again (an
+// event, not a timer), or, when every endpoint was reachable but the servers
+// answered UNAVAILABLE ("etcdserver: leader changed"), backs off 25 ms times
+// the round number, like clientv3's backoffLinearWithJitter(25ms).
+//
+// Errors are the server's gRPC code and message unchanged
+// ("etcdserver: key is not provided"); an expired deadline is
+// DeadlineExceeded "context deadline exceeded", as etcdctl prints it.
+//
+// Thread-safety: all methods may be called concurrently.
+// Ownership: Connect returns the only owner; channels live as long as it.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+#include "etcdserverpb/rpc.pb.h"
+
+namespace grpc {
+class Channel;
+class ClientContext;
+}  // namespace grpc
+
+namespace etcdd::client {
+
+struct Config {
+  // "host:port", "http://host:port", "https://host:port" or "unix://path".
+  // http:// and bare host:port dial in plaintext unless TLS files are given;
+  // https:// always dials TLS (clientv3's rule).
+  std::vector<std::string> endpoints = {"127.0.0.1:2379"};
+  // Connect fails if no endpoint is reachable within this (etcdctl --dial-timeout).
+  std::chrono::milliseconds dial_timeout{2000};
+  // Deadline of each call including its retries (etcdctl --command-timeout).
+  std::chrono::milliseconds command_timeout{5000};
+  // gRPC keepalive pings (etcdctl --keepalive-time / --keepalive-timeout).
+  std::chrono::milliseconds keepalive_time{2000};
+  std::chrono::milliseconds keepalive_timeout{6000};
+  // Token auth: when user is set, Connect authenticates and every call carries
+  // the token; an expired token ("etcdserver: invalid auth token") is renewed
+  // once per call, as clientv3 does.
+  std::string user, password;
+  // TLS (etcdctl --cacert, --cert, --key, --insecure-skip-tls-verify). Paths
+  // to PEM files; empty cacert means the system roots.
+  std::string cacert, cert, key;
+  bool insecure_skip_verify = false;
+  // Largest request the client sends, in bytes (clientv3's default 2 MiB);
+  // responses are unlimited, as in clientv3.
+  int max_send_bytes = 2 * 1024 * 1024;
+};
+
+namespace internal {
+struct Conn;
+}
+
+class Client {
+ public:
+  // Dials every endpoint and returns once one is reachable.
+  // Errors: InvalidArgument for a malformed endpoint or unreadable TLS file;
+  // DeadlineExceeded "context deadline exceeded" if none answers within
+  // dial_timeout; the server's error if authentication fails.
+  static Result<std::unique_ptr<Client>> Connect(const Config& config);
+  ~Client();
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
+
+  // KV service. Range is immutable; the others are mutable (see above).
+  Result<etcdserverpb::RangeResponse> Range(const etcdserverpb::RangeRequest& req);
+  Result<etcdserverpb::PutResponse> Put(const etcdserverpb::PutRequest& req);
+  Result<etcdserverpb::DeleteRangeResponse> DeleteRange(
+      const etcdserverpb::DeleteRangeRequest& req);
+  Result<etcdserverpb::TxnResponse> Txn(const etcdserverpb::TxnRequest& req);
+  Result<etcdserverpb::CompactionResponse> Compact(const etcdserverpb::CompactionRequest& req);
+
+  // Lease service. TimeToLive and Leases are immutable.
+  Result<etcdserverpb::LeaseGrantResponse> LeaseGrant(const etcdserverpb::LeaseGrantRequest& req);
+  Result<etcdserverpb::LeaseRevokeResponse> LeaseRevoke(
+      const etcdserverpb::LeaseRevokeRequest& req);
+  Result<etcdserverpb::LeaseTimeToLiveResponse> LeaseTimeToLive(
+      const etcdserverpb::LeaseTimeToLiveRequest& req);
+  Result<etcdserverpb::LeaseLeasesResponse> LeaseLeases();
+
+  // Cluster service. MemberList is immutable.
+  Result<etcdserverpb::MemberListResponse> MemberList();
+  Result<etcdserverpb::MemberAddResponse> MemberAdd(const etcdserverpb::MemberAddRequest& req);
+  Result<etcdserverpb::MemberRemoveResponse> MemberRemove(
+      const etcdserverpb::MemberRemoveRequest& req);
+  Result<etcdserverpb::MemberUpdateResponse> MemberUpdate(
+      const etcdserverpb::MemberUpdateRequest& req);
+  Result<etcdserverpb::MemberPromoteResponse> MemberPromote(
+      const etcdserverpb::MemberPromoteRequest& req);
+
+  // Maintenance calls answered by one specific endpoint, as etcdctl's
+  // `endpoint status`, `defrag`, `endpoint hashkv` and `move-leader` address
+  // each endpoint. `endpoint` is spelled as in Config::endpoints (another
+  // endpoint is dialled for the call). No failover to other endpoints;
+  // Status and HashKV are retried on the same endpoint until the deadline.
+  Result<etcdserverpb::StatusResponse> Status(const std::string& endpoint);
+  Result<etcdserverpb::DefragmentResponse> Defragment(const std::string& endpoint);
+  Result<etcdserverpb::HashKVResponse> HashKV(const std::string& endpoint, int64_t revision);
+  Result<etcdserverpb::MoveLeaderResponse> MoveLeader(const std::string& endpoint,
+                                                      uint64_t target_id);
+  // Alarm list/activate/deactivate, sent to the pinned endpoint (cluster-wide
+  // through raft, as etcd applies alarms). GET is immutable.
+  Result<etcdserverpb::AlarmResponse> Alarm(const etcdserverpb::AlarmRequest& req);
+
+  // Streams a backend snapshot from `endpoint`, calling `on_chunk` for each
+  // message in order; a non-ok Status from `on_chunk` cancels the stream and
+  // is returned. `timeout` bounds the whole transfer; zero means no deadline
+  // (etcdctl snapshot save has none beyond the command's context).
+  etcdd::Status Snapshot(
+      const std::string& endpoint, std::chrono::milliseconds timeout,
+      const std::function<etcdd::Status(const etcdserverpb::SnapshotResponse&)>& on_chunk);
+
+  // Auth.Authenticate: exchanges a name and password for a token (mutable).
+  Result<etcdserverpb::AuthenticateResponse> Authenticate(const std::string& user,
+                                                          const std::string& password);
+
+  // For streaming RPCs the client does not wrap (Watch, LeaseKeepAlive,
+  // Election.Observe): the pinned endpoint's channel, and a context prepared
+  // with the auth token. The caller sets its own deadline; no failover.
+  std::shared_ptr<grpc::Channel> PinnedChannel() const;
+  void PrepareContext(grpc::ClientContext* ctx) const;
+
+  // The configured endpoints, as given.
+  const std::vector<std::string>& endpoints() const { return config_.endpoints; }
+  // The endpoint that answered last.
+  const std::string& pinned_endpoint() const;
+  const Config& config() const { return config_; }
+
+ private:
+  enum class Policy { kImmutable, kMutable };
+  explicit Client(Config config);
+
+  // Runs `call` against the pinned endpoint with failover per `policy`, or
+  // only against `only` when it is set. Defined in client.cc.
+  template <typename Resp, typename Fn>
+  Result<Resp> Invoke(Policy policy, internal::Conn* only, Fn&& call);
+  // Runs `call` against `endpoint` alone: a configured endpoint's channel, or
+  // a channel dialled for this call.
+  template <typename Resp, typename Fn>
+  Result<Resp> InvokeOn(const std::string& endpoint, Policy policy, Fn&& call);
+  etcdd::Status RefreshToken();
+  std::string token() const;
+
+  Config config_;
+  // One per endpoint, in Config order; fixed after Connect.
+  std::vector<std::unique_ptr<internal::Conn>> conns_;
+  std::atomic<int> pinned_{0};
+  mutable std::mutex mu_;
+  std::string token_;  // GUARDED_BY(mu_)
+};
+
+}  // namespace etcdd::client

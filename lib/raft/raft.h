@@ -1,0 +1,175 @@
+// Raft: the consensus state machine of one member (etcd's raft.go), wrapped by
+// RawNode for the application.
+//
+// Pure: no threads, no I/O, no clock. Inputs are Tick() and Step(message);
+// outputs are queued in the state machine (messages, read states, unstable log
+// entries, commit index) and collected by RawNode into a Ready.
+//
+// Code layout, by concern:
+//   raft.cc           construction, role transitions, ticks, sending
+//   raft_election.cc  term rules for incoming messages, (pre-)elections, votes
+//   raft_leader.cc    the leader: proposals, replication, commit, heartbeats,
+//                     CheckQuorum, ReadIndex
+//   raft_follower.cc  followers and candidates: appends, heartbeats, votes
+//                     received, forwarding
+//   raft_conf.cc      bootstrap and configuration changes
+//
+// Internal to lib/raft. Not thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <random>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/log.h"
+#include "base/status.h"
+#include "raft/config.h"
+#include "raft/log.h"
+#include "raft/progress.h"
+#include "raft/read_only.h"
+#include "raft/ready.h"
+#include "raft/util.h"
+#include "raftpb/raft.pb.h"
+
+namespace etcdd::raft {
+
+// Unavailable "raft proposal dropped" (etcd's ErrProposalDropped): there is no
+// leader to take the proposal, or this leader cannot take it.
+Status ErrProposalDropped();
+
+class Raft {
+ public:
+  // Loads the HardState and ConfState from config.storage. Errors: the
+  // config's (see ValidateConfig), the storage's, InvalidArgument if the saved
+  // commit index is beyond the stored log or config.applied beyond the commit,
+  // Unimplemented if the ConfState has learners.
+  static Result<std::unique_ptr<Raft>> Create(const Config& config);
+
+  // Steps one message, local (term 0) or from a peer. Errors:
+  // ErrProposalDropped() for MsgProp that cannot be taken.
+  Status Step(const raftpb::Message& m);
+  // Advances the logical clock by one tick.
+  void Tick();
+
+  uint64_t id() const { return id_; }
+  uint64_t term() const { return term_; }
+  uint64_t vote() const { return vote_; }
+  uint64_t lead() const { return lead_; }
+  StateType state() const { return state_; }
+  const RaftLog& log() const { return log_; }
+  const ProgressTracker& tracker() const { return tracker_; }
+  SoftState GetSoftState() const { return SoftState{lead_, state_}; }
+  raftpb::HardState GetHardState() const;
+
+  const std::vector<raftpb::Message>& messages() const { return msgs_; }
+  std::vector<raftpb::Message> TakeMessages();
+  const std::vector<ReadState>& read_states() const { return read_states_; }
+  std::vector<ReadState> TakeReadStates();
+
+  // The application handled a Ready: it applied entries up to
+  // `applied_index` (0: none) and persisted entries up to
+  // (stable_index, stable_term) (stable_index 0: none).
+  void Advance(uint64_t applied_index, uint64_t stable_index, uint64_t stable_term);
+
+  // See RawNode::Bootstrap and RawNode::ApplyConfChange.
+  Status Bootstrap(const std::vector<uint64_t>& voters);
+  raftpb::ConfState ApplyConfChange(const raftpb::ConfChange& cc);
+
+  // Log invariants plus the state machine's own (role/lead/vote consistency,
+  // leader's self-progress, log terms not above the current term).
+  Status CheckInvariants() const;
+
+ private:
+  enum class CampaignType { kPreElection, kElection };
+
+  explicit Raft(const Config& config);
+
+  // raft.cc
+  void BecomeFollower(uint64_t term, uint64_t lead);
+  void BecomePreCandidate();
+  void BecomeCandidate();
+  void BecomeLeader();
+  void Reset(uint64_t term);
+  void TickElection();
+  void TickHeartbeat();
+  void ResetRandomizedElectionTimeout();
+  bool PastElectionTimeout() const { return election_elapsed_ >= randomized_election_timeout_; }
+  bool Promotable() const { return tracker_.voters().Contains(id_); }
+  void Send(raftpb::Message m);
+  void Logf(LogLevel level, std::string_view msg) const;
+
+  // raft_election.cc
+  bool StepTerm(const raftpb::Message& m);
+  void StepHigherTerm(const raftpb::Message& m);
+  void StepLowerTerm(const raftpb::Message& m);
+  void Hup();
+  bool HasUnappliedConfChanges() const;
+  void Campaign(CampaignType type);
+  ProgressTracker::Tally Poll(uint64_t id, raftpb::MessageType type, bool granted);
+  void HandleVoteRequest(const raftpb::Message& m);
+
+  // raft_leader.cc
+  Status StepLeader(const raftpb::Message& m);
+  Status HandleProposal(const raftpb::Message& m);
+  void HandleReadIndexAsLeader(const raftpb::Message& m);
+  void HandleAppendResponse(const raftpb::Message& m, Progress* pr);
+  void HandleHeartbeatResponse(const raftpb::Message& m, Progress* pr);
+  void CheckQuorumActive();
+  bool AppendEntries(std::vector<raftpb::Entry> ents);
+  bool MaybeCommit();
+  void SendAppend(uint64_t to) { MaybeSendAppend(to, true); }
+  bool MaybeSendAppend(uint64_t to, bool send_if_empty);
+  void SendHeartbeat(uint64_t to, const std::string& ctx);
+  void BcastAppend();
+  void BcastHeartbeat();
+  void BcastHeartbeatWithCtx(const std::string& ctx);
+  bool CommittedEntryInCurrentTerm() const;
+  void StartReadIndexRound(const raftpb::Message& m);
+  void ReleasePendingReadIndexMessages();
+  void RespondToReadIndex(const raftpb::Message& req, uint64_t index);
+
+  // raft_follower.cc
+  Status StepFollower(const raftpb::Message& m);
+  Status StepCandidate(const raftpb::Message& m);
+  void HandleAppendEntries(const raftpb::Message& m);
+  void HandleHeartbeat(const raftpb::Message& m);
+
+  // raft_conf.cc
+  void OnConfigChanged();
+
+  const uint64_t id_;
+  uint64_t term_ = 0;
+  uint64_t vote_ = kNone;
+  uint64_t lead_ = kNone;
+  StateType state_ = StateType::kFollower;
+  RaftLog log_;
+  ProgressTracker tracker_;
+  ReadOnly read_only_;
+  std::vector<raftpb::Message> msgs_;
+  std::vector<ReadState> read_states_;
+  // ReadIndex requests received before this leader committed an entry of its
+  // term; answered once it has (its commit index may be stale until then).
+  std::vector<raftpb::Message> pending_read_index_;
+  // Only one configuration change may be pending (in the log, not applied): a
+  // new one is refused while the applied index is below this.
+  uint64_t pending_conf_index_ = 0;
+
+  const uint64_t max_msg_size_;
+  const int election_timeout_;
+  const int heartbeat_timeout_;
+  const bool check_quorum_;
+  const bool pre_vote_;
+  Logger* const logger_;
+  // Ticks since the last election timeout (leader, candidate), or since the
+  // last message from the current leader (follower).
+  int election_elapsed_ = 0;
+  int heartbeat_elapsed_ = 0;  // leader only
+  int randomized_election_timeout_ = 0;  // in [election_timeout_, 2*election_timeout_)
+  std::mt19937_64 rng_;
+
+};
+
+}  // namespace etcdd::raft

@@ -1,0 +1,169 @@
+#include "server/api/grpc_server.h"
+
+#include <grpcpp/grpcpp.h>
+#include <netdb.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <climits>
+#include <cstring>
+
+#include "base/file.h"
+#include "etcdserverpb/rpc.grpc.pb.h"
+#include "v3electionpb/v3election.grpc.pb.h"
+#include "v3lockpb/v3lock.grpc.pb.h"
+
+namespace etcdd::server {
+
+namespace {
+
+namespace pb = etcdserverpb;
+
+// etcd's grpcOverheadBytes: room for gRPC framing above --max-request-bytes.
+constexpr uint64_t kGrpcOverheadBytes = 512 * 1024;
+
+grpc::Status ToGrpc(const Status& s) {
+  return grpc::Status(static_cast<grpc::StatusCode>(s.code()), s.message());
+}
+
+template <typename Response>
+grpc::Status Reply(Result<Response> r, Response* out) {
+  if (!r.ok()) return ToGrpc(r.status());
+  *out = std::move(r).value();
+  return grpc::Status::OK;
+}
+
+class KvService final : public pb::KV::Service {
+ public:
+  explicit KvService(EtcdServer& s) : s_(s) {}
+  grpc::Status Range(grpc::ServerContext*, const pb::RangeRequest* req,
+                     pb::RangeResponse* resp) override {
+    return Reply(s_.Range(*req), resp);
+  }
+  grpc::Status Put(grpc::ServerContext*, const pb::PutRequest* req,
+                   pb::PutResponse* resp) override {
+    return Reply(s_.Put(*req), resp);
+  }
+  grpc::Status DeleteRange(grpc::ServerContext*, const pb::DeleteRangeRequest* req,
+                           pb::DeleteRangeResponse* resp) override {
+    return Reply(s_.DeleteRange(*req), resp);
+  }
+  grpc::Status Txn(grpc::ServerContext*, const pb::TxnRequest* req,
+                   pb::TxnResponse* resp) override {
+    return Reply(s_.Txn(*req), resp);
+  }
+  grpc::Status Compact(grpc::ServerContext*, const pb::CompactionRequest* req,
+                       pb::CompactionResponse* resp) override {
+    return Reply(s_.Compact(*req), resp);
+  }
+
+ private:
+  EtcdServer& s_;
+};
+
+class MaintenanceService final : public pb::Maintenance::Service {
+ public:
+  explicit MaintenanceService(EtcdServer& s) : s_(s) {}
+  grpc::Status Status(grpc::ServerContext*, const pb::StatusRequest*,
+                      pb::StatusResponse* resp) override {
+    *resp = s_.Status();
+    return grpc::Status::OK;
+  }
+
+ private:
+  EtcdServer& s_;
+};
+
+class ClusterService final : public pb::Cluster::Service {
+ public:
+  explicit ClusterService(EtcdServer& s) : s_(s) {}
+  grpc::Status MemberList(grpc::ServerContext*, const pb::MemberListRequest*,
+                          pb::MemberListResponse* resp) override {
+    *resp = s_.MemberList();
+    return grpc::Status::OK;
+  }
+
+ private:
+  EtcdServer& s_;
+};
+
+}  // namespace
+
+Status CheckListenable(const std::vector<Url>& urls) {
+  for (const auto& u : urls) {
+    addrinfo hints{};
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE;
+    addrinfo* res = nullptr;
+    std::string port = std::to_string(u.port);
+    int rc = ::getaddrinfo(u.host.c_str(), port.c_str(), &hints, &res);
+    if (rc != 0) {
+      return Status::FailedPrecondition("listen tcp " + u.HostPort() + ": lookup " + u.host +
+                                        ": " + gai_strerror(rc));
+    }
+    int err = 0;
+    {
+      UniqueFd fd(::socket(res->ai_family, res->ai_socktype | SOCK_CLOEXEC, res->ai_protocol));
+      int one = 1;
+      if (!fd.valid() ||
+          ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
+          ::bind(fd.get(), res->ai_addr, res->ai_addrlen) != 0) {
+        err = errno;
+      }
+    }
+    ::freeaddrinfo(res);
+    if (err != 0) {
+      return Status::FailedPrecondition("listen tcp " + u.HostPort() +
+                                        ": bind: " + std::strerror(err));
+    }
+  }
+  return Status::Ok();
+}
+
+Result<std::unique_ptr<GrpcServer>> GrpcServer::Start(const std::vector<Url>& listen_urls,
+                                                      uint64_t max_request_bytes,
+                                                      EtcdServer& server, Logger& logger) {
+  std::unique_ptr<GrpcServer> g(new GrpcServer());
+  grpc::ServerBuilder builder;
+  for (const auto& u : listen_urls) {
+    if (u.scheme != "http") {
+      return Status::InvalidArgument("listen URL " + u.ToString() +
+                                     ": only http:// client URLs are supported so far");
+    }
+    builder.AddListeningPort(u.HostPort(), grpc::InsecureServerCredentials());
+  }
+  builder.SetMaxReceiveMessageSize(static_cast<int>(max_request_bytes + kGrpcOverheadBytes));
+  builder.SetMaxSendMessageSize(INT_MAX);
+  g->services_.push_back(std::make_unique<KvService>(server));
+  g->services_.push_back(std::make_unique<MaintenanceService>(server));
+  g->services_.push_back(std::make_unique<ClusterService>(server));
+  // Registered so that their methods answer UNIMPLEMENTED, as the truth is.
+  g->services_.push_back(std::make_unique<pb::Watch::Service>());
+  g->services_.push_back(std::make_unique<pb::Lease::Service>());
+  g->services_.push_back(std::make_unique<pb::Auth::Service>());
+  g->services_.push_back(std::make_unique<v3lockpb::Lock::Service>());
+  g->services_.push_back(std::make_unique<v3electionpb::Election::Service>());
+  for (auto& s : g->services_) builder.RegisterService(s.get());
+  g->server_ = builder.BuildAndStart();
+  if (!g->server_) {
+    return Status::FailedPrecondition("cannot listen on the client URLs");
+  }
+  for (const auto& u : listen_urls) {
+    logger.Info("serving client traffic insecurely; this is strongly discouraged!",
+                {{"address", u.HostPort()}});
+  }
+  return g;
+}
+
+GrpcServer::~GrpcServer() { Shutdown(0); }
+
+void GrpcServer::Shutdown(int grace_ms) {
+  if (!server_) return;
+  server_->Shutdown(std::chrono::system_clock::now() + std::chrono::milliseconds(grace_ms));
+  server_->Wait();
+  server_.reset();
+}
+
+}  // namespace etcdd::server

@@ -1,0 +1,142 @@
+#include "server/applier.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+
+#include "serverpb/internal.pb.h"
+
+namespace etcdd::server {
+
+Applier::Applier(mvcc::Store& store, raftpb::ConfState conf_state,
+                 WaitRegistry<ApplyResult>& waiters, AppliedHook hook, Logger& logger)
+    : store_(store),
+      conf_state_(std::move(conf_state)),
+      waiters_(waiters),
+      hook_(std::move(hook)),
+      logger_(logger) {
+  applied_ = store_.ConsistentIndex();
+}
+
+Applier::~Applier() { Stop(); }
+
+void Applier::Start() { thread_ = std::thread([this] { Run(); }); }
+
+void Applier::Stop() {
+  {
+    std::lock_guard lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void Applier::Enqueue(std::vector<raftpb::Entry> entries) {
+  {
+    std::lock_guard lock(mu_);
+    if (queue_.empty()) {
+      queue_ = std::move(entries);
+    } else {
+      queue_.insert(queue_.end(), std::make_move_iterator(entries.begin()),
+                    std::make_move_iterator(entries.end()));
+    }
+  }
+  cv_.notify_one();
+}
+
+bool Applier::WaitApplied(uint64_t index, std::chrono::steady_clock::time_point deadline) {
+  if (applied_.load() >= index) return true;
+  std::unique_lock lock(mu_);
+  return applied_cv_.wait_until(lock, deadline, [&] { return applied_.load() >= index; });
+}
+
+void Applier::Run() {
+  for (;;) {
+    std::vector<raftpb::Entry> batch;
+    {
+      std::unique_lock lock(mu_);
+      cv_.wait(lock, [&] { return stop_ || !queue_.empty(); });
+      if (queue_.empty()) return;  // stopping, and everything queued is applied
+      batch.swap(queue_);
+    }
+    ApplyBatch(batch);
+  }
+}
+
+void Applier::ApplyBatch(std::vector<raftpb::Entry>& batch) {
+  auto fatal = [&](const Status& s) {
+    // The applied state can no longer follow the log; etcd panics here.
+    logger_.Error("failed to apply committed entries; stopping", {{"error", s.message()}});
+    _exit(1);
+  };
+  auto txn_or = store_.BeginWrite();
+  if (!txn_or.ok()) fatal(txn_or.status());
+  auto& txn = **txn_or;
+  uint64_t consistent = store_.ConsistentIndex();
+  std::vector<std::pair<uint64_t, ApplyResult>> results;
+  const raftpb::Entry* last = nullptr;
+  for (const auto& e : batch) {
+    if (e.index() <= consistent) continue;
+    last = &e;
+    if (e.type() == raftpb::ENTRY_CONF_CHANGE) {
+      Status s = ApplyConfChange(txn, e);
+      if (!s.ok()) fatal(s);
+      continue;
+    }
+    uint64_t id = 0;
+    ApplyResult r = ApplyNormal(txn, e, &id);
+    if (id != 0) results.emplace_back(id, std::move(r));
+  }
+  if (last == nullptr) return;
+  txn.SetConsistentIndex(last->index(), last->term());
+  Status s = txn.Commit();
+  if (!s.ok()) fatal(s);
+  {
+    std::lock_guard lock(mu_);
+    applied_ = last->index();
+  }
+  applied_cv_.notify_all();
+  for (auto& [id, r] : results) waiters_.Trigger(id, std::move(r));
+  if (hook_) hook_(last->index());
+}
+
+ApplyResult Applier::ApplyNormal(mvcc::Store::WriteTxn& txn, const raftpb::Entry& e,
+                                 uint64_t* id) {
+  if (e.data().empty()) return Status::Ok();  // a new leader's empty entry
+  serverpb::InternalRequest req;
+  if (!req.ParseFromString(e.data())) {
+    logger_.Error("skipping undecodable entry", {{"index", e.index()}});
+    return Status::Internal("undecodable entry");
+  }
+  *id = req.id();
+  auto unwrap = [](auto r) -> ApplyResult {
+    if (!r.ok()) return r.status();
+    return std::move(r).value();
+  };
+  switch (req.request_case()) {
+    case serverpb::InternalRequest::kPut: return unwrap(txn.Put(req.put()));
+    case serverpb::InternalRequest::kDeleteRange:
+      return unwrap(txn.DeleteRange(req.delete_range()));
+    case serverpb::InternalRequest::kTxn: return unwrap(txn.Txn(req.txn()));
+    case serverpb::InternalRequest::kCompaction: return unwrap(txn.Compact(req.compaction()));
+    case serverpb::InternalRequest::REQUEST_NOT_SET: break;
+  }
+  return Status::Internal("empty request");
+}
+
+Status Applier::ApplyConfChange(mvcc::Store::WriteTxn& txn, const raftpb::Entry& e) {
+  raftpb::ConfChange cc;
+  if (!cc.ParseFromString(e.data())) {
+    return Status::Corruption("undecodable conf change", "entry " + std::to_string(e.index()));
+  }
+  auto* voters = conf_state_.mutable_voters();
+  auto it = std::find(voters->begin(), voters->end(), cc.node_id());
+  if (cc.type() == raftpb::CONF_CHANGE_ADD_NODE && it == voters->end()) {
+    voters->Add(cc.node_id());
+  } else if (cc.type() == raftpb::CONF_CHANGE_REMOVE_NODE && it != voters->end()) {
+    voters->erase(it);
+  }
+  return txn.PutMeta(kConfStateMetaKey, conf_state_.SerializeAsString());
+}
+
+}  // namespace etcdd::server

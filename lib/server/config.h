@@ -1,0 +1,47 @@
+// The member's configuration: what etcd's flags say, after parsing. Defaults
+// are etcd 3.4's (embed/config.go).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+#include "base/url.h"
+
+namespace etcdd::server {
+
+struct ServerConfig {
+  std::string name = "default";
+  std::string data_dir;  // etcd: "${name}.etcd" when empty
+  std::string wal_dir;   // etcd: "${data_dir}/member/wal" when empty
+  std::vector<Url> listen_client_urls;
+  std::vector<Url> advertise_client_urls;
+  std::vector<Url> listen_peer_urls;
+  std::vector<Url> initial_advertise_peer_urls;
+  std::map<std::string, std::vector<Url>> initial_cluster;
+  std::string initial_cluster_state = "new";  // "new" or "existing"
+  std::string initial_cluster_token = "etcd-cluster";
+  uint64_t snapshot_count = 100000;           // entries between Raft snapshots
+  int heartbeat_interval_ms = 100;
+  int election_timeout_ms = 1000;
+  uint64_t quota_backend_bytes = 2ull << 30;  // backend size limit, bytes
+  uint64_t max_request_bytes = 1572864;       // 1.5 MiB, etcd's default
+  int max_txn_ops = 128;
+
+  // "${data_dir}/member", where the WAL and backend live.
+  std::string MemberDir() const { return data_dir + "/member"; }
+  std::string WalDir() const { return wal_dir.empty() ? MemberDir() + "/wal" : wal_dir; }
+  std::string BackendDir() const { return MemberDir() + "/db"; }
+  // The election timeout in heartbeat ticks (etcd: ElectionMs / TickMs).
+  int ElectionTicks() const { return election_timeout_ms / heartbeat_interval_ms; }
+
+  // Checks the combination the way etcd's config validation does: positive
+  // timeouts, an election timeout of at least 5 heartbeats and at most 50 s,
+  // this member named in --initial-cluster, state "new" or "existing".
+  // Errors: InvalidArgument with etcd's text.
+  Status Validate() const;
+};
+
+}  // namespace etcdd::server

@@ -1,0 +1,23 @@
+// Member and cluster ids, derived exactly as etcd derives them, so an etcdd
+// member started with the same --initial-cluster and token as an etcd member
+// has the same ids (etcd: etcdserver/api/membership).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace etcdd::server {
+
+// etcd's NewMember id with no timestamp: the first 8 bytes (big-endian) of
+// SHA-1(sorted peer URLs concatenated + cluster token).
+uint64_t MemberId(std::vector<std::string> peer_urls, const std::string& cluster_token);
+
+// etcd's RaftCluster.genID: the first 8 bytes (big-endian) of SHA-1 over the
+// sorted member ids, each 8 bytes big-endian.
+uint64_t ClusterId(std::vector<uint64_t> member_ids);
+
+// "8e9e05c52164694d": lower-case hex without padding, as etcd prints ids.
+std::string IdToHex(uint64_t id);
+
+}  // namespace etcdd::server

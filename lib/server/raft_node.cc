@@ -1,0 +1,185 @@
+#include "server/raft_node.h"
+
+#include <unistd.h>
+
+#include "server/ids.h"
+
+namespace etcdd::server {
+
+namespace {
+const char* StateName(raft::StateType s) {
+  switch (s) {
+    case raft::StateType::kFollower: return "follower";
+    case raft::StateType::kCandidate: return "candidate";
+    case raft::StateType::kLeader: return "leader";
+    case raft::StateType::kPreCandidate: return "pre-candidate";
+  }
+  return "unknown";
+}
+}  // namespace
+
+RaftNode::RaftNode(std::unique_ptr<raft::RawNode> node,
+                   std::shared_ptr<raft::MemoryStorage> storage, std::unique_ptr<wal::Wal> wal,
+                   Options options, CommitSink sink, Logger& logger)
+    : node_(std::move(node)),
+      storage_(std::move(storage)),
+      wal_(std::move(wal)),
+      options_(options),
+      sink_(std::move(sink)),
+      logger_(logger) {
+  auto st = node_->GetStatus();
+  term_ = st.term;
+  commit_ = st.commit;
+}
+
+RaftNode::~RaftNode() { Stop(); }
+
+void RaftNode::Start() { thread_ = std::thread([this] { Run(); }); }
+
+void RaftNode::Stop() {
+  {
+    std::lock_guard lock(mu_);
+    if (stop_ && !thread_.joinable()) return;
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+  auto fail = [](std::promise<Result<uint64_t>>& p) {
+    p.set_value(Status::Unavailable("etcdserver: server stopped"));
+  };
+  for (auto& p : pending_reads_) fail(p);
+  pending_reads_.clear();
+  for (auto& [ctx, round] : read_rounds_) {
+    for (auto& p : round.waiters) fail(p);
+  }
+  read_rounds_.clear();
+}
+
+void RaftNode::Propose(std::string data) {
+  {
+    std::lock_guard lock(mu_);
+    proposals_.push_back(std::move(data));
+  }
+  cv_.notify_one();
+}
+
+std::future<Result<uint64_t>> RaftNode::ReadIndex() {
+  std::promise<Result<uint64_t>> p;
+  auto f = p.get_future();
+  {
+    std::lock_guard lock(mu_);
+    if (stop_) {
+      p.set_value(Status::Unavailable("etcdserver: server stopped"));
+      return f;
+    }
+    pending_reads_.push_back(std::move(p));
+  }
+  cv_.notify_one();
+  return f;
+}
+
+void RaftNode::CompactLog(uint64_t applied_index, uint64_t keep) {
+  if (applied_index <= keep) return;
+  uint64_t to = applied_index - keep;
+  if (to <= storage_->FirstIndex()) return;
+  Status s = storage_->Compact(to);
+  if (!s.ok()) logger_.Warn("failed to compact raft log", {{"index", to}, {"error", s.message()}});
+}
+
+void RaftNode::Run() {
+  const auto tick = std::chrono::milliseconds(options_.heartbeat_ms);
+  auto next_tick = std::chrono::steady_clock::now() + tick;
+  for (;;) {
+    std::vector<std::string> proposals;
+    std::vector<std::promise<Result<uint64_t>>> reads;
+    {
+      std::unique_lock lock(mu_);
+      cv_.wait_until(lock, next_tick,
+                     [&] { return stop_ || !proposals_.empty() || !pending_reads_.empty(); });
+      if (stop_) return;
+      proposals.swap(proposals_);
+      reads.swap(pending_reads_);
+    }
+    if (std::chrono::steady_clock::now() >= next_tick) {
+      node_->Tick();
+      ++ticks_;
+      next_tick += tick;
+      ExpireReadRounds();
+      // Proposals held for lack of a leader are retried once per tick.
+      proposals.insert(proposals.begin(), std::make_move_iterator(held_proposals_.begin()),
+                       std::make_move_iterator(held_proposals_.end()));
+      held_proposals_.clear();
+    }
+    for (auto& p : proposals) {
+      if (lead_.load() == 0 || !node_->Propose(p).ok()) held_proposals_.push_back(std::move(p));
+    }
+    if (!reads.empty()) StartReadRound(std::move(reads));
+    while (node_->HasReady()) HandleReady(node_->GetReady());
+  }
+}
+
+void RaftNode::StartReadRound(std::vector<std::promise<Result<uint64_t>>> waiters) {
+  std::string ctx(8, '\0');
+  uint64_t seq = ++read_seq_;
+  for (int i = 0; i < 8; ++i) ctx[i] = static_cast<char>(seq >> (56 - 8 * i));
+  read_rounds_[ctx] = ReadRound{std::move(waiters), ticks_};
+  node_->ReadIndex(ctx);
+}
+
+void RaftNode::ExpireReadRounds() {
+  for (auto it = read_rounds_.begin(); it != read_rounds_.end();) {
+    if (ticks_ - it->second.started_tick < options_.election_ticks) {
+      ++it;
+      continue;
+    }
+    for (auto& p : it->second.waiters) {
+      p.set_value(Status::Unavailable("etcdserver: request timed out"));
+    }
+    it = read_rounds_.erase(it);
+  }
+}
+
+void RaftNode::HandleReady(raft::Ready rd) {
+  if (rd.soft_state) {
+    uint64_t old = lead_.exchange(rd.soft_state->lead);
+    if (old != rd.soft_state->lead) {
+      logger_.Info(rd.soft_state->lead == 0 ? "raft.node: lost leader" : "raft.node: elected leader",
+                   {{"leader", IdToHex(rd.soft_state->lead)},
+                    {"state", StateName(rd.soft_state->state)},
+                    {"term", node_->GetStatus().term}});
+    }
+  }
+  if (rd.hard_state || !rd.entries.empty()) {
+    Status s = wal_->Save(rd.hard_state.value_or(raftpb::HardState()), rd.entries);
+    if (!s.ok()) {
+      // Without a durable log no write can be acknowledged; etcd panics here.
+      logger_.Error("failed to save Raft state to the WAL; stopping", {{"error", s.message()}});
+      _exit(1);
+    }
+    if (rd.hard_state) {
+      Status hs = storage_->SetHardState(*rd.hard_state);
+      if (!hs.ok()) logger_.Error("raft storage", {{"error", hs.message()}});
+      term_ = rd.hard_state->term();
+      commit_ = rd.hard_state->commit();
+    }
+    Status as = storage_->Append(rd.entries);
+    if (!as.ok()) logger_.Error("raft storage", {{"error", as.message()}});
+  }
+  // Single member: there is no peer to send to yet (the peer transport comes
+  // with clustering); messages addressed to ourselves do not occur.
+  for (const auto& rs : rd.read_states) {
+    auto it = read_rounds_.find(rs.request_ctx);
+    if (it == read_rounds_.end()) continue;
+    for (auto& p : it->second.waiters) p.set_value(rs.index);
+    read_rounds_.erase(it);
+  }
+  for (const auto& e : rd.committed_entries) {
+    if (e.type() != raftpb::ENTRY_CONF_CHANGE) continue;
+    raftpb::ConfChange cc;
+    if (cc.ParseFromString(e.data())) node_->ApplyConfChange(cc);
+  }
+  node_->Advance(rd);
+  if (!rd.committed_entries.empty()) sink_(std::move(rd.committed_entries));
+}
+
+}  // namespace etcdd::server

@@ -1,0 +1,312 @@
+#include "server/server.h"
+
+#include <random>
+
+#include "mvcc/validate.h"
+#include "server/ids.h"
+
+namespace etcdd::server {
+
+namespace {
+// In-memory Raft log entries kept behind the applied index for followers
+// that lag (etcd: SnapshotCatchUpEntries).
+constexpr uint64_t kCatchUpEntries = 5000;
+}  // namespace
+
+Result<std::unique_ptr<EtcdServer>> EtcdServer::Start(const ServerConfig& cfg, Logger& logger) {
+  RETURN_IF_ERROR(cfg.Validate());
+  std::unique_ptr<EtcdServer> s(new EtcdServer(cfg, logger));
+  RETURN_IF_ERROR(s->Open());
+  return s;
+}
+
+EtcdServer::~EtcdServer() { Stop(); }
+
+void EtcdServer::Stop() {
+  if (raft_) raft_->Stop();
+  if (applier_) applier_->Stop();
+}
+
+Status EtcdServer::Open() {
+  RETURN_IF_ERROR(CreateDirs(cfg_.MemberDir()).Annotate("cannot access data directory"));
+  ASSIGN_OR_RETURN(DirLock lock, DirLock::Acquire(cfg_.data_dir));
+  lock_.emplace(std::move(lock));
+  mvcc::Options opts;
+  opts.map_size_bytes = cfg_.quota_backend_bytes;
+  ASSIGN_OR_RETURN(store_, mvcc::Store::Open(cfg_.BackendDir(), opts));
+
+  auto storage = std::make_shared<raft::MemoryStorage>();
+  std::unique_ptr<wal::Wal> wal;
+  raftpb::ConfState conf_state;
+  bool restart = wal::Wal::Exists(cfg_.WalDir());
+  if (restart) {
+    RETURN_IF_ERROR(Restart(storage, &wal, &conf_state));
+  } else {
+    RETURN_IF_ERROR(Bootstrap(&wal));
+  }
+  RETURN_IF_ERROR(LoadMembers());
+
+  raft::Config rc;
+  rc.id = member_id_;
+  rc.election_tick = cfg_.ElectionTicks();
+  rc.heartbeat_tick = 1;
+  rc.storage = storage.get();
+  rc.applied = store_->ConsistentIndex();
+  rc.random_seed = std::random_device()();
+  ASSIGN_OR_RETURN(auto node, raft::RawNode::Create(rc));
+  if (!restart) RETURN_IF_ERROR(node->Bootstrap({member_id_}));
+
+  applier_ = std::make_unique<Applier>(
+      *store_, conf_state, waiters_,
+      [this](uint64_t applied) { raft_->CompactLog(applied, kCatchUpEntries); }, logger_);
+  RaftNode::Options ro{cfg_.heartbeat_interval_ms, cfg_.ElectionTicks()};
+  raft_ = std::make_unique<RaftNode>(
+      std::move(node), storage, std::move(wal), ro,
+      [this](std::vector<raftpb::Entry> e) { applier_->Enqueue(std::move(e)); }, logger_);
+  applier_->Start();
+  raft_->Start();
+  logger_.Info(restart ? "restarting local member" : "starting local member",
+               {{"local-member-id", IdToHex(member_id_)},
+                {"cluster-id", IdToHex(cluster_id_)},
+                {"data-dir", cfg_.data_dir},
+                {"consistent-index", store_->ConsistentIndex()}});
+  return Status::Ok();
+}
+
+Status EtcdServer::Bootstrap(std::unique_ptr<wal::Wal>* wal) {
+  if (cfg_.initial_cluster_state == "existing") {
+    return Status::FailedPrecondition(
+        "--initial-cluster-state=existing needs the peer transport to join a cluster, which "
+        "this etcdd build does not have yet");
+  }
+  if (cfg_.initial_cluster.size() != 1) {
+    return Status::FailedPrecondition(
+        "--initial-cluster names " + std::to_string(cfg_.initial_cluster.size()) +
+        " members; this etcdd build serves single-member clusters only (the peer transport "
+        "is not built yet)");
+  }
+  serverpb::Members members;
+  std::vector<uint64_t> ids;
+  for (const auto& [name, urls] : cfg_.initial_cluster) {
+    std::vector<std::string> peer_urls;
+    for (const auto& u : urls) peer_urls.push_back(u.ToString());
+    auto* m = members.add_members();
+    m->set_id(MemberId(peer_urls, cfg_.initial_cluster_token));
+    m->set_name(name);
+    for (const auto& u : peer_urls) m->add_peer_urls(u);
+    if (name == cfg_.name) {
+      member_id_ = m->id();
+      for (const auto& u : cfg_.advertise_client_urls) m->add_client_urls(u.ToString());
+    }
+    ids.push_back(m->id());
+  }
+  cluster_id_ = ClusterId(ids);
+  ASSIGN_OR_RETURN(auto txn, store_->BeginWrite());
+  RETURN_IF_ERROR(txn->PutMeta(kMembersMetaKey, members.SerializeAsString()));
+  RETURN_IF_ERROR(txn->Commit());
+  serverpb::WalMetadata meta;
+  meta.set_member_id(member_id_);
+  meta.set_cluster_id(cluster_id_);
+  ASSIGN_OR_RETURN(*wal, wal::Wal::Create(cfg_.WalDir(), meta.SerializeAsString(), logger_));
+  return Status::Ok();
+}
+
+Status EtcdServer::Restart(std::shared_ptr<raft::MemoryStorage> storage,
+                           std::unique_ptr<wal::Wal>* wal, raftpb::ConfState* conf_state) {
+  ASSIGN_OR_RETURN(auto opened, wal::Wal::Open(cfg_.WalDir(), wal::SnapshotMarker{}, logger_));
+  *wal = std::move(opened.first);
+  wal::Contents& c = opened.second;
+  serverpb::WalMetadata meta;
+  if (!meta.ParseFromString(c.metadata)) {
+    return Status::Corruption("undecodable WAL metadata", cfg_.WalDir());
+  }
+  member_id_ = meta.member_id();
+  cluster_id_ = meta.cluster_id();
+
+  ASSIGN_OR_RETURN(auto cs, store_->GetMeta(kConfStateMetaKey));
+  if (cs && !conf_state->ParseFromString(*cs)) {
+    return Status::Corruption("undecodable conf state", cfg_.BackendDir());
+  }
+  // The backend is the snapshot: entries up to its consistent index are
+  // applied, so Raft starts from there and only later entries are replayed.
+  uint64_t applied = store_->ConsistentIndex();
+  if (applied > 0) {
+    raftpb::Snapshot snap;
+    snap.mutable_metadata()->set_index(applied);
+    snap.mutable_metadata()->set_term(store_->ConsistentTerm());
+    *snap.mutable_metadata()->mutable_conf_state() = *conf_state;
+    RETURN_IF_ERROR(storage->ApplySnapshot(snap));
+  }
+  std::vector<raftpb::Entry> tail;
+  for (auto& e : c.entries) {
+    if (e.index() > applied) tail.push_back(std::move(e));
+  }
+  if (!tail.empty() && tail.front().index() != applied + 1) {
+    return Status::Corruption("WAL does not continue the backend: backend applied index " +
+                                  std::to_string(applied) + ", first WAL entry after it " +
+                                  std::to_string(tail.front().index()),
+                              cfg_.WalDir());
+  }
+  if (c.hard_state.commit() < applied) {
+    return Status::Corruption("backend applied index " + std::to_string(applied) +
+                                  " is ahead of the WAL's commit index " +
+                                  std::to_string(c.hard_state.commit()),
+                              cfg_.WalDir());
+  }
+  RETURN_IF_ERROR(storage->Append(tail));
+  RETURN_IF_ERROR(storage->SetHardState(c.hard_state));
+  return Status::Ok();
+}
+
+Status EtcdServer::LoadMembers() {
+  ASSIGN_OR_RETURN(auto raw, store_->GetMeta(kMembersMetaKey));
+  serverpb::Members members;
+  if (!raw || !members.ParseFromString(*raw)) {
+    return Status::Corruption("missing or undecodable member list", cfg_.BackendDir());
+  }
+  members_.assign(members.members().begin(), members.members().end());
+  // Like etcd's publish on start: this member's name and client URLs are
+  // those it runs with now.
+  for (auto& m : members_) {
+    if (m.id() != member_id_) continue;
+    m.set_name(cfg_.name);
+    m.clear_client_urls();
+    for (const auto& u : cfg_.advertise_client_urls) m.add_client_urls(u.ToString());
+  }
+  return Status::Ok();
+}
+
+std::chrono::milliseconds EtcdServer::RequestTimeout() const {
+  return std::chrono::milliseconds(5000 + 2 * cfg_.election_timeout_ms);
+}
+
+Status EtcdServer::WaitReady(std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  Status last = Status::Unavailable("etcdserver: request timed out");
+  while (std::chrono::steady_clock::now() < deadline) {
+    last = WaitLinearizable(deadline);
+    if (last.ok()) return last;
+  }
+  return last;
+}
+
+Status EtcdServer::WaitLinearizable(std::chrono::steady_clock::time_point deadline) {
+  auto fut = raft_->ReadIndex();
+  if (fut.wait_until(deadline) != std::future_status::ready) {
+    return Status::Unavailable("etcdserver: request timed out");
+  }
+  ASSIGN_OR_RETURN(uint64_t index, fut.get());
+  if (!applier_->WaitApplied(index, deadline)) {
+    return Status::Unavailable(
+        "etcdserver: request timed out, waiting for the applied index took too long");
+  }
+  return Status::Ok();
+}
+
+void EtcdServer::FillHeader(etcdserverpb::ResponseHeader* h) const {
+  h->set_cluster_id(cluster_id_);
+  h->set_member_id(member_id_);
+  h->set_raft_term(raft_->Term());
+  if (h->revision() == 0) h->set_revision(store_->CurrentRevision());
+}
+
+Result<etcdserverpb::RangeResponse> EtcdServer::Range(const etcdserverpb::RangeRequest& req) {
+  RETURN_IF_ERROR(mvcc::CheckRangeRequest(req));
+  if (!req.serializable()) {
+    RETURN_IF_ERROR(WaitLinearizable(std::chrono::steady_clock::now() + RequestTimeout()));
+  }
+  ASSIGN_OR_RETURN(auto resp, store_->Range(req));
+  FillHeader(resp.mutable_header());
+  return resp;
+}
+
+Result<ApplyResult> EtcdServer::ProposeAndWait(serverpb::InternalRequest& req) {
+  // Ids are unique per member and increase across restarts: the high bits are
+  // the start-up time in ms, like etcd's idutil generator.
+  if (next_request_id_.load() == 0) {
+    uint64_t ms = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                            std::chrono::system_clock::now().time_since_epoch())
+                                            .count());
+    uint64_t expected = 0;
+    next_request_id_.compare_exchange_strong(expected, ms << 22);
+  }
+  req.set_id(++next_request_id_);
+  std::string data = req.SerializeAsString();
+  if (data.size() > cfg_.max_request_bytes) {
+    return Status::InvalidArgument("etcdserver: request is too large");
+  }
+  auto fut = waiters_.Register(req.id());
+  raft_->Propose(std::move(data));
+  if (fut.wait_for(RequestTimeout()) != std::future_status::ready) {
+    waiters_.Cancel(req.id());
+    return Status::Unavailable("etcdserver: request timed out");
+  }
+  return fut.get();
+}
+
+template <typename Response>
+Result<Response> EtcdServer::Unwrap(Result<ApplyResult> r) const {
+  if (!r.ok()) return r.status();
+  if (auto* s = std::get_if<etcdd::Status>(&*r)) return *s;
+  Response resp = std::get<Response>(std::move(*r));
+  FillHeader(resp.mutable_header());
+  return resp;
+}
+
+Result<etcdserverpb::PutResponse> EtcdServer::Put(const etcdserverpb::PutRequest& req) {
+  RETURN_IF_ERROR(mvcc::CheckPutRequest(req));
+  serverpb::InternalRequest ir;
+  *ir.mutable_put() = req;
+  return Unwrap<etcdserverpb::PutResponse>(ProposeAndWait(ir));
+}
+
+Result<etcdserverpb::DeleteRangeResponse> EtcdServer::DeleteRange(
+    const etcdserverpb::DeleteRangeRequest& req) {
+  RETURN_IF_ERROR(mvcc::CheckDeleteRequest(req));
+  serverpb::InternalRequest ir;
+  *ir.mutable_delete_range() = req;
+  return Unwrap<etcdserverpb::DeleteRangeResponse>(ProposeAndWait(ir));
+}
+
+Result<etcdserverpb::TxnResponse> EtcdServer::Txn(const etcdserverpb::TxnRequest& req) {
+  RETURN_IF_ERROR(mvcc::CheckTxnRequest(req, cfg_.max_txn_ops));
+  serverpb::InternalRequest ir;
+  *ir.mutable_txn() = req;
+  return Unwrap<etcdserverpb::TxnResponse>(ProposeAndWait(ir));
+}
+
+Result<etcdserverpb::CompactionResponse> EtcdServer::Compact(
+    const etcdserverpb::CompactionRequest& req) {
+  serverpb::InternalRequest ir;
+  *ir.mutable_compaction() = req;
+  return Unwrap<etcdserverpb::CompactionResponse>(ProposeAndWait(ir));
+}
+
+etcdserverpb::StatusResponse EtcdServer::Status() const {
+  etcdserverpb::StatusResponse resp;
+  FillHeader(resp.mutable_header());
+  resp.set_version(kEtcdApiVersion);
+  resp.set_dbsize(static_cast<int64_t>(store_->DbSizeBytes()));
+  resp.set_dbsizeinuse(static_cast<int64_t>(store_->DbSizeInUseBytes()));
+  resp.set_leader(raft_->Lead());
+  resp.set_raftindex(raft_->CommitIndex());
+  resp.set_raftterm(raft_->Term());
+  resp.set_raftappliedindex(applier_->AppliedIndex());
+  return resp;
+}
+
+etcdserverpb::MemberListResponse EtcdServer::MemberList() const {
+  etcdserverpb::MemberListResponse resp;
+  FillHeader(resp.mutable_header());
+  for (const auto& m : members_) {
+    auto* out = resp.add_members();
+    out->set_id(m.id());
+    out->set_name(m.name());
+    for (const auto& u : m.peer_urls()) out->add_peerurls(u);
+    for (const auto& u : m.client_urls()) out->add_clienturls(u);
+    out->set_islearner(m.is_learner());
+  }
+  return resp;
+}
+
+}  // namespace etcdd::server

@@ -1,0 +1,110 @@
+// EtcdServer: one etcdd member. It owns the backend (MVCC store), the Raft
+// loop with its WAL, and the apply loop, and serves the KV, Maintenance and
+// Cluster requests the gRPC layer hands it (DESIGN.md §3):
+//
+//   writes    -> validated, proposed through Raft, answered once applied;
+//   reads     -> linearizable via ReadIndex (wait until applied reaches the
+//                confirmed commit index), or serializable from local state.
+//
+// Response headers carry cluster_id, member_id, revision and raft_term, as
+// etcd's do. Errors carry etcd's messages and gRPC codes.
+//
+// Thread-safety: all request methods may be called concurrently.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "base/file.h"
+#include "base/log.h"
+#include "base/status.h"
+#include "etcdserverpb/rpc.pb.h"
+#include "mvcc/store.h"
+#include "server/applier.h"
+#include "server/config.h"
+#include "server/raft_node.h"
+#include "server/wait.h"
+#include "serverpb/internal.pb.h"
+
+namespace etcdd::server {
+
+// etcd's version that etcdd is wire-compatible with; clients gate features on
+// the version Maintenance.Status reports.
+inline constexpr char kEtcdApiVersion[] = "3.4.23";
+
+class EtcdServer {
+ public:
+  // Opens the member's data dir (creating a new single-member cluster from
+  // --initial-cluster when it has no WAL, or restarting from the WAL and the
+  // backend when it does) and starts the Raft and apply loops. Errors:
+  // FailedPrecondition for a data dir in use or a configuration this build
+  // cannot serve, DataLoss for a corrupt WAL or backend, IOError.
+  static Result<std::unique_ptr<EtcdServer>> Start(const ServerConfig& cfg, Logger& logger);
+  ~EtcdServer();  // Stop()s
+
+  // Blocks until this member has a leader and has applied every entry
+  // committed before now (a ReadIndex round succeeded), or `timeout` passes.
+  // Errors: Unavailable "etcdserver: request timed out".
+  Status WaitReady(std::chrono::milliseconds timeout);
+
+  // Stops the loops; in-flight requests fail with "etcdserver: server stopped".
+  void Stop();
+
+  // KV service. Errors as etcd's: InvalidArgument for bad requests ("etcdserver:
+  // key is not provided", "etcdserver: request is too large", ...), OutOfRange
+  // for compacted/future revisions, Unavailable "etcdserver: request timed out"
+  // when no leader commits the request within the request timeout
+  // (5 s + 2 x election timeout, as etcd).
+  Result<etcdserverpb::RangeResponse> Range(const etcdserverpb::RangeRequest& req);
+  Result<etcdserverpb::PutResponse> Put(const etcdserverpb::PutRequest& req);
+  Result<etcdserverpb::DeleteRangeResponse> DeleteRange(
+      const etcdserverpb::DeleteRangeRequest& req);
+  Result<etcdserverpb::TxnResponse> Txn(const etcdserverpb::TxnRequest& req);
+  // Compaction; with `physical` the response is sent once the compaction is
+  // applied (which, in etcdd, includes removing the old revisions).
+  Result<etcdserverpb::CompactionResponse> Compact(const etcdserverpb::CompactionRequest& req);
+
+  // Maintenance.Status: version, db size and in-use size (bytes), leader, Raft
+  // index/term and applied index.
+  etcdserverpb::StatusResponse Status() const;
+  // Cluster.MemberList.
+  etcdserverpb::MemberListResponse MemberList() const;
+
+  uint64_t member_id() const { return member_id_; }
+  uint64_t cluster_id() const { return cluster_id_; }
+
+ private:
+  EtcdServer(const ServerConfig& cfg, Logger& logger) : cfg_(cfg), logger_(logger) {}
+
+  Status Open();
+  Status Bootstrap(std::unique_ptr<wal::Wal>* wal);
+  Status Restart(std::shared_ptr<raft::MemoryStorage> storage, std::unique_ptr<wal::Wal>* wal,
+                 raftpb::ConfState* conf_state);
+  Status LoadMembers();
+
+  // Proposes `req` (its id is assigned here) and waits for its apply result.
+  Result<ApplyResult> ProposeAndWait(serverpb::InternalRequest& req);
+  // Waits for a ReadIndex round and for the apply loop to reach its index.
+  Status WaitLinearizable(std::chrono::steady_clock::time_point deadline);
+  template <typename Response>
+  Result<Response> Unwrap(Result<ApplyResult> r) const;
+  void FillHeader(etcdserverpb::ResponseHeader* h) const;
+  std::chrono::milliseconds RequestTimeout() const;
+
+  const ServerConfig cfg_;
+  Logger& logger_;
+  std::optional<DirLock> lock_;
+  uint64_t member_id_ = 0;
+  uint64_t cluster_id_ = 0;
+  std::vector<serverpb::Member> members_;
+  std::atomic<uint64_t> next_request_id_{0};
+  WaitRegistry<ApplyResult> waiters_;
+  // Destruction order matters: the loops stop before the store closes.
+  std::unique_ptr<mvcc::Store> store_;
+  std::unique_ptr<Applier> applier_;
+  std::unique_ptr<RaftNode> raft_;
+};
+
+}  // namespace etcdd::server

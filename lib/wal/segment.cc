@@ -1,0 +1,208 @@
+#include "wal/segment.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cinttypes>
+#include <cstdio>
+
+#include "wal/record.h"
+
+namespace etcdd::wal::internal {
+
+namespace {
+
+constexpr std::string_view kSuffix = ".wal";
+constexpr size_t kHexDigits = 16;
+
+std::optional<uint64_t> ParseHex16(std::string_view s) {
+  if (s.size() != kHexDigits) return std::nullopt;
+  uint64_t v = 0;
+  for (char c : s) {
+    int d;
+    if (c >= '0' && c <= '9') {
+      d = c - '0';
+    } else if (c >= 'a' && c <= 'f') {
+      d = c - 'a' + 10;
+    } else {
+      return std::nullopt;
+    }
+    v = (v << 4) | static_cast<uint64_t>(d);
+  }
+  return v;
+}
+
+// Base names of the entries of `dir`.
+Result<std::vector<std::string>> ReadDirNames(const std::string& dir) {
+  DIR* d = ::opendir(dir.c_str());
+  if (d == nullptr) {
+    if (errno == ENOENT) return Status::NotFound("wal: directory " + dir + " does not exist");
+    return Status::IOError("opendir " + dir, errno);
+  }
+  std::vector<std::string> names;
+  errno = 0;
+  while (struct dirent* e = ::readdir(d)) names.emplace_back(e->d_name);
+  int err = errno;
+  ::closedir(d);
+  if (err != 0) return Status::IOError("readdir " + dir, err);
+  return names;
+}
+
+}  // namespace
+
+std::string SegmentFileName(uint64_t seq, uint64_t first_index) {
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), "%016" PRIx64 "-%016" PRIx64 ".wal", seq, first_index);
+  return buf;
+}
+
+std::optional<SegmentName> ParseSegmentFileName(std::string_view name) {
+  if (name.size() != 2 * kHexDigits + 1 + kSuffix.size() || name[kHexDigits] != '-' ||
+      name.substr(2 * kHexDigits + 1) != kSuffix) {
+    return std::nullopt;
+  }
+  auto seq = ParseHex16(name.substr(0, kHexDigits));
+  auto index = ParseHex16(name.substr(kHexDigits + 1, kHexDigits));
+  if (!seq || !index) return std::nullopt;
+  return SegmentName{*seq, *index, std::string(name)};
+}
+
+Result<std::vector<SegmentName>> ListSegments(const std::string& dir) {
+  ASSIGN_OR_RETURN(auto names, ReadDirNames(dir));
+  std::vector<SegmentName> segments;
+  for (const auto& n : names) {
+    if (auto s = ParseSegmentFileName(n)) segments.push_back(std::move(*s));
+  }
+  std::sort(segments.begin(), segments.end(),
+            [](const SegmentName& a, const SegmentName& b) { return a.seq < b.seq; });
+  return segments;
+}
+
+Status RemoveStaleTemps(const std::string& dir) {
+  ASSIGN_OR_RETURN(auto names, ReadDirNames(dir));
+  for (const auto& n : names) {
+    constexpr std::string_view kTmp = ".wal.tmp";
+    if (n.size() <= kTmp.size() || n.compare(n.size() - kTmp.size(), kTmp.size(), kTmp) != 0) {
+      continue;
+    }
+    std::string path = dir + "/" + n;
+    if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
+      return Status::IOError("remove " + path, errno);
+    }
+  }
+  return Status::Ok();
+}
+
+std::string EncodeSegmentHeader(uint64_t seq, uint64_t first_index) {
+  std::string out(kSegmentMagic);
+  PutU64(&out, kFormatVersion);
+  PutU64(&out, seq);
+  PutU64(&out, first_index);
+  return out;
+}
+
+std::optional<SegmentHeader> DecodeSegmentHeader(std::string_view payload) {
+  if (payload.size() != kSegmentMagic.size() + 24 || !payload.starts_with(kSegmentMagic)) {
+    return std::nullopt;
+  }
+  const char* p = payload.data() + kSegmentMagic.size();
+  return SegmentHeader{GetU64(p), GetU64(p + 8), GetU64(p + 16)};
+}
+
+Status Preallocate(int fd, uint64_t bytes, const std::string& path) {
+  struct stat st;
+  if (::fstat(fd, &st) != 0) return Status::IOError("stat " + path, errno);
+  if (static_cast<uint64_t>(st.st_size) >= bytes) return Status::Ok();
+  int rc;
+  do {
+    rc = ::fallocate(fd, 0, 0, static_cast<off_t>(bytes));
+  } while (rc != 0 && errno == EINTR);
+  if (rc == 0) return Status::Ok();
+  if (errno != EOPNOTSUPP && errno != ENOSYS) return Status::IOError("fallocate " + path, errno);
+  if (::ftruncate(fd, static_cast<off_t>(bytes)) != 0) {
+    return Status::IOError("ftruncate " + path, errno);
+  }
+  return Status::Ok();
+}
+
+Status DataSync(int fd, const std::string& path) {
+  if (::fdatasync(fd) != 0) return Status::IOError("fdatasync " + path, errno);
+  return Status::Ok();
+}
+
+Status LockSegment(int fd, const std::string& path) {
+  if (::flock(fd, LOCK_EX | LOCK_NB) == 0) return Status::Ok();
+  if (errno == EWOULDBLOCK) {
+    return Status::FailedPrecondition("wal: " + path + " is locked by another process");
+  }
+  return Status::IOError("flock " + path, errno);
+}
+
+Result<OpenSegment> CreateSegmentFile(const std::string& dir, const SegmentName& name,
+                                      std::string_view initial_records, uint64_t prealloc_bytes) {
+  std::string path = dir + "/" + name.file;
+  std::string tmp = path + ".tmp";
+  UniqueFd fd(::open(tmp.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+  if (!fd.valid()) return Status::IOError("create " + tmp, errno);
+  RETURN_IF_ERROR(LockSegment(fd.get(), tmp));
+  RETURN_IF_ERROR(Preallocate(fd.get(), prealloc_bytes, tmp));
+  RETURN_IF_ERROR(WriteAll(fd.get(), initial_records, tmp));
+  RETURN_IF_ERROR(DataSync(fd.get(), tmp));
+  if (::rename(tmp.c_str(), path.c_str()) != 0) return Status::IOError("rename " + tmp, errno);
+  RETURN_IF_ERROR(SyncDir(dir));
+  return OpenSegment{std::move(fd), std::move(path), initial_records.size()};
+}
+
+Status ReadWholeFile(const std::string& path, std::string* buf) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) return Status::IOError("open " + path, errno);
+  struct stat st;
+  if (::fstat(fd.get(), &st) != 0) return Status::IOError("stat " + path, errno);
+  buf->resize(static_cast<size_t>(st.st_size));
+  size_t done = 0;
+  while (done < buf->size()) {
+    ssize_t n = ::pread(fd.get(), buf->data() + done, buf->size() - done, static_cast<off_t>(done));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return Status::IOError("read " + path, errno);
+    }
+    if (n == 0) break;  // shrank while reading: keep what is there
+    done += static_cast<size_t>(n);
+  }
+  buf->resize(done);
+  return Status::Ok();
+}
+
+Result<std::string> KeepAside(const std::string& path, std::string_view data) {
+  std::string aside = path + ".broken";
+  for (int i = 1; PathExists(aside); ++i) aside = path + ".broken." + std::to_string(i);
+  UniqueFd fd(::open(aside.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+  if (!fd.valid()) return Status::IOError("create " + aside, errno);
+  RETURN_IF_ERROR(WriteAll(fd.get(), data, aside));
+  RETURN_IF_ERROR(DataSync(fd.get(), aside));
+  auto slash = path.rfind('/');
+  RETURN_IF_ERROR(SyncDir(slash == std::string::npos ? "." : path.substr(0, slash)));
+  return aside;
+}
+
+Status ZeroRange(int fd, uint64_t from, uint64_t to, const std::string& path) {
+  if (to <= from) return Status::Ok();
+  const std::string zeros(std::min<uint64_t>(to - from, 1 << 20), '\0');
+  while (from < to) {
+    size_t chunk = static_cast<size_t>(std::min<uint64_t>(to - from, zeros.size()));
+    ssize_t n = ::pwrite(fd, zeros.data(), chunk, static_cast<off_t>(from));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return Status::IOError("write " + path, errno);
+    }
+    from += static_cast<uint64_t>(n);
+  }
+  return Status::Ok();
+}
+
+}  // namespace etcdd::wal::internal

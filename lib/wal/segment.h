@@ -1,0 +1,77 @@
+// Segment files of the WAL (internal to lib/wal; see FORMAT.md): naming,
+// listing, the segment-header record, preallocation and the file operations
+// used by creation and torn-tail repair.
+//
+// Thread-safety: free functions; callers serialize access to a directory.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/file.h"
+#include "base/status.h"
+
+namespace etcdd::wal::internal {
+
+inline constexpr uint64_t kFormatVersion = 1;
+inline constexpr std::string_view kSegmentMagic = "ETCDDWAL";
+
+// A segment file "<seq>-<first_index>.wal", both %016x.
+struct SegmentName {
+  uint64_t seq = 0;
+  uint64_t first_index = 0;  // index of the first entry appended to the segment
+  std::string file;          // base name
+};
+
+std::string SegmentFileName(uint64_t seq, uint64_t first_index);
+// Parses a base name; nullopt for anything that is not exactly a segment name
+// (so "*.wal.tmp" and "*.wal.broken" are not segments).
+std::optional<SegmentName> ParseSegmentFileName(std::string_view name);
+// The segments in `dir`, ordered by seq. Errors: NotFound if `dir` does not
+// exist, IOError.
+Result<std::vector<SegmentName>> ListSegments(const std::string& dir);
+// Removes "*.wal.tmp" files: segments whose creation never reached the rename.
+Status RemoveStaleTemps(const std::string& dir);
+
+// Payload of a kSegmentHeader record: magic, format version, seq, first index.
+struct SegmentHeader {
+  uint64_t version = 0;
+  uint64_t seq = 0;
+  uint64_t first_index = 0;
+};
+std::string EncodeSegmentHeader(uint64_t seq, uint64_t first_index);
+// nullopt if the payload has the wrong size or magic.
+std::optional<SegmentHeader> DecodeSegmentHeader(std::string_view payload);
+
+// Grows the file to at least `bytes` (fallocate; ftruncate where the file
+// system cannot allocate). Never shrinks. Errors: IOError.
+Status Preallocate(int fd, uint64_t bytes, const std::string& path);
+Status DataSync(int fd, const std::string& path);
+// Takes a non-blocking exclusive flock so two processes never append to the
+// same WAL. Errors: FailedPrecondition if another holder exists, IOError.
+Status LockSegment(int fd, const std::string& path);
+
+// A freshly written, durable, locked segment positioned for appends.
+struct OpenSegment {
+  UniqueFd fd;
+  std::string path;
+  uint64_t offset = 0;  // where the next record goes
+};
+// Writes `initial_records` (segment header, metadata, ...) into
+// "<dir>/<name>.tmp" preallocated to `prealloc_bytes`, fdatasyncs it, renames
+// it to its final name and fsyncs `dir`. Errors: IOError.
+Result<OpenSegment> CreateSegmentFile(const std::string& dir, const SegmentName& name,
+                                      std::string_view initial_records, uint64_t prealloc_bytes);
+
+// Reads a whole file into `*buf` (reusing its capacity). Errors: IOError.
+Status ReadWholeFile(const std::string& path, std::string* buf);
+// Durably writes `data` to the first free name of "<path>.broken",
+// "<path>.broken.1", ... and returns that name. Errors: IOError.
+Result<std::string> KeepAside(const std::string& path, std::string_view data);
+// Overwrites bytes [from, to) of the file with zeros. Errors: IOError.
+Status ZeroRange(int fd, uint64_t from, uint64_t to, const std::string& path);
+
+}  // namespace etcdd::wal::internal

@@ -1,0 +1,251 @@
+#include "wal/wal.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+
+#include "wal/record.h"
+#include "wal/replay.h"
+#include "wal/scan.h"
+#include "wal/segment.h"
+
+namespace etcdd::wal {
+
+using internal::AppendMessageRecord;
+using internal::AppendRecord;
+using internal::RecordType;
+using internal::SegmentName;
+
+namespace {
+
+// A batch buffer that grew past this is released after use.
+constexpr size_t kMaxIdleBufferBytes = 16 << 20;
+
+bool IsEmptyHardState(const raftpb::HardState& s) {
+  return s.term() == 0 && s.vote() == 0 && s.commit() == 0;
+}
+
+// The records every segment starts with: the segment header (whose prev_crc
+// carries the running CRC across segments), the metadata and, if any, the
+// last HardState. Returns them and sets `*crc` to the CRC of the last one.
+std::string Prologue(uint64_t seq, uint64_t first_index, uint32_t prev_crc,
+                     std::string_view metadata, const raftpb::HardState& state, uint32_t* crc) {
+  std::string buf;
+  uint32_t c = AppendRecord(&buf, RecordType::kSegmentHeader,
+                            internal::EncodeSegmentHeader(seq, first_index), prev_crc);
+  c = AppendRecord(&buf, RecordType::kMetadata, metadata, c);
+  if (!IsEmptyHardState(state)) c = AppendMessageRecord(&buf, RecordType::kHardState, state, c);
+  *crc = c;
+  return buf;
+}
+
+std::string ParentDir(const std::string& dir) {
+  auto end = dir.find_last_not_of('/');
+  auto slash = end == std::string::npos ? std::string::npos : dir.rfind('/', end);
+  if (slash == std::string::npos) return ".";
+  return slash == 0 ? "/" : dir.substr(0, slash);
+}
+
+Status CheckSequence(const std::vector<SegmentName>& segments, const std::string& dir) {
+  for (size_t i = 1; i < segments.size(); ++i) {
+    if (segments[i].seq != segments[i - 1].seq + 1) {
+      return Status::Corruption(
+          "wal: missing segment between " + segments[i - 1].file + " and " + segments[i].file, dir);
+    }
+  }
+  return Status::Ok();
+}
+
+// Index in `segments` of the first one to read for entries after `from`.
+std::optional<size_t> StartSegment(const std::vector<SegmentName>& segments, uint64_t from) {
+  for (size_t i = segments.size(); i-- > 0;) {
+    if (segments[i].first_index <= from + 1) return i;
+  }
+  return std::nullopt;
+}
+
+// Cuts off a torn tail of the last segment: keeps a copy of the whole file
+// aside, zeroes the bytes after the last good record, restores the
+// preallocated size and syncs.
+Status RepairTail(int fd, const std::string& path, std::string_view data,
+                  const internal::SegmentScan& scan, uint64_t segment_bytes, Logger& logger) {
+  ASSIGN_OR_RETURN(std::string aside, internal::KeepAside(path, data));
+  RETURN_IF_ERROR(internal::ZeroRange(fd, scan.end, scan.dirty_end, path));
+  RETURN_IF_ERROR(internal::Preallocate(fd, segment_bytes, path));
+  RETURN_IF_ERROR(internal::DataSync(fd, path));
+  logger.Warn("wal: repaired torn tail of last segment",
+              {{"path", path},
+               {"offset", scan.end},
+               {"discarded-bytes", scan.dirty_end - scan.end},
+               {"problem", internal::DecodeProblemMessage(scan.problem)},
+               {"original-kept-as", aside}});
+  return Status::Ok();
+}
+
+}  // namespace
+
+Wal::Wal(std::string dir, Logger& logger, const Options& options, std::string metadata)
+    : dir_(std::move(dir)), logger_(logger), options_(options), metadata_(std::move(metadata)) {}
+
+Wal::~Wal() {
+  if (unsynced_ && error_.ok() && fd_.valid() && ::fdatasync(fd_.get()) != 0) {
+    logger_.Warn("wal: failed to sync on close", {{"path", path_}, {"errno", errno}});
+  }
+}
+
+bool Wal::Exists(const std::string& dir) {
+  auto segments = internal::ListSegments(dir);
+  return segments.ok() && !segments->empty();
+}
+
+Result<std::unique_ptr<Wal>> Wal::Create(const std::string& dir, std::string_view metadata,
+                                         Logger& logger, const Options& options) {
+  if (options.segment_bytes == 0) return Status::InvalidArgument("wal: segment size must be > 0");
+  RETURN_IF_ERROR(CreateDirs(dir));
+  ASSIGN_OR_RETURN(auto segments, internal::ListSegments(dir));
+  if (!segments.empty()) {
+    return Status::AlreadyExists("wal: " + dir + " already holds a WAL (" + segments[0].file + ")");
+  }
+  RETURN_IF_ERROR(internal::RemoveStaleTemps(dir));
+  std::unique_ptr<Wal> w(new Wal(dir, logger, options, std::string(metadata)));
+  const SegmentName name{0, 1, internal::SegmentFileName(0, 1)};
+  std::string records = Prologue(name.seq, name.first_index, 0, metadata, {}, &w->crc_);
+  ASSIGN_OR_RETURN(auto seg,
+                   internal::CreateSegmentFile(dir, name, records, options.segment_bytes));
+  RETURN_IF_ERROR(SyncDir(ParentDir(dir)));
+  w->fd_ = std::move(seg.fd);
+  w->path_ = std::move(seg.path);
+  w->offset_ = seg.offset;
+  return w;
+}
+
+Result<std::pair<std::unique_ptr<Wal>, Contents>> Wal::Open(const std::string& dir,
+                                                            const SnapshotMarker& from,
+                                                            Logger& logger,
+                                                            const Options& options) {
+  if (options.segment_bytes == 0) return Status::InvalidArgument("wal: segment size must be > 0");
+  auto listed = internal::ListSegments(dir);
+  if (!listed.ok() && listed.status().code() != Code::kNotFound) return listed.status();
+  if (!listed.ok() || listed->empty()) return Status::NotFound("wal: file not found in " + dir);
+  const std::vector<SegmentName>& segments = *listed;
+  RETURN_IF_ERROR(CheckSequence(segments, dir));
+  auto start = StartSegment(segments, from.index);
+  if (!start) {
+    return Status::NotFound("wal: file not found: first segment " + segments[0].file +
+                            " starts after snapshot index " + std::to_string(from.index));
+  }
+  RETURN_IF_ERROR(internal::RemoveStaleTemps(dir));
+
+  // Lock the tail before reading it so no other process appends meanwhile.
+  const std::string tail_path = dir + "/" + segments.back().file;
+  UniqueFd fd(::open(tail_path.c_str(), O_RDWR | O_CLOEXEC));
+  if (!fd.valid()) return Status::IOError("open " + tail_path, errno);
+  RETURN_IF_ERROR(internal::LockSegment(fd.get(), tail_path));
+
+  internal::Replayer replayer(from);
+  std::string data;
+  uint32_t crc = 0;
+  internal::SegmentScan tail;
+  auto visit = [&](const internal::RecordView& r, size_t ordinal) {
+    return replayer.Apply(r, ordinal);
+  };
+  for (size_t i = *start; i < segments.size(); ++i) {
+    const std::string path = dir + "/" + segments[i].file;
+    RETURN_IF_ERROR(replayer.BeginSegment(segments[i], path));
+    RETURN_IF_ERROR(internal::ReadWholeFile(path, &data));
+    ASSIGN_OR_RETURN(
+        tail, internal::ScanSegment(data, path, i + 1 == segments.size(), i > *start, &crc, visit));
+  }
+  RETURN_IF_ERROR(replayer.Finish());
+
+  if (tail.dirty_end > tail.end) {
+    RETURN_IF_ERROR(RepairTail(fd.get(), tail_path, data, tail, options.segment_bytes, logger));
+  } else {
+    RETURN_IF_ERROR(internal::Preallocate(fd.get(), options.segment_bytes, tail_path));
+  }
+  if (::lseek(fd.get(), static_cast<off_t>(tail.end), SEEK_SET) < 0) {
+    return Status::IOError("seek " + tail_path, errno);
+  }
+
+  Contents contents = std::move(replayer.contents());
+  std::unique_ptr<Wal> w(new Wal(dir, logger, options, contents.metadata));
+  w->fd_ = std::move(fd);
+  w->path_ = tail_path;
+  w->seq_ = segments.back().seq;
+  w->offset_ = tail.end;
+  w->crc_ = crc;
+  w->last_index_ = replayer.last_index();
+  w->state_ = contents.hard_state;
+  return std::make_pair(std::move(w), std::move(contents));
+}
+
+Status Wal::Save(const raftpb::HardState& hard_state, const std::vector<raftpb::Entry>& entries) {
+  std::lock_guard lock(mu_);
+  if (!error_.ok()) return error_;
+  const bool empty_state = IsEmptyHardState(hard_state);
+  if (empty_state && entries.empty()) return Status::Ok();
+  const bool must_sync =
+      !entries.empty() || hard_state.term() != state_.term() || hard_state.vote() != state_.vote();
+  buf_.clear();
+  for (const auto& e : entries) crc_ = AppendMessageRecord(&buf_, RecordType::kEntry, e, crc_);
+  if (!entries.empty()) last_index_ = entries.back().index();
+  if (!empty_state) {
+    crc_ = AppendMessageRecord(&buf_, RecordType::kHardState, hard_state, crc_);
+    state_ = hard_state;
+  }
+  return AppendLocked(must_sync);
+}
+
+Status Wal::SaveSnapshot(const SnapshotMarker& marker) {
+  std::lock_guard lock(mu_);
+  if (!error_.ok()) return error_;
+  std::string payload;
+  internal::PutU64(&payload, marker.index);
+  internal::PutU64(&payload, marker.term);
+  buf_.clear();
+  crc_ = AppendRecord(&buf_, RecordType::kSnapshot, payload, crc_);
+  last_index_ = std::max(last_index_, marker.index);
+  return AppendLocked(true);
+}
+
+Status Wal::Sticky(Status s) {
+  if (!s.ok() && error_.ok()) error_ = s;
+  return s;
+}
+
+Status Wal::AppendLocked(bool sync) {
+  RETURN_IF_ERROR(Sticky(WriteAll(fd_.get(), buf_, path_)));
+  offset_ += buf_.size();
+  if (buf_.capacity() > kMaxIdleBufferBytes) std::string().swap(buf_);
+  const bool cut = offset_ >= options_.segment_bytes;
+  if (cut && ::ftruncate(fd_.get(), static_cast<off_t>(offset_)) != 0) {
+    return Sticky(Status::IOError("ftruncate " + path_, errno));
+  }
+  if (sync || cut) {
+    RETURN_IF_ERROR(Sticky(internal::DataSync(fd_.get(), path_)));
+    unsynced_ = false;
+  } else {
+    unsynced_ = true;
+  }
+  return cut ? Sticky(CutLocked()) : Status::Ok();
+}
+
+Status Wal::CutLocked() {
+  const uint64_t seq = seq_ + 1;
+  const SegmentName name{seq, last_index_ + 1, internal::SegmentFileName(seq, last_index_ + 1)};
+  uint32_t crc = 0;
+  std::string records = Prologue(seq, name.first_index, crc_, metadata_, state_, &crc);
+  ASSIGN_OR_RETURN(auto seg,
+                   internal::CreateSegmentFile(dir_, name, records, options_.segment_bytes));
+  fd_ = std::move(seg.fd);
+  path_ = std::move(seg.path);
+  offset_ = seg.offset;
+  seq_ = seq;
+  crc_ = crc;
+  logger_.Info("created a new WAL segment", {{"path", path_}});
+  return Status::Ok();
+}
+
+}  // namespace etcdd::wal

@@ -36,7 +36,7 @@ size_t BeginRecord(std::string* buf, RecordType type, size_t payload_bytes, uint
 }
 
 uint32_t SealRecord(std::string* buf, size_t start, uint32_t prev_crc) {
-  std::string_view covered(buf->data() + start + 4, buf->size() - start - 4);
+  std::string_view covered(buf->data() + start + 8, buf->size() - start - 8);
   uint32_t crc = Crc32c(prev_crc, covered);
   StoreU32(buf->data() + start, crc);
   return crc;
@@ -86,7 +86,7 @@ DecodeResult DecodeRecord(std::string_view data, size_t offset) {
   if (data.size() - offset < size) return r;  // kTruncated
   uint32_t crc = LoadU32(h);
   uint32_t prev_crc = LoadU32(h + 4);
-  if (Crc32c(prev_crc, std::string_view(h + 4, size - 4)) != crc) {
+  if (Crc32c(prev_crc, std::string_view(h + 8, size - 8)) != crc) {
     r.problem = DecodeProblem::kCrcMismatch;
     return r;
   }

@@ -3,13 +3,15 @@
 // A record is a 16-byte header, a payload and zero padding up to a multiple
 // of 8 bytes:
 //
-//   0  u32 crc       CRC-32C chained: Crc32c(prev_crc, bytes [4, record end))
+//   0  u32 crc       CRC-32C chained: Crc32c(prev_crc, bytes [8, record end))
 //   4  u32 prev_crc  `crc` of the record before this one in the log
 //   8  u32 length    payload bytes
 //   12 u8  type      RecordType; 0 is never valid, so zeroed space is no record
 //   13 u8[3]         reserved, zero
 //
-// Integers are little-endian. Because the previous CRC is stored in the
+// Integers are little-endian. prev_crc is covered as the CRC's seed, not as
+// data: a CRC over bytes that start with its own seed does not depend on them.
+// Because the previous CRC is stored in the
 // header, one record can be verified alone (used to tell a torn tail from
 // corruption), and the chain is checked by comparing prev_crc with the CRC of
 // the record read before it.

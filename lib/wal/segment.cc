@@ -83,6 +83,14 @@ Result<std::vector<SegmentName>> ListSegments(const std::string& dir) {
   return segments;
 }
 
+Result<bool> HasWalFiles(const std::string& dir) {
+  ASSIGN_OR_RETURN(auto names, ReadDirNames(dir));
+  for (const auto& n : names) {
+    if (n.size() > kSuffix.size() && std::string_view(n).ends_with(kSuffix)) return true;
+  }
+  return false;
+}
+
 Status RemoveStaleTemps(const std::string& dir) {
   ASSIGN_OR_RETURN(auto names, ReadDirNames(dir));
   for (const auto& n : names) {

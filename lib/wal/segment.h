@@ -33,6 +33,8 @@ std::optional<SegmentName> ParseSegmentFileName(std::string_view name);
 // The segments in `dir`, ordered by seq. Errors: NotFound if `dir` does not
 // exist, IOError.
 Result<std::vector<SegmentName>> ListSegments(const std::string& dir);
+// True if any file in `dir` is named "*.wal" (a segment or not). Errors: IOError.
+Result<bool> HasWalFiles(const std::string& dir);
 // Removes "*.wal.tmp" files: segments whose creation never reached the rename.
 Status RemoveStaleTemps(const std::string& dir);
 

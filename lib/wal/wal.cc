@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <optional>
 
 #include "wal/record.h"
 #include "wal/replay.h"
@@ -84,6 +85,35 @@ Status RepairTail(int fd, const std::string& path, std::string_view data,
   return Status::Ok();
 }
 
+struct ReplayResult {
+  Contents contents;
+  uint32_t crc = 0;         // of the last good record
+  uint64_t last_index = 0;  // see Replayer::last_index
+  internal::SegmentScan tail;
+  std::string tail_data;  // bytes of the last segment as read
+};
+
+// Verifies and replays segments[start..] of `dir`.
+Result<ReplayResult> Replay(const std::string& dir, const std::vector<SegmentName>& segments,
+                            size_t start, const SnapshotMarker& from) {
+  internal::Replayer replayer(from);
+  ReplayResult r;
+  auto visit = [&](const internal::RecordView& rec, size_t ordinal) {
+    return replayer.Apply(rec, ordinal);
+  };
+  for (size_t i = start; i < segments.size(); ++i) {
+    const std::string path = dir + "/" + segments[i].file;
+    RETURN_IF_ERROR(replayer.BeginSegment(segments[i], path));
+    RETURN_IF_ERROR(internal::ReadWholeFile(path, &r.tail_data));
+    ASSIGN_OR_RETURN(r.tail, internal::ScanSegment(r.tail_data, path, i + 1 == segments.size(),
+                                                   i > start, &r.crc, visit));
+  }
+  RETURN_IF_ERROR(replayer.Finish());
+  r.contents = std::move(replayer.contents());
+  r.last_index = replayer.last_index();
+  return r;
+}
+
 }  // namespace
 
 Wal::Wal(std::string dir, Logger& logger, const Options& options, std::string metadata)
@@ -104,10 +134,8 @@ Result<std::unique_ptr<Wal>> Wal::Create(const std::string& dir, std::string_vie
                                          Logger& logger, const Options& options) {
   if (options.segment_bytes == 0) return Status::InvalidArgument("wal: segment size must be > 0");
   RETURN_IF_ERROR(CreateDirs(dir));
-  ASSIGN_OR_RETURN(auto segments, internal::ListSegments(dir));
-  if (!segments.empty()) {
-    return Status::AlreadyExists("wal: " + dir + " already holds a WAL (" + segments[0].file + ")");
-  }
+  ASSIGN_OR_RETURN(bool has_wal_files, internal::HasWalFiles(dir));
+  if (has_wal_files) return Status::AlreadyExists("wal: " + dir + " already holds .wal files");
   RETURN_IF_ERROR(internal::RemoveStaleTemps(dir));
   std::unique_ptr<Wal> w(new Wal(dir, logger, options, std::string(metadata)));
   const SegmentName name{0, 1, internal::SegmentFileName(0, 1)};
@@ -136,32 +164,20 @@ Result<std::pair<std::unique_ptr<Wal>, Contents>> Wal::Open(const std::string& d
     return Status::NotFound("wal: file not found: first segment " + segments[0].file +
                             " starts after snapshot index " + std::to_string(from.index));
   }
-  RETURN_IF_ERROR(internal::RemoveStaleTemps(dir));
-
-  // Lock the tail before reading it so no other process appends meanwhile.
+  // Lock the tail before reading it (and before removing temp segments) so
+  // no other process appends or cuts meanwhile.
   const std::string tail_path = dir + "/" + segments.back().file;
   UniqueFd fd(::open(tail_path.c_str(), O_RDWR | O_CLOEXEC));
   if (!fd.valid()) return Status::IOError("open " + tail_path, errno);
   RETURN_IF_ERROR(internal::LockSegment(fd.get(), tail_path));
+  RETURN_IF_ERROR(internal::RemoveStaleTemps(dir));
 
-  internal::Replayer replayer(from);
-  std::string data;
-  uint32_t crc = 0;
-  internal::SegmentScan tail;
-  auto visit = [&](const internal::RecordView& r, size_t ordinal) {
-    return replayer.Apply(r, ordinal);
-  };
-  for (size_t i = *start; i < segments.size(); ++i) {
-    const std::string path = dir + "/" + segments[i].file;
-    RETURN_IF_ERROR(replayer.BeginSegment(segments[i], path));
-    RETURN_IF_ERROR(internal::ReadWholeFile(path, &data));
-    ASSIGN_OR_RETURN(
-        tail, internal::ScanSegment(data, path, i + 1 == segments.size(), i > *start, &crc, visit));
-  }
-  RETURN_IF_ERROR(replayer.Finish());
+  ASSIGN_OR_RETURN(ReplayResult r, Replay(dir, segments, *start, from));
 
+  const internal::SegmentScan& tail = r.tail;
   if (tail.dirty_end > tail.end) {
-    RETURN_IF_ERROR(RepairTail(fd.get(), tail_path, data, tail, options.segment_bytes, logger));
+    RETURN_IF_ERROR(
+        RepairTail(fd.get(), tail_path, r.tail_data, tail, options.segment_bytes, logger));
   } else {
     RETURN_IF_ERROR(internal::Preallocate(fd.get(), options.segment_bytes, tail_path));
   }
@@ -169,16 +185,15 @@ Result<std::pair<std::unique_ptr<Wal>, Contents>> Wal::Open(const std::string& d
     return Status::IOError("seek " + tail_path, errno);
   }
 
-  Contents contents = std::move(replayer.contents());
-  std::unique_ptr<Wal> w(new Wal(dir, logger, options, contents.metadata));
+  std::unique_ptr<Wal> w(new Wal(dir, logger, options, r.contents.metadata));
   w->fd_ = std::move(fd);
   w->path_ = tail_path;
   w->seq_ = segments.back().seq;
   w->offset_ = tail.end;
-  w->crc_ = crc;
-  w->last_index_ = replayer.last_index();
-  w->state_ = contents.hard_state;
-  return std::make_pair(std::move(w), std::move(contents));
+  w->crc_ = r.crc;
+  w->last_index_ = r.last_index;
+  w->state_ = r.contents.hard_state;
+  return std::make_pair(std::move(w), std::move(r.contents));
 }
 
 Status Wal::Save(const raftpb::HardState& hard_state, const std::vector<raftpb::Entry>& entries) {

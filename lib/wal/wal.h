@@ -58,7 +58,8 @@ class Wal {
  public:
   // Creates a new WAL in `dir` (created, with parents, if missing) whose first
   // segment holds `metadata`. Leftover "*.wal.tmp" files are removed.
-  // Errors: AlreadyExists if `dir` already holds a segment, IOError.
+  // Errors: AlreadyExists if `dir` already holds a "*.wal" file,
+  // InvalidArgument if options.segment_bytes is 0, IOError.
   static Result<std::unique_ptr<Wal>> Create(const std::string& dir, std::string_view metadata,
                                              Logger& logger, const Options& options = {});
 
@@ -80,10 +81,9 @@ class Wal {
   // from.index != 0 and no marker for it is in the segments read ("wal:
   // snapshot not found"); FailedPrecondition "wal: snapshot mismatch" if the
   // marker's term differs, or if another process holds the WAL; Corruption
-  // (file and byte offset) for a bad record anywhere but the torn tail, a
-  // broken CRC chain, a missing segment, a segment whose first index does not
-  // follow on from the previous one, conflicting metadata or a gap in entry
-  // indexes; IOError.
+  // (Code::kDataLoss, message naming the file and byte offset) for a bad record anywhere but the
+  // torn tail, a broken CRC chain, a missing segment, a segment whose first index does not follow
+  // on from the previous one, conflicting metadata or a gap in entry indexes; IOError.
   static Result<std::pair<std::unique_ptr<Wal>, Contents>> Open(const std::string& dir,
                                                                 const SnapshotMarker& from,
                                                                 Logger& logger,

@@ -39,7 +39,8 @@ def is_real_etcd():
 
 class Server:
     def __init__(self, tmpdir, name="default", client_port=None, peer_port=None,
-                 extra_args=(), ready_timeout=30):
+                 extra_args=(), ready_timeout=30, binary=None):
+        self.binary = binary or server_binary()
         self.name = name
         self.data_dir = os.path.join(str(tmpdir), name + ".etcd")
         self.client_port = client_port or free_port()
@@ -55,7 +56,7 @@ class Server:
     def args(self):
         peer = "http://127.0.0.1:%d" % self.peer_port
         client = "http://" + self.endpoint
-        return [server_binary(), "--name", self.name, "--data-dir", self.data_dir,
+        return [self.binary, "--name", self.name, "--data-dir", self.data_dir,
                 "--listen-client-urls", client, "--advertise-client-urls", client,
                 "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
                 "--initial-cluster", "%s=%s" % (self.name, peer)] + self.extra_args

@@ -106,7 +106,7 @@ Result<Resp> Client::Invoke(Policy policy, Conn* only, Fn&& call) {
       }
     }
     bool server_refused = false;
-    for (size_t i = 0; i < order.size(); ++i) {
+    for (size_t i = 0; i < order.size();) {
       grpc::ClientContext ctx;
       ctx.set_deadline(deadline);
       PrepareContext(&ctx);
@@ -119,11 +119,11 @@ Result<Resp> Client::Invoke(Policy policy, Conn* only, Fn&& call) {
       if (IsInvalidToken(s) && !token_renewed && !config_.user.empty()) {
         token_renewed = true;
         RETURN_IF_ERROR(RefreshToken());
-        --i;  // same endpoint, fresh token
-        continue;
+        continue;  // same endpoint, fresh token
       }
       if (!IsSafeRetry(immutable, s)) return FromGrpc(s);
       server_refused = server_refused || IsServerError(s);
+      ++i;
     }
     const auto now = Clock::now();
     if (now >= deadline) return etcdd::Status(Code::kDeadlineExceeded, kDeadlineExceeded);

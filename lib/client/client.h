@@ -74,7 +74,9 @@ struct Conn;
 
 class Client {
  public:
-  // Dials every endpoint and returns once one is reachable.
+  // Dials every endpoint and returns once one is reachable; that one is
+  // pinned. (etcdctl 3.4 dials lazily and fails at the first command's
+  // deadline instead; the message is the same.)
   // Errors: InvalidArgument for a malformed endpoint or unreadable TLS file;
   // DeadlineExceeded "context deadline exceeded" if none answers within
   // dial_timeout; the server's error if authentication fails.

@@ -43,9 +43,7 @@ class [[nodiscard]] ExitStatus {
   static ExitStatus Error(std::string m) { return {ExitCode::kError, std::move(m)}; }
   static ExitStatus BadArgs(std::string m) { return {ExitCode::kBadArgs, std::move(m)}; }
   static ExitStatus BadFeature(std::string m) { return {ExitCode::kBadFeature, std::move(m)}; }
-  static ExitStatus InvalidInput(std::string m) {
-    return {ExitCode::kInvalidInput, std::move(m)};
-  }
+  static ExitStatus InvalidInput(std::string m) { return {ExitCode::kInvalidInput, std::move(m)}; }
   // A failed library or RPC call: exit 1 with the message unchanged, as
   // etcdctl prints err.Error() of a server error ("etcdserver: ...").
   static ExitStatus FromStatus(const Status& s) {
@@ -75,7 +73,7 @@ class [[nodiscard]] ExitStatus {
 template <typename T>
 class [[nodiscard]] ExitOr {
  public:
-  ExitOr(T value) : v_(std::move(value)) {}              // NOLINT: implicit by design
+  ExitOr(T value) : v_(std::move(value)) {}             // NOLINT: implicit by design
   ExitOr(ExitStatus status) : v_(std::move(status)) {}  // NOLINT: implicit by design
 
   bool ok() const { return std::holds_alternative<T>(v_); }
@@ -93,15 +91,14 @@ class [[nodiscard]] ExitOr {
 }  // namespace etcdd::cli
 
 // Returns the ExitStatus from the enclosing function if `expr` is not ok.
-#define RETURN_IF_EXIT(expr)                   \
-  do {                                         \
-    ::etcdd::cli::ExitStatus _es = (expr);     \
-    if (!_es.ok()) return _es;                 \
+#define RETURN_IF_EXIT(expr)               \
+  do {                                     \
+    ::etcdd::cli::ExitStatus _es = (expr); \
+    if (!_es.ok()) return _es;             \
   } while (0)
 
 // `ASSIGN_OR_EXIT(auto x, FnReturningExitOr())`.
-#define ASSIGN_OR_EXIT(lhs, expr)                                  \
-  auto ETCDD_CONCAT(_eres_, __LINE__) = (expr);                    \
-  if (!ETCDD_CONCAT(_eres_, __LINE__).ok())                        \
-    return ETCDD_CONCAT(_eres_, __LINE__).status();                \
+#define ASSIGN_OR_EXIT(lhs, expr)                                                           \
+  auto ETCDD_CONCAT(_eres_, __LINE__) = (expr);                                             \
+  if (!ETCDD_CONCAT(_eres_, __LINE__).ok()) return ETCDD_CONCAT(_eres_, __LINE__).status(); \
   lhs = std::move(ETCDD_CONCAT(_eres_, __LINE__)).value()

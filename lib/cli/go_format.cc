@@ -20,13 +20,13 @@ bool InRanges(char32_t r, std::initializer_list<std::pair<char32_t, char32_t>> r
 // and format characters), Z other than U+0020 (separators), Co (private use).
 bool IsPrintRune(char32_t r) {
   if (r < 0x20 || (r >= 0x7f && r < 0xa0)) return false;
-  return !InRanges(r, {{0xa0, 0xa0},       {0xad, 0xad},       {0x600, 0x605},
-                       {0x61c, 0x61c},     {0x6dd, 0x6dd},     {0x70f, 0x70f},
-                       {0x1680, 0x1680},   {0x180e, 0x180e},   {0x2000, 0x200f},
-                       {0x2028, 0x202f},   {0x205f, 0x2064},   {0x2066, 0x206f},
-                       {0x3000, 0x3000},   {0xd800, 0xf8ff},   {0xfeff, 0xfeff},
-                       {0xfff9, 0xfffb},   {0x110bd, 0x110bd}, {0x1bca0, 0x1bca3},
-                       {0x1d173, 0x1d17a}, {0xe0001, 0xe007f}, {0xf0000, 0x10ffff}});
+  return !InRanges(r,
+                   {{0xa0, 0xa0},       {0xad, 0xad},       {0x600, 0x605},     {0x61c, 0x61c},
+                    {0x6dd, 0x6dd},     {0x70f, 0x70f},     {0x1680, 0x1680},   {0x180e, 0x180e},
+                    {0x2000, 0x200f},   {0x2028, 0x202f},   {0x205f, 0x2064},   {0x2066, 0x206f},
+                    {0x3000, 0x3000},   {0xd800, 0xf8ff},   {0xfeff, 0xfeff},   {0xfff9, 0xfffb},
+                    {0x110bd, 0x110bd}, {0x1bca0, 0x1bca3}, {0x1d173, 0x1d17a}, {0xe0001, 0xe007f},
+                    {0xf0000, 0x10ffff}});
 }
 
 bool IsWideRune(char32_t r) {
@@ -53,14 +53,29 @@ bool IsZeroWidthRune(char32_t r) {
 
 void AppendQuotedRune(char32_t r, std::string* out) {
   switch (r) {
-    case '\a': *out += "\\a"; return;
-    case '\b': *out += "\\b"; return;
-    case '\f': *out += "\\f"; return;
-    case '\n': *out += "\\n"; return;
-    case '\r': *out += "\\r"; return;
-    case '\t': *out += "\\t"; return;
-    case '\v': *out += "\\v"; return;
-    default: break;
+    case '\a':
+      *out += "\\a";
+      return;
+    case '\b':
+      *out += "\\b";
+      return;
+    case '\f':
+      *out += "\\f";
+      return;
+    case '\n':
+      *out += "\\n";
+      return;
+    case '\r':
+      *out += "\\r";
+      return;
+    case '\t':
+      *out += "\\t";
+      return;
+    case '\v':
+      *out += "\\v";
+      return;
+    default:
+      break;
   }
   char buf[16];
   if (r < ' ' || r == 0x7f) {
@@ -85,16 +100,35 @@ bool UnquoteEscape(std::string_view body, size_t* i, std::string* out) {
   if (*i >= body.size()) return false;
   char c = body[(*i)++];
   switch (c) {
-    case 'a': *out += '\a'; return true;
-    case 'b': *out += '\b'; return true;
-    case 'f': *out += '\f'; return true;
-    case 'n': *out += '\n'; return true;
-    case 'r': *out += '\r'; return true;
-    case 't': *out += '\t'; return true;
-    case 'v': *out += '\v'; return true;
-    case '\\': *out += '\\'; return true;
-    case '"': *out += '"'; return true;
-    default: break;
+    case 'a':
+      *out += '\a';
+      return true;
+    case 'b':
+      *out += '\b';
+      return true;
+    case 'f':
+      *out += '\f';
+      return true;
+    case 'n':
+      *out += '\n';
+      return true;
+    case 'r':
+      *out += '\r';
+      return true;
+    case 't':
+      *out += '\t';
+      return true;
+    case 'v':
+      *out += '\v';
+      return true;
+    case '\\':
+      *out += '\\';
+      return true;
+    case '"':
+      *out += '"';
+      return true;
+    default:
+      break;
   }
   if (c >= '0' && c <= '7') {
     if (*i + 2 > body.size()) return false;

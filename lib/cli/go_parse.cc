@@ -53,8 +53,9 @@ UintParse ParseUintCore(std::string_view s, int base) {
 }
 
 Status NumErrorStatus(std::string_view fn, std::string_view s, NumError e) {
-  return Status::InvalidArgument("strconv." + std::string(fn) + ": parsing " + GoQuote(s) + ": " +
-                                 (e == NumError::kSyntax ? "invalid syntax" : "value out of range"));
+  return Status::InvalidArgument(
+      "strconv." + std::string(fn) + ": parsing " + GoQuote(s) + ": " +
+      (e == NumError::kSyntax ? "invalid syntax" : "value out of range"));
 }
 
 Status InvalidDuration(std::string_view orig) {
@@ -72,6 +73,57 @@ int64_t UnitNanos(std::string_view u) {
 }
 
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+
+constexpr uint64_t kMaxDuration = uint64_t{1} << 63;
+
+// One "<number>[.<fraction>]<unit>" of a Go duration at the front of *s, in
+// nanoseconds (time.ParseDuration's loop body); consumes it.
+Result<uint64_t> ParseDurationComponent(std::string_view* s, std::string_view orig) {
+  std::string_view& in = *s;
+  if (!(in[0] == '.' || IsDigit(in[0]))) return InvalidDuration(orig);
+  uint64_t v = 0;
+  size_t i = 0;
+  for (; i < in.size() && IsDigit(in[i]); ++i) {
+    if (v > (kMaxDuration - static_cast<uint64_t>(in[i] - '0')) / 10) return InvalidDuration(orig);
+    v = v * 10 + static_cast<uint64_t>(in[i] - '0');
+  }
+  const bool pre = i > 0;
+  in.remove_prefix(i);
+  uint64_t frac = 0;
+  double scale = 1;
+  bool post = false;
+  if (!in.empty() && in[0] == '.') {
+    in.remove_prefix(1);
+    size_t j = 0;
+    bool overflow = false;
+    for (; j < in.size() && IsDigit(in[j]); ++j) {
+      overflow = overflow || frac > (kMaxDuration - 1) / 10;
+      if (overflow) continue;
+      frac = frac * 10 + static_cast<uint64_t>(in[j] - '0');
+      scale *= 10;
+    }
+    post = j > 0;
+    in.remove_prefix(j);
+  }
+  if (!pre && !post) return InvalidDuration(orig);
+  size_t u = 0;
+  while (u < in.size() && in[u] != '.' && !IsDigit(in[u])) ++u;
+  if (u == 0) return Status::InvalidArgument("time: missing unit in duration " + GoQuote(orig));
+  const int64_t unit = UnitNanos(in.substr(0, u));
+  if (unit == 0) {
+    return Status::InvalidArgument("time: unknown unit " + GoQuote(in.substr(0, u)) +
+                                   " in duration " + GoQuote(orig));
+  }
+  in.remove_prefix(u);
+  const auto unit_u = static_cast<uint64_t>(unit);
+  if (v > kMaxDuration / unit_u) return InvalidDuration(orig);
+  v *= unit_u;
+  if (frac > 0) {
+    v += static_cast<uint64_t>(static_cast<double>(frac) * (static_cast<double>(unit) / scale));
+    if (v > kMaxDuration) return InvalidDuration(orig);
+  }
+  return v;
+}
 
 // Appends the fraction v / 10^prec without trailing zeros (Go's fmtFrac) and
 // returns v / 10^prec.
@@ -129,61 +181,14 @@ Result<std::chrono::nanoseconds> ParseGoDuration(std::string_view orig) {
   }
   if (s == "0") return std::chrono::nanoseconds(0);
   if (s.empty()) return InvalidDuration(orig);
-  constexpr uint64_t kMax = uint64_t{1} << 63;
   uint64_t total = 0;
   while (!s.empty()) {
-    if (!(s[0] == '.' || IsDigit(s[0]))) return InvalidDuration(orig);
-    uint64_t v = 0;
-    size_t i = 0;
-    for (; i < s.size() && IsDigit(s[i]); ++i) {
-      if (v > (kMax - static_cast<uint64_t>(s[i] - '0')) / 10) return InvalidDuration(orig);
-      v = v * 10 + static_cast<uint64_t>(s[i] - '0');
-    }
-    bool pre = i > 0;
-    s.remove_prefix(i);
-    uint64_t frac = 0;
-    double scale = 1;
-    bool post = false;
-    if (!s.empty() && s[0] == '.') {
-      s.remove_prefix(1);
-      size_t j = 0;
-      bool overflow = false;
-      for (; j < s.size() && IsDigit(s[j]); ++j) {
-        if (overflow) continue;
-        if (frac > (kMax - 1) / 10) {
-          overflow = true;
-          continue;
-        }
-        frac = frac * 10 + static_cast<uint64_t>(s[j] - '0');
-        scale *= 10;
-      }
-      post = j > 0;
-      s.remove_prefix(j);
-    }
-    if (!pre && !post) return InvalidDuration(orig);
-    size_t u = 0;
-    while (u < s.size() && s[u] != '.' && !IsDigit(s[u])) ++u;
-    if (u == 0) {
-      return Status::InvalidArgument("time: missing unit in duration " + GoQuote(orig));
-    }
-    int64_t unit = UnitNanos(s.substr(0, u));
-    if (unit == 0) {
-      return Status::InvalidArgument("time: unknown unit " + GoQuote(s.substr(0, u)) +
-                                     " in duration " + GoQuote(orig));
-    }
-    s.remove_prefix(u);
-    auto unit_u = static_cast<uint64_t>(unit);
-    if (v > kMax / unit_u) return InvalidDuration(orig);
-    v *= unit_u;
-    if (frac > 0) {
-      v += static_cast<uint64_t>(static_cast<double>(frac) * (static_cast<double>(unit) / scale));
-      if (v > kMax) return InvalidDuration(orig);
-    }
+    ASSIGN_OR_RETURN(uint64_t v, ParseDurationComponent(&s, orig));
     total += v;
-    if (total > kMax) return InvalidDuration(orig);
+    if (total > kMaxDuration) return InvalidDuration(orig);
   }
   if (neg) return std::chrono::nanoseconds(static_cast<int64_t>(0 - total));
-  if (total > kMax - 1) return InvalidDuration(orig);
+  if (total > kMaxDuration - 1) return InvalidDuration(orig);
   return std::chrono::nanoseconds(static_cast<int64_t>(total));
 }
 

@@ -148,12 +148,8 @@ class ProtobufPrinter : public Printer {
   ExitStatus Del(const etcdserverpb::DeleteRangeResponse& r) override { return Write(r); }
   ExitStatus Txn(const etcdserverpb::TxnResponse& r) override { return Write(r); }
   ExitStatus MemberList(const etcdserverpb::MemberListResponse& r) override { return Write(r); }
-  ExitStatus Health(const std::vector<EndpointHealth>&) override {
-    return Unsupported("protobuf");
-  }
-  ExitStatus Status(const std::vector<EndpointStatus>&) override {
-    return Unsupported("protobuf");
-  }
+  ExitStatus Health(const std::vector<EndpointHealth>&) override { return Unsupported("protobuf"); }
+  ExitStatus Status(const std::vector<EndpointStatus>&) override { return Unsupported("protobuf"); }
 
  private:
   ExitStatus Write(const google::protobuf::Message& m) {
@@ -168,9 +164,7 @@ class TablePrinter : public Printer {
   explicit TablePrinter(std::ostream& out) : out_(out) {}
   ExitStatus Get(const etcdserverpb::RangeResponse&) override { return Unsupported("table"); }
   ExitStatus Put(const etcdserverpb::PutResponse&) override { return Unsupported("table"); }
-  ExitStatus Del(const etcdserverpb::DeleteRangeResponse&) override {
-    return Unsupported("table");
-  }
+  ExitStatus Del(const etcdserverpb::DeleteRangeResponse&) override { return Unsupported("table"); }
   ExitStatus Txn(const etcdserverpb::TxnResponse&) override { return Unsupported("table"); }
   ExitStatus MemberList(const etcdserverpb::MemberListResponse& r) override {
     return Draw(MemberListRows(r));

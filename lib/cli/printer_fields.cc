@@ -107,8 +107,7 @@ ExitStatus FieldsPrinter::Status(const std::vector<EndpointStatus>& list) {
     out_ << "\"RaftTerm\" : " << s.raftterm() << "\n";
     out_ << "\"RaftAppliedIndex\" : " << s.raftappliedindex() << "\n";
     out_ << "\"Errors\" : "
-         << GoStringSlice(std::vector<std::string>(s.errors().begin(), s.errors().end()))
-         << "\n";
+         << GoStringSlice(std::vector<std::string>(s.errors().begin(), s.errors().end())) << "\n";
     out_ << "\"Endpoint\" : " << GoQuote(e.endpoint) << "\n\n";
   }
   return ExitStatus::Ok();

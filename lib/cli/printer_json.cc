@@ -137,15 +137,11 @@ class JsonPrinter : public Printer {
   explicit JsonPrinter(std::ostream& out) : out_(out) {}
 
   ExitStatus Get(const etcdserverpb::RangeResponse& r) override { return Print(RangeJson(r)); }
-  ExitStatus Put(const etcdserverpb::PutResponse& r) override {
-    return Print(PutJson(r));
-  }
+  ExitStatus Put(const etcdserverpb::PutResponse& r) override { return Print(PutJson(r)); }
   ExitStatus Del(const etcdserverpb::DeleteRangeResponse& r) override {
     return Print(DeleteJson(r));
   }
-  ExitStatus Txn(const etcdserverpb::TxnResponse& r) override {
-    return Print(TxnJson(r));
-  }
+  ExitStatus Txn(const etcdserverpb::TxnResponse& r) override { return Print(TxnJson(r)); }
   ExitStatus MemberList(const etcdserverpb::MemberListResponse& r) override {
     Json j = Json::object();
     if (r.has_header()) j["header"] = HeaderJson(r.header());

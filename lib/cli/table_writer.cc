@@ -200,9 +200,15 @@ void TableWriter::RenderRow(std::vector<std::vector<std::string>> cells, int row
       size_t width = column_width_.at(static_cast<int>(y));
       std::string padded;
       switch (align_) {
-        case Align::kCenter: padded = PadCenter(s, width); break;
-        case Align::kRight: padded = PadLeft(s, width); break;
-        case Align::kLeft: padded = PadRight(s, width); break;
+        case Align::kCenter:
+          padded = PadCenter(s, width);
+          break;
+        case Align::kRight:
+          padded = PadLeft(s, width);
+          break;
+        case Align::kLeft:
+          padded = PadRight(s, width);
+          break;
         case Align::kDefault:
           padded = LooksNumeric(s) ? PadLeft(s, width) : PadRight(s, width);
           break;

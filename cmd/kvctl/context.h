@@ -1,0 +1,93 @@
+// What every kvctl command shares: the global flags and environment, the
+// standard streams, and the steps etcdctl takes before a command talks to the
+// cluster (clientConfigFromCmd and mustClient in etcdctl's global.go): resolve
+// the global options, settle the credentials, choose the printer, connect.
+//
+// Commands register themselves on the CLI11 app with Add*Commands; the
+// subcommand CLI11 selects stores its action in the Context, and the main runs
+// it after parsing.
+//
+// Thread-safety: none; one Context per process.
+#pragma once
+
+#include <functional>
+#include <istream>
+#include <memory>
+#include <optional>
+#include <ostream>
+
+#include "cli/exit_status.h"
+#include "cli/global_flags.h"
+#include "cli/printer.h"
+#include "client/client.h"
+
+namespace CLI {
+class App;
+}
+
+namespace etcdd::kvctl {
+
+struct Io {
+  std::istream& in;
+  std::ostream& out;
+  std::ostream& err;
+};
+
+// A command's view of the global options once they are settled.
+struct Session {
+  cli::GlobalOptions options;
+  client::Config config;
+  std::unique_ptr<cli::Printer> printer;
+};
+
+class Context {
+ public:
+  Context(cli::Environment env, Io io) : env_(std::move(env)), io_(io) {}
+
+  cli::GlobalFlags& flags() { return flags_; }
+  Io& io() { return io_; }
+
+  // The global options with the environment applied; the first call prints
+  // the "unrecognized environment variable" warnings.
+  cli::ExitOr<cli::GlobalOptions> Options();
+
+  // etcdctl's clientConfigFromCmd: options, credentials (prompting for a
+  // password when --user has none), TLS and timeouts, and the printer for -w
+  // (kBadFeature "unsupported output format"). `value_only` is get's
+  // --print-value-only.
+  cli::ExitOr<Session> Prepare(bool value_only = false);
+
+  // Connects as etcdctl's mustClient does. Errors: exit 1 "context deadline
+  // exceeded" when no endpoint answers (what etcdctl reports once its first
+  // call times out), kBadArgs for a malformed endpoint or TLS file,
+  // kBadConnection otherwise (e.g. failed authentication).
+  cli::ExitOr<std::unique_ptr<client::Client>> Connect(const client::Config& config);
+
+  // Records the selected command's action; RunAction runs it.
+  void SetAction(std::function<cli::ExitStatus()> action) { action_ = std::move(action); }
+  bool has_action() const { return static_cast<bool>(action_); }
+  cli::ExitStatus RunAction() { return action_(); }
+
+ private:
+  cli::Environment env_;
+  Io io_;
+  cli::GlobalFlags flags_;
+  std::optional<cli::GlobalOptions> options_;
+  std::function<cli::ExitStatus()> action_;
+};
+
+// The exit status for a failed client::Client::Connect, as Context::Connect
+// reports it.
+cli::ExitStatus ConnectFailure(const Status& status);
+
+// Registration of the command groups (one file each).
+void AddKvCommands(CLI::App* app, Context* ctx);           // put, get, del
+void AddTxnCommand(CLI::App* app, Context* ctx);           // txn
+void AddMaintenanceCommands(CLI::App* app, Context* ctx);  // compaction, endpoint, version
+void AddMemberCommands(CLI::App* app, Context* ctx);       // member list
+
+// The whole program: parses `args` (argv, program name first), runs the
+// command, prints "Error: ..." on failure, and returns the exit code.
+int RunKvctl(std::vector<std::string> args, cli::Environment env, Io io);
+
+}  // namespace etcdd::kvctl

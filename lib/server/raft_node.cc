@@ -34,7 +34,12 @@ RaftNode::RaftNode(std::unique_ptr<raft::RawNode> node,
 
 RaftNode::~RaftNode() { Stop(); }
 
-void RaftNode::Start() { thread_ = std::thread([this] { Run(); }); }
+void RaftNode::Start() {
+  // etcd's InitialElectionTickAdvance: fast-forward to one tick before the
+  // election timeout so a restarted or new member elects a leader quickly.
+  for (int i = 1; i < options_.election_ticks; ++i) node_->Tick();
+  thread_ = std::thread([this] { Run(); });
+}
 
 void RaftNode::Stop() {
   {
@@ -115,6 +120,13 @@ void RaftNode::Run() {
     }
     if (!reads.empty()) StartReadRound(std::move(reads));
     while (node_->HasReady()) HandleReady(node_->GetReady());
+    if (reissue_reads_) {
+      // ReadIndex requests made while there was no leader were dropped by
+      // Raft; ask the new leader for every round still waiting.
+      reissue_reads_ = false;
+      for (const auto& [ctx, round] : read_rounds_) node_->ReadIndex(ctx);
+      while (node_->HasReady()) HandleReady(node_->GetReady());
+    }
   }
 }
 
@@ -143,6 +155,7 @@ void RaftNode::HandleReady(raft::Ready rd) {
   if (rd.soft_state) {
     uint64_t old = lead_.exchange(rd.soft_state->lead);
     if (old != rd.soft_state->lead) {
+      reissue_reads_ = rd.soft_state->lead != 0;
       logger_.Info(rd.soft_state->lead == 0 ? "raft.node: lost leader" : "raft.node: elected leader",
                    {{"leader", IdToHex(rd.soft_state->lead)},
                     {"state", StateName(rd.soft_state->state)},

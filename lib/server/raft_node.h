@@ -100,6 +100,7 @@ class RaftNode {
   std::vector<std::string> held_proposals_;  // waiting for a leader
   std::map<std::string, ReadRound> read_rounds_;
   uint64_t read_seq_ = 0;
+  bool reissue_reads_ = false;  // a leader appeared: re-ask for pending rounds
   int ticks_ = 0;
 
   std::atomic<uint64_t> term_{0};

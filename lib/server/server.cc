@@ -282,7 +282,7 @@ Result<etcdserverpb::CompactionResponse> EtcdServer::Compact(
   return Unwrap<etcdserverpb::CompactionResponse>(ProposeAndWait(ir));
 }
 
-etcdserverpb::StatusResponse EtcdServer::Status() const {
+etcdserverpb::StatusResponse EtcdServer::MaintenanceStatus() const {
   etcdserverpb::StatusResponse resp;
   FillHeader(resp.mutable_header());
   resp.set_version(kEtcdApiVersion);
@@ -297,7 +297,10 @@ etcdserverpb::StatusResponse EtcdServer::Status() const {
 
 etcdserverpb::MemberListResponse EtcdServer::MemberList() const {
   etcdserverpb::MemberListResponse resp;
-  FillHeader(resp.mutable_header());
+  // etcd's ClusterServer header carries no revision.
+  resp.mutable_header()->set_cluster_id(cluster_id_);
+  resp.mutable_header()->set_member_id(member_id_);
+  resp.mutable_header()->set_raft_term(raft_->Term());
   for (const auto& m : members_) {
     auto* out = resp.add_members();
     out->set_id(m.id());

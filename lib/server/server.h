@@ -68,7 +68,7 @@ class EtcdServer {
 
   // Maintenance.Status: version, db size and in-use size (bytes), leader, Raft
   // index/term and applied index.
-  etcdserverpb::StatusResponse Status() const;
+  etcdserverpb::StatusResponse MaintenanceStatus() const;
   // Cluster.MemberList.
   etcdserverpb::MemberListResponse MemberList() const;
 

@@ -67,7 +67,7 @@ class MaintenanceService final : public pb::Maintenance::Service {
   explicit MaintenanceService(EtcdServer& s) : s_(s) {}
   grpc::Status Status(grpc::ServerContext*, const pb::StatusRequest*,
                       pb::StatusResponse* resp) override {
-    *resp = s_.Status();
+    *resp = s_.MaintenanceStatus();
     return grpc::Status::OK;
   }
 

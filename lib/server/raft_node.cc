@@ -84,9 +84,11 @@ std::future<Result<uint64_t>> RaftNode::ReadIndex() {
 }
 
 void RaftNode::CompactLog(uint64_t applied_index, uint64_t keep) {
-  if (applied_index <= keep) return;
+  // Compact only once twice `keep` entries have piled up, so the cost of
+  // dropping the log's front is spread over many entries.
+  uint64_t first = storage_->FirstIndex();
+  if (applied_index < first + 2 * keep) return;
   uint64_t to = applied_index - keep;
-  if (to <= storage_->FirstIndex()) return;
   Status s = storage_->Compact(to);
   if (!s.ok()) logger_.Warn("failed to compact raft log", {{"index", to}, {"error", s.message()}});
 }

@@ -126,14 +126,15 @@ Status Preallocate(int fd, uint64_t bytes, const std::string& path) {
   struct stat st;
   if (::fstat(fd, &st) != 0) return Status::IOError("stat " + path, errno);
   if (static_cast<uint64_t>(st.st_size) >= bytes) return Status::Ok();
-  int rc;
-  do {
-    rc = ::fallocate(fd, 0, 0, static_cast<off_t>(bytes));
-  } while (rc != 0 && errno == EINTR);
-  if (rc == 0) return Status::Ok();
-  if (errno != EOPNOTSUPP && errno != ENOSYS) return Status::IOError("fallocate " + path, errno);
-  if (::ftruncate(fd, static_cast<off_t>(bytes)) != 0) {
-    return Status::IOError("ftruncate " + path, errno);
+  // Zeros are written, not fallocate(2)d: blocks that fallocate leaves
+  // "unwritten" make every fdatasync that first touches one also write
+  // extent metadata, which took p90 fsync latency from 0.3 ms to 3 ms here.
+  std::string zeros(1 << 20, '\0');
+  for (uint64_t off = static_cast<uint64_t>(st.st_size); off < bytes; off += zeros.size()) {
+    size_t n = static_cast<size_t>(std::min<uint64_t>(zeros.size(), bytes - off));
+    if (::pwrite(fd, zeros.data(), n, static_cast<off_t>(off)) != static_cast<ssize_t>(n)) {
+      return Status::IOError("preallocate " + path, errno);
+    }
   }
   return Status::Ok();
 }

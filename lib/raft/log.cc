@@ -54,8 +54,7 @@ bool RaftLog::IsUpToDate(uint64_t last_index, uint64_t term) const {
   return term > last_term || (term == last_term && last_index >= LastIndex());
 }
 
-std::optional<uint64_t> RaftLog::MaybeAppend(uint64_t index, uint64_t log_term,
-                                             uint64_t committed,
+std::optional<uint64_t> RaftLog::MaybeAppend(uint64_t index, uint64_t log_term, uint64_t committed,
                                              const std::vector<raftpb::Entry>& ents) {
   if (!MatchTerm(index, log_term)) return std::nullopt;
   const uint64_t last_new = index + ents.size();
@@ -175,7 +174,9 @@ void RaftLog::AppliedTo(uint64_t index) {
 Status RaftLog::CheckInvariants() const {
   const uint64_t first = FirstIndex();
   const uint64_t last = LastIndex();
-  auto fail = [](const std::string& what) { return Status::Internal("raft log invariant: " + what); };
+  auto fail = [](const std::string& what) {
+    return Status::Internal("raft log invariant: " + what);
+  };
   if (applied_ + 1 < first) return fail("applied below the compaction point");
   if (applied_ > committed_) {
     return fail("applied " + std::to_string(applied_) + " > committed " +

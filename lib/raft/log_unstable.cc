@@ -44,8 +44,8 @@ void Unstable::TruncateAndAppend(const std::vector<raftpb::Entry>& ents) {
 std::vector<raftpb::Entry> Unstable::Slice(uint64_t lo, uint64_t hi) const {
   const uint64_t upper = offset_ + entries_.size();
   if (lo > hi || lo < offset_ || hi > upper) {
-    Panic("unstable.slice[" + std::to_string(lo) + "," + std::to_string(hi) +
-          ") out of bound [" + std::to_string(offset_) + "," + std::to_string(upper) + "]");
+    Panic("unstable.slice[" + std::to_string(lo) + "," + std::to_string(hi) + ") out of bound [" +
+          std::to_string(offset_) + "," + std::to_string(upper) + "]");
   }
   return std::vector<raftpb::Entry>(entries_.begin() + (lo - offset_),
                                     entries_.begin() + (hi - offset_));

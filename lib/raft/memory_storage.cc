@@ -26,8 +26,8 @@ Result<std::vector<raftpb::Entry>> MemoryStorage::Entries(uint64_t lo, uint64_t 
   if (lo <= offset) return ErrCompacted();
   if (lo > hi || hi > LastIndexLocked() + 1) {
     return Status::InvalidArgument("entries [" + std::to_string(lo) + ", " + std::to_string(hi) +
-                                   ") out of bound lastindex(" +
-                                   std::to_string(LastIndexLocked()) + ")");
+                                   ") out of bound lastindex(" + std::to_string(LastIndexLocked()) +
+                                   ")");
   }
   if (ents_.size() == 1) return ErrUnavailable();
   std::vector<raftpb::Entry> out(ents_.begin() + (lo - offset), ents_.begin() + (hi - offset));
@@ -123,8 +123,7 @@ Status MemoryStorage::Append(const std::vector<raftpb::Entry>& entries) {
   size_t skip = first > entries[0].index() ? first - entries[0].index() : 0;
   const uint64_t offset = entries[skip].index() - ents_[0].index();
   if (offset > ents_.size()) {
-    return Status::InvalidArgument("missing log entry [last: " +
-                                   std::to_string(LastIndexLocked()) +
+    return Status::InvalidArgument("missing log entry [last: " + std::to_string(LastIndexLocked()) +
                                    ", append at: " + std::to_string(entries[skip].index()) + "]");
   }
   ents_.resize(offset);  // truncate any conflicting suffix

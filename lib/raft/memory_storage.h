@@ -73,8 +73,8 @@ class MemoryStorage : public Storage {
   uint64_t LastIndexLocked() const { return ents_[0].index() + ents_.size() - 1; }
 
   mutable std::mutex mu_;
-  raftpb::HardState hard_state_;  // guarded by mu_
-  raftpb::Snapshot snapshot_;     // guarded by mu_
+  raftpb::HardState hard_state_;     // guarded by mu_
+  raftpb::Snapshot snapshot_;        // guarded by mu_
   std::vector<raftpb::Entry> ents_;  // guarded by mu_; never empty (dummy first)
 };
 

@@ -29,16 +29,13 @@
 #include "raft/config.h"
 #include "raft/log.h"
 #include "raft/progress.h"
+#include "raft/raw_node.h"
 #include "raft/read_only.h"
 #include "raft/ready.h"
 #include "raft/util.h"
 #include "raftpb/raft.pb.h"
 
 namespace etcdd::raft {
-
-// Unavailable "raft proposal dropped" (etcd's ErrProposalDropped): there is no
-// leader to take the proposal, or this leader cannot take it.
-Status ErrProposalDropped();
 
 class Raft {
  public:
@@ -99,7 +96,11 @@ class Raft {
   bool PastElectionTimeout() const { return election_elapsed_ >= randomized_election_timeout_; }
   bool Promotable() const { return tracker_.voters().Contains(id_); }
   void Send(raftpb::Message m);
-  void Logf(LogLevel level, std::string_view msg) const;
+  // Logs make_msg() if a logger is configured; the message is only built then.
+  template <typename MakeMsg>
+  void Logf(LogLevel level, MakeMsg&& make_msg) const {
+    if (logger_ != nullptr) logger_->Log(level, make_msg());
+  }
 
   // raft_election.cc
   bool StepTerm(const raftpb::Message& m);
@@ -118,7 +119,7 @@ class Raft {
   void HandleAppendResponse(const raftpb::Message& m, Progress* pr);
   void HandleHeartbeatResponse(const raftpb::Message& m, Progress* pr);
   void CheckQuorumActive();
-  bool AppendEntries(std::vector<raftpb::Entry> ents);
+  void AppendEntries(std::vector<raftpb::Entry> ents);
   bool MaybeCommit();
   void SendAppend(uint64_t to) { MaybeSendAppend(to, true); }
   bool MaybeSendAppend(uint64_t to, bool send_if_empty);
@@ -156,6 +157,9 @@ class Raft {
   // Only one configuration change may be pending (in the log, not applied): a
   // new one is refused while the applied index is below this.
   uint64_t pending_conf_index_ = 0;
+  // Last index of the ConfChange entries Bootstrap applied internally; they do
+  // not hold back a campaign while the application has yet to apply them.
+  uint64_t bootstrap_index_ = 0;
 
   const uint64_t max_msg_size_;
   const int election_timeout_;
@@ -166,10 +170,9 @@ class Raft {
   // Ticks since the last election timeout (leader, candidate), or since the
   // last message from the current leader (follower).
   int election_elapsed_ = 0;
-  int heartbeat_elapsed_ = 0;  // leader only
+  int heartbeat_elapsed_ = 0;            // leader only
   int randomized_election_timeout_ = 0;  // in [election_timeout_, 2*election_timeout_)
   std::mt19937_64 rng_;
-
 };
 
 }  // namespace etcdd::raft

@@ -46,10 +46,6 @@ void Panic(std::string_view what) {
   std::abort();
 }
 
-}  // namespace etcdd::raft
-
-namespace etcdd::raft {
-
 std::string FormatId(uint64_t id) {
   char buf[17];
   std::snprintf(buf, sizeof(buf), "%llx", static_cast<unsigned long long>(id));

@@ -41,10 +41,6 @@ void LimitSize(std::vector<raftpb::Entry>* ents, uint64_t max_bytes);
 // conditions a peer can cause with a well-formed message.
 [[noreturn]] void Panic(std::string_view what);
 
-}  // namespace etcdd::raft
-
-namespace etcdd::raft {
-
 // A member id as etcd's raft prints it in log lines (lowercase hex).
 std::string FormatId(uint64_t id);
 

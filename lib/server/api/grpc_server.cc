@@ -136,6 +136,10 @@ Result<std::unique_ptr<GrpcServer>> GrpcServer::Start(const std::vector<Url>& li
   }
   builder.SetMaxReceiveMessageSize(static_cast<int>(max_request_bytes + kGrpcOverheadBytes));
   builder.SetMaxSendMessageSize(INT_MAX);
+  // Keep idle handler threads as pollers instead of ending them: with many
+  // concurrent blocking calls the default (2) made gRPC create and destroy a
+  // thread for most requests.
+  builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MAX_POLLERS, 256);
   g->services_.push_back(std::make_unique<KvService>(server));
   g->services_.push_back(std::make_unique<MaintenanceService>(server));
   g->services_.push_back(std::make_unique<ClusterService>(server));

@@ -24,9 +24,11 @@ ETCD = "/usr/bin/etcd"
 
 
 def kvbench(endpoint, *args):
-    out = subprocess.run([KVBENCH, "--endpoint", endpoint] + list(args),
-                         check=True, capture_output=True, text=True).stdout
-    return json.loads(out)
+    run = subprocess.run([KVBENCH, "--endpoint", endpoint] + list(args),
+                         capture_output=True, text=True)
+    if run.returncode != 0:
+        sys.exit("kvbench %s failed: %s%s" % (" ".join(args), run.stderr, run.stdout))
+    return json.loads(run.stdout)
 
 
 def rss_kib(pid):

@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
 #include <climits>
 #include <cstring>
@@ -115,8 +116,10 @@ Status CheckListenable(const std::vector<Url>& urls) {
     }
     ::freeaddrinfo(res);
     if (err != 0) {
-      return Status::FailedPrecondition("listen tcp " + u.HostPort() +
-                                        ": bind: " + std::strerror(err));
+      // Go's wording, which operators grep for: "bind: address already in use".
+      std::string why = std::strerror(err);
+      if (!why.empty()) why[0] = static_cast<char>(std::tolower(why[0]));
+      return Status::FailedPrecondition("listen tcp " + u.HostPort() + ": bind: " + why);
     }
   }
   return Status::Ok();

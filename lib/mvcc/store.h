@@ -1,0 +1,186 @@
+// The revisioned key space: etcd's MVCC store (mvcc/kvstore.go and the KV
+// part of etcdserver/apply.go) on LMDB. On-disk layout and recovery are in
+// lib/mvcc/LAYOUT.md.
+//
+// Model (etcd's, exactly): a store-wide revision starts at 1 on an empty
+// store. Every Put, every DeleteRange that deletes something and every Txn
+// that writes something takes the next main revision; the writes inside it are
+// numbered by sub revision. Each key carries create_revision, mod_revision,
+// version (1 on creation, reset by a delete) and its lease id. Old revisions
+// stay readable until compacted.
+//
+// Writes: one WriteTxn at a time (the server's apply thread). A WriteTxn
+// covers a batch of Raft entries; it applies requests one after the other and
+// makes all of them, the consistent index and any compaction visible to
+// readers at once in Commit(), in one LMDB transaction.
+//
+// Reads: Range is thread-safe and reads the latest committed state (or an
+// older revision) through an LMDB read transaction, and never sees a partly
+// applied WriteTxn. Readers and the writer share the in-memory key index
+// under a short lock: a reader holds it while it walks the index for its range
+// (values are read from LMDB after releasing it), the writer while it updates
+// the index for one request; an open WriteTxn otherwise never delays a read.
+//
+// Errors carry etcd's gRPC codes and message strings (see mvcc/errors.h).
+// Requests are not validated here: the server runs mvcc/validate.h first, as
+// etcd's v3rpc layer does.
+//
+// Ownership: Store::Open returns the only owner. Every WriteTxn must be
+// destroyed before its Store.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "base/status.h"
+#include "etcdserverpb/rpc.pb.h"
+#include "mvccpb/kv.pb.h"
+
+namespace etcdd::mvcc {
+
+namespace internal {
+struct StoreState;
+struct WriteState;
+}  // namespace internal
+
+struct Options {
+  // LMDB map size: the largest the database file may grow, in bytes. Default
+  // 2 GiB, etcd's default backend quota. A write that needs more fails with
+  // ResourceExhausted "etcdserver: mvcc: database space exceeded"; give the
+  // map some room above the server's quota.
+  uint64_t map_size_bytes = 2ull << 30;
+  // true: every Commit() is durable (LMDB fsyncs). false (default): commits
+  // are not fsynced (MDB_NOSYNC); the server's WAL provides durability and the
+  // server calls Sync() before it releases WAL entries (see LAYOUT.md).
+  bool sync_on_commit = false;
+};
+
+class Store {
+ public:
+  class WriteTxn;
+
+  // Opens or creates the backend in directory `dir` (created if missing;
+  // LMDB files data.mdb and lock.mdb) and rebuilds the key index from it.
+  // Errors: IOError, Corruption (DataLoss) naming the file, FailedPrecondition
+  // for an unknown layout version.
+  static Result<std::unique_ptr<Store>> Open(const std::string& dir, const Options& opts);
+  ~Store();
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  // etcd's Range (apply.go applierV3backend.Range): single key, [key,
+  // range_end), from-key (range_end "\0"); revision <= 0 reads the current
+  // revision; limit with more/count; sort (order NONE with a target other than
+  // KEY sorts ascending; sorting and the min/max revision filters happen
+  // before limit, count is the number of keys in range before filtering);
+  // keys_only, count_only. header.revision is the current revision (also for
+  // historical reads); the server fills the other header fields.
+  // Errors: OutOfRange ErrCompacted (revision < compact revision),
+  // ErrFutureRev (revision > current revision); Corruption, IOError.
+  // Thread-safe.
+  Result<etcdserverpb::RangeResponse> Range(const etcdserverpb::RangeRequest& req) const;
+
+  int64_t CurrentRevision() const;    // committed; 1 on an empty store
+  int64_t CompactRevision() const;    // last compaction's revision; 0 if never compacted
+  uint64_t ConsistentIndex() const;   // last applied Raft index committed with the data; 0 if none
+  uint64_t ConsistentTerm() const;    // the term recorded with it
+  uint64_t DbSizeBytes() const;       // size of data.mdb in bytes
+  uint64_t DbSizeInUseBytes() const;  // pages holding data or free-list, times page size
+
+  // The server's own metadata (members, cluster id, ...), kept in a database of
+  // its own beside the key space and written with WriteTxn::PutMeta. Keys are
+  // 1 to 511 bytes (LMDB's limit). Returns nullopt if `key` is absent.
+  // Errors: IOError, Corruption.
+  Result<std::optional<std::string>> GetMeta(std::string_view key) const;
+  // All server metadata whose key starts with `prefix`, in key order.
+  Result<std::vector<std::pair<std::string, std::string>>> ListMeta(std::string_view prefix) const;
+
+  // Flushes committed transactions to disk (fdatasync). Errors: IOError.
+  Status Sync();
+
+  // Starts the write transaction. Only one may exist at a time, and it must be
+  // used and destroyed on the thread that began it (LMDB's writer lock).
+  // Errors: FailedPrecondition if another WriteTxn is open; IOError.
+  Result<std::unique_ptr<WriteTxn>> BeginWrite();
+
+  class WriteTxn {
+   public:
+    ~WriteTxn();  // aborts if not committed: nothing of it stays, in memory or on disk
+    WriteTxn(const WriteTxn&) = delete;
+    WriteTxn& operator=(const WriteTxn&) = delete;
+
+    // Each request below is atomic: on error nothing of that request remains
+    // and the WriteTxn stays usable, except after a failed rollback (an LMDB
+    // failure while re-applying earlier requests), which is sticky: every later
+    // call and Commit() return that error. Responses carry header.revision
+    // only.
+
+    // etcd's Put: takes a new revision (header.revision). prev_kv returns the
+    // previous value; ignore_value/ignore_lease keep the current value/lease.
+    // Errors: InvalidArgument ErrKeyNotFound (ignore_value/ignore_lease on a
+    // missing key), ResourceExhausted ErrNoSpace, IOError.
+    Result<etcdserverpb::PutResponse> Put(const etcdserverpb::PutRequest& req);
+    // etcd's DeleteRange over the range forms of Range; takes a new revision
+    // only if something was deleted (else header.revision is the current one).
+    Result<etcdserverpb::DeleteRangeResponse> DeleteRange(
+        const etcdserverpb::DeleteRangeRequest& req);
+    // etcd 3.4's Txn: all compares (nested ones too) are evaluated against the
+    // state before the txn; a range compare holds only if every key in range
+    // satisfies it; a missing key compares as version/create/mod/lease 0 and a
+    // VALUE compare on a missing key fails. Ops run in order, reads see the
+    // txn's earlier writes, all writes share one main revision with increasing
+    // sub revisions. header.revision is the revision after the txn; nested
+    // TxnResponses carry an empty header, as in etcd.
+    // Errors: as Put and Range (checked before anything is written).
+    Result<etcdserverpb::TxnResponse> Txn(const etcdserverpb::TxnRequest& req);
+    // etcd's Compact: drops every revision <= req.revision() except each key's
+    // value at that revision (a key deleted by then loses all of them).
+    // Physical: done synchronously in this transaction, so `physical` always
+    // holds once Commit() returns. header.revision is the current revision.
+    // Errors: OutOfRange ErrCompacted (revision <= compact revision),
+    // ErrFutureRev (revision > current revision).
+    Result<etcdserverpb::CompactionResponse> Compact(const etcdserverpb::CompactionRequest& req);
+    // Range reading this transaction's state, uncommitted writes included.
+    Result<etcdserverpb::RangeResponse> Range(const etcdserverpb::RangeRequest& req);
+
+    // Server metadata (see Store::GetMeta). Errors: ErrNoSpace, IOError.
+    Status PutMeta(std::string_view key, std::string_view value);
+    Status DeleteMeta(std::string_view key);
+    // Records the Raft entry (index, term) the batch ends with; written in the
+    // same LMDB transaction as the data at Commit().
+    void SetConsistentIndex(uint64_t index, uint64_t term);
+
+    // The revision this transaction has reached (CurrentRevision() plus the
+    // revisions taken so far).
+    int64_t Revision() const;
+    // One event per key written so far, in revision order: PUT events carry
+    // the stored KeyValue; DELETE events carry key and mod_revision (the
+    // deletion's revision), as etcd's watch events do. prev_kv is not filled:
+    // a watcher that needs it reads key at revision kv.mod_revision - 1.
+    // Valid until the WriteTxn is destroyed (also after Commit).
+    const std::vector<mvccpb::Event>& Events() const;
+
+    // Commits data, compaction, metadata and the consistent index in one LMDB
+    // transaction and makes them visible to readers. Errors: IOError,
+    // ErrNoSpace, or the sticky error; on error nothing of this WriteTxn is
+    // committed and it accepts no further calls (the server must not report
+    // its entries as applied).
+    Status Commit();
+
+   private:
+    friend class Store;
+    explicit WriteTxn(std::unique_ptr<internal::WriteState> w);
+    std::unique_ptr<internal::WriteState> w_;
+  };
+
+ private:
+  explicit Store(std::unique_ptr<internal::StoreState> s);
+  std::unique_ptr<internal::StoreState> s_;
+};
+
+}  // namespace etcdd::mvcc

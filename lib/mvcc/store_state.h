@@ -1,0 +1,151 @@
+// Internal: the state behind Store and Store::WriteTxn, shared by store.cc,
+// write_txn.cc, txn.cc, compaction.cc and restore.cc. Not part of the API.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "etcdserverpb/rpc.pb.h"
+#include "mvcc/key_index.h"
+#include "mvcc/lmdb_util.h"
+#include "mvcc/store.h"
+#include "mvccpb/kv.pb.h"
+
+namespace etcdd::mvcc::internal {
+
+// LMDB named databases and meta keys; LAYOUT.md describes them.
+inline constexpr const char* kKeyDb = "key";
+inline constexpr const char* kMetaDb = "meta";
+inline constexpr const char* kServerDb = "server";
+inline constexpr std::string_view kConsistentIndexKey = "consistent_index";
+inline constexpr std::string_view kTermKey = "term";
+inline constexpr std::string_view kScheduledCompactKey = "scheduledCompactRev";
+inline constexpr std::string_view kFinishedCompactKey = "finishedCompactRev";
+inline constexpr std::string_view kLayoutVersionKey = "etcdd_layout_version";
+inline constexpr std::string_view kLayoutVersion = "1";
+
+struct StoreState {
+  std::string dir;
+  std::string data_path;  // dir + "/data.mdb", for error messages
+  Options opts;
+  lmdb::EnvPtr env;
+  MDB_dbi key_dbi = 0;
+  MDB_dbi meta_dbi = 0;
+  MDB_dbi server_dbi = 0;
+  std::unique_ptr<lmdb::ReadTxnPool> pool;
+
+  // Locking rules:
+  // - `mu` guards the structure and contents of `index` and the published
+  //   revisions. Readers hold it shared while they read current_rev and
+  //   compact_rev, collect revisions from the index and take their LMDB
+  //   snapshot; they fetch values after releasing it.
+  // - The one writer (the open WriteTxn's thread) reads `index` without the
+  //   lock, being its only mutator, and holds `mu` exclusively to mutate it.
+  //   Revisions above current_rev are invisible to readers, so uncommitted
+  //   writes in the index are never seen.
+  // - A commit containing a compaction holds `mu` across the LMDB commit and
+  //   the publication of compact_rev, so no reader pairs the old compact
+  //   revision with a snapshot that lacks the compacted revisions.
+  mutable lmdb::RwLock mu;
+  TreeIndex index;
+  std::atomic<int64_t> current_rev{1};
+  std::atomic<int64_t> compact_rev{-1};  // etcd's compactMainRev: -1 = never compacted
+  std::atomic<uint64_t> consistent_index{0};
+  std::atomic<uint64_t> consistent_term{0};
+  std::atomic<bool> writer_active{false};
+
+  Status Rc(int rc, std::string_view context) const { return lmdb::FromRc(rc, context, data_path); }
+};
+
+// One server-metadata write, kept for replay.
+struct MetaOp {
+  std::string key;
+  std::optional<std::string> value;  // nullopt = delete
+};
+
+// The bookkeeping of one request (Put, DeleteRange, Txn, Compact) inside a
+// WriteTxn: where it started, so it can be rolled back alone.
+struct Scope {
+  int64_t begin_rev = 0;
+  size_t begin_events = 0;
+  size_t begin_meta = 0;
+  size_t begin_compactions = 0;
+  int64_t begin_compact_rev = 0;
+  uint64_t begin_lmdb_writes = 0;
+};
+
+struct WriteState {
+  StoreState* s = nullptr;
+  MDB_txn* txn = nullptr;   // owned; aborted unless committed
+  int64_t rev = 0;          // revision reached inside this WriteTxn
+  int64_t compact_rev = 0;  // compact revision inside this WriteTxn
+  // Every change, in order. Events double as the undo log of the key index
+  // and the redo log of the key database (see Rollback).
+  std::vector<mvccpb::Event> events;
+  std::vector<MetaOp> meta_ops;
+  std::vector<int64_t> compactions;
+  std::optional<std::pair<uint64_t, uint64_t>> consistent;
+  Status broken;  // sticky
+  bool done = false;
+  uint64_t lmdb_writes = 0;  // LMDB write attempts, to know whether a rollback must replay
+
+  ~WriteState();
+
+  Scope Open() const {
+    return Scope{rev, events.size(), meta_ops.size(), compactions.size(), compact_rev, lmdb_writes};
+  }
+  bool Changed(const Scope& sc) const { return events.size() > sc.begin_events; }
+  // Revision a read inside the request sees: its own writes included.
+  int64_t ReadRev(const Scope& sc) const { return sc.begin_rev + (Changed(sc) ? 1 : 0); }
+  int64_t WriteRev(const Scope& sc) const { return sc.begin_rev + 1; }
+  int64_t NextSub(const Scope& sc) const {
+    return static_cast<int64_t>(events.size() - sc.begin_events);
+  }
+  // Ends a successful request: it took a revision if it wrote something.
+  void Close(const Scope& sc) { rev = ReadRev(sc); }
+
+  // Undoes the request begun at `sc` after a failure: trims the key index,
+  // drops its events, and if anything reached LMDB re-creates the LMDB
+  // transaction by replaying everything before `sc`. Returns `cause`; a failed
+  // replay makes the WriteTxn broken.
+  Status Rollback(const Scope& sc, Status cause);
+  // Writes the whole WriteTxn again into a fresh LMDB transaction.
+  Status Replay();
+
+  // Writes one revision of the key database (MDB_APPEND: revisions only grow).
+  Status PutRevision(Revision rev, bool tombstone, const mvccpb::KeyValue& kv);
+  Status WriteMeta(MDB_dbi dbi, std::string_view key, std::string_view value);
+  Status EraseMeta(MDB_dbi dbi, std::string_view key);
+  // Ok, or why no request may run now (finished or broken).
+  Status Usable() const;
+  // The key database part of Compact(rev), see compaction.cc.
+  Status CompactBackend(int64_t rev);
+
+  // Request bodies; `sc` is the enclosing request's scope.
+  Status DoPut(const Scope& sc, const etcdserverpb::PutRequest& req,
+               etcdserverpb::PutResponse* resp);
+  Status DoDeleteRange(const Scope& sc, const etcdserverpb::DeleteRangeRequest& req,
+                       etcdserverpb::DeleteRangeResponse* resp);
+  Status DoRange(const Scope& sc, const etcdserverpb::RangeRequest& req,
+                 etcdserverpb::RangeResponse* resp);
+  Status DoTxn(const Scope& sc, const etcdserverpb::TxnRequest& req,
+               etcdserverpb::TxnResponse* resp);
+};
+
+// Compacts the in-memory index at `rev` in chunks, taking `s->mu` exclusively
+// per chunk (compaction.cc).
+void CompactIndex(StoreState* s, int64_t rev);
+
+// Rebuilds the index and published state from LMDB (restore.cc). Sets
+// *unfinished_compaction to a scheduled but unfinished compaction's revision
+// (0 if none) for the caller to complete.
+Status RestoreState(StoreState* s, int64_t* unfinished_compaction);
+// Opens the LMDB environment and databases (restore.cc).
+Status OpenEnv(StoreState* s);
+
+}  // namespace etcdd::mvcc::internal

@@ -9,11 +9,21 @@ namespace {
 // etcd flags that etcdd accepts so existing unit files keep working, but does
 // not act on yet; each is named in a warning at start-up.
 const char* const kAcceptedFlags[] = {
-    "listen-metrics-urls", "auto-compaction-mode", "auto-compaction-retention",
-    "max-snapshots",       "max-wals",             "strict-reconfig-check",
-    "enable-v2",           "enable-pprof",         "metrics",
-    "cors",                "debug",                "pre-vote",
-    "logger",              "backend-batch-interval", "backend-batch-limit",
+    "listen-metrics-urls",
+    "auto-compaction-mode",
+    "auto-compaction-retention",
+    "max-snapshots",
+    "max-wals",
+    "strict-reconfig-check",
+    "enable-v2",
+    "enable-pprof",
+    "metrics",
+    "cors",
+    "debug",
+    "pre-vote",
+    "logger",
+    "backend-batch-interval",
+    "backend-batch-limit",
 };
 
 // Go's flag package takes "-name" like "--name"; CLI11 needs the latter.
@@ -42,10 +52,10 @@ Result<DaemonFlags> ParseDaemonFlags(int argc, char** argv) {
   auto& c = f.server;
   CLI::App app{"etcdd: an etcd-compatible key-value store member", "etcdd"};
   app.allow_windows_style_options(false);
-  std::string data_dir, listen_client = "http://localhost:2379",
-                        advertise_client = "http://localhost:2379",
-                        listen_peer = "http://localhost:2380",
-                        advertise_peer = "http://localhost:2380", initial_cluster, log_outputs;
+  std::string data_dir,
+      listen_client = "http://localhost:2379", advertise_client = "http://localhost:2379",
+      listen_peer = "http://localhost:2380", advertise_peer = "http://localhost:2380",
+      initial_cluster, log_outputs;
   auto opt = [&](const std::string& name, auto* var, const std::string& help) {
     std::string env = "ETCD_" + name;
     std::transform(env.begin(), env.end(), env.begin(),
@@ -84,7 +94,8 @@ Result<DaemonFlags> ParseDaemonFlags(int argc, char** argv) {
     return Status::InvalidArgument(e.what());
   }
   for (size_t i = 0; i < std::size(kAcceptedFlags); ++i) {
-    if (app.count("--" + std::string(kAcceptedFlags[i])) > 0) f.ignored.push_back(kAcceptedFlags[i]);
+    if (app.count("--" + std::string(kAcceptedFlags[i])) > 0)
+      f.ignored.push_back(kAcceptedFlags[i]);
   }
   c.data_dir = data_dir.empty() ? c.name + ".etcd" : data_dir;
   RETURN_IF_ERROR(ApplyUrls("listen-client-urls", listen_client, &c.listen_client_urls));

@@ -13,11 +13,16 @@ namespace {
 
 const char* LevelName(LogLevel l) {
   switch (l) {
-    case LogLevel::kDebug: return "debug";
-    case LogLevel::kInfo: return "info";
-    case LogLevel::kWarn: return "warn";
-    case LogLevel::kError: return "error";
-    case LogLevel::kFatal: return "fatal";
+    case LogLevel::kDebug:
+      return "debug";
+    case LogLevel::kInfo:
+      return "info";
+    case LogLevel::kWarn:
+      return "warn";
+    case LogLevel::kError:
+      return "error";
+    case LogLevel::kFatal:
+      return "fatal";
   }
   return "info";
 }
@@ -81,8 +86,8 @@ Result<std::unique_ptr<Logger>> Logger::Create(const std::vector<std::string>& o
 }
 
 std::unique_ptr<Logger> Logger::Stderr(LogLevel level) {
-  auto impl = std::make_shared<spdlog::logger>(
-      "etcdd", std::make_shared<spdlog::sinks::stderr_sink_mt>());
+  auto impl =
+      std::make_shared<spdlog::logger>("etcdd", std::make_shared<spdlog::sinks::stderr_sink_mt>());
   return std::unique_ptr<Logger>(new Logger(std::move(impl), level));
 }
 

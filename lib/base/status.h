@@ -54,9 +54,7 @@ class [[nodiscard]] Status {
   static Status Internal(std::string m) { return {Code::kInternal, std::move(m)}; }
   static Status Unimplemented(std::string m) { return {Code::kUnimplemented, std::move(m)}; }
   static Status AlreadyExists(std::string m) { return {Code::kAlreadyExists, std::move(m)}; }
-  static Status DeadlineExceeded(std::string m) {
-    return {Code::kDeadlineExceeded, std::move(m)};
-  }
+  static Status DeadlineExceeded(std::string m) { return {Code::kDeadlineExceeded, std::move(m)}; }
   // On-disk or on-wire data failed a check. `where` names the file (and the
   // byte offset) so an operator can find it: "wal/0000...wal at offset 4096".
   static Status Corruption(const std::string& what, const std::string& where) {
@@ -87,7 +85,7 @@ class [[nodiscard]] Status {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(T value) : v_(std::move(value)) {}         // NOLINT: implicit by design
   Result(Status status) : v_(std::move(status)) {}  // NOLINT: implicit by design
 
   bool ok() const { return std::holds_alternative<T>(v_); }
@@ -112,15 +110,14 @@ class [[nodiscard]] Result {
 #define ETCDD_CONCAT(a, b) ETCDD_CONCAT_INNER(a, b)
 
 // Returns the Status from the enclosing function if `expr` is not ok.
-#define RETURN_IF_ERROR(expr)                   \
-  do {                                          \
-    ::etcdd::Status _st = (expr);               \
-    if (!_st.ok()) return _st;                  \
+#define RETURN_IF_ERROR(expr)     \
+  do {                            \
+    ::etcdd::Status _st = (expr); \
+    if (!_st.ok()) return _st;    \
   } while (0)
 
 // `ASSIGN_OR_RETURN(auto x, FnReturningResult())`.
-#define ASSIGN_OR_RETURN(lhs, expr)                                  \
-  auto ETCDD_CONCAT(_res_, __LINE__) = (expr);                       \
-  if (!ETCDD_CONCAT(_res_, __LINE__).ok())                           \
-    return ETCDD_CONCAT(_res_, __LINE__).status();                   \
+#define ASSIGN_OR_RETURN(lhs, expr)                                                       \
+  auto ETCDD_CONCAT(_res_, __LINE__) = (expr);                                            \
+  if (!ETCDD_CONCAT(_res_, __LINE__).ok()) return ETCDD_CONCAT(_res_, __LINE__).status(); \
   lhs = std::move(ETCDD_CONCAT(_res_, __LINE__)).value()

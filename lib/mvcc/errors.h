@@ -27,6 +27,9 @@ inline Status ErrKeyNotFound() {
   return Status(Code::kInvalidArgument, "etcdserver: key not found");
 }
 // InvalidArgument "etcdserver: key is not provided".
+inline Status ErrLeaseNotFound() {
+  return Status(Code::kNotFound, "etcdserver: requested lease not found");
+}
 inline Status ErrEmptyKey() {
   return Status(Code::kInvalidArgument, "etcdserver: key is not provided");
 }

@@ -30,6 +30,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -58,6 +59,11 @@ struct Options {
   // are not fsynced (MDB_NOSYNC); the server's WAL provides durability and the
   // server calls Sync() before it releases WAL entries (see LAYOUT.md).
   bool sync_on_commit = false;
+  // Whether a lease id names a live lease (etcd's lessor.Lookup). A Put, or a
+  // put in the branch a Txn takes, with a nonzero lease for which this is
+  // false fails with NotFound "etcdserver: requested lease not found". Unset:
+  // no lease exists, so every nonzero lease is refused.
+  std::function<bool(int64_t lease_id)> lease_exists;
 };
 
 class Store {

@@ -126,6 +126,10 @@ struct WriteState {
   // The key database part of Compact(rev), see compaction.cc.
   Status CompactBackend(int64_t rev);
 
+  // ErrLeaseNotFound unless `lease` is 0 or names a live lease
+  // (Options::lease_exists).
+  Status CheckLease(int64_t lease) const;
+
   // Request bodies; `sc` is the enclosing request's scope.
   Status DoPut(const Scope& sc, const etcdserverpb::PutRequest& req,
                etcdserverpb::PutResponse* resp);

@@ -156,10 +156,11 @@ Status WriteState::DoTxn(const Scope& sc, const TxnRequest& req, TxnResponse* re
   RETURN_IF_ERROR(CheckRequests(req, path, &pos, [&](const RequestOp& op) -> Status {
     if (!op.has_request_put()) return Status::Ok();
     const auto& put = op.request_put();
-    if (!put.ignore_value() && !put.ignore_lease()) return Status::Ok();
-    const KeyIndex* ki = s->index.Find(put.key());
-    if (ki == nullptr || !ki->Get(before)) return ErrKeyNotFound();
-    return Status::Ok();
+    if (put.ignore_value() || put.ignore_lease()) {
+      const KeyIndex* ki = s->index.Find(put.key());
+      if (ki == nullptr || !ki->Get(before)) return ErrKeyNotFound();
+    }
+    return CheckLease(put.lease());
   }));
   pos = 0;
   RETURN_IF_ERROR(CheckRequests(req, path, &pos, [&](const RequestOp& op) -> Status {

@@ -229,8 +229,14 @@ Result<std::unique_ptr<Store::WriteTxn>> Store::BeginWrite() {
 Store::WriteTxn::WriteTxn(std::unique_ptr<WriteState> w) : w_(std::move(w)) {}
 Store::WriteTxn::~WriteTxn() = default;
 
+Status WriteState::CheckLease(int64_t lease) const {
+  if (lease == 0 || (s->opts.lease_exists && s->opts.lease_exists(lease))) return Status::Ok();
+  return ErrLeaseNotFound();
+}
+
 Result<PutResponse> Store::WriteTxn::Put(const PutRequest& req) {
   RETURN_IF_ERROR(w_->Usable());
+  RETURN_IF_ERROR(w_->CheckLease(req.lease()));
   const Scope sc = w_->Open();
   PutResponse resp;
   if (Status st = w_->DoPut(sc, req, &resp); !st.ok()) return w_->Rollback(sc, st);

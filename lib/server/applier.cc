@@ -20,7 +20,9 @@ Applier::Applier(mvcc::Store& store, raftpb::ConfState conf_state,
 
 Applier::~Applier() { Stop(); }
 
-void Applier::Start() { thread_ = std::thread([this] { Run(); }); }
+void Applier::Start() {
+  thread_ = std::thread([this] { Run(); });
+}
 
 void Applier::Stop() {
   {
@@ -100,8 +102,7 @@ void Applier::ApplyBatch(std::vector<raftpb::Entry>& batch) {
   if (hook_) hook_(last->index());
 }
 
-ApplyResult Applier::ApplyNormal(mvcc::Store::WriteTxn& txn, const raftpb::Entry& e,
-                                 uint64_t* id) {
+ApplyResult Applier::ApplyNormal(mvcc::Store::WriteTxn& txn, const raftpb::Entry& e, uint64_t* id) {
   if (e.data().empty()) return Status::Ok();  // a new leader's empty entry
   serverpb::InternalRequest req;
   if (!req.ParseFromString(e.data())) {
@@ -114,12 +115,16 @@ ApplyResult Applier::ApplyNormal(mvcc::Store::WriteTxn& txn, const raftpb::Entry
     return std::move(r).value();
   };
   switch (req.request_case()) {
-    case serverpb::InternalRequest::kPut: return unwrap(txn.Put(req.put()));
+    case serverpb::InternalRequest::kPut:
+      return unwrap(txn.Put(req.put()));
     case serverpb::InternalRequest::kDeleteRange:
       return unwrap(txn.DeleteRange(req.delete_range()));
-    case serverpb::InternalRequest::kTxn: return unwrap(txn.Txn(req.txn()));
-    case serverpb::InternalRequest::kCompaction: return unwrap(txn.Compact(req.compaction()));
-    case serverpb::InternalRequest::REQUEST_NOT_SET: break;
+    case serverpb::InternalRequest::kTxn:
+      return unwrap(txn.Txn(req.txn()));
+    case serverpb::InternalRequest::kCompaction:
+      return unwrap(txn.Compact(req.compaction()));
+    case serverpb::InternalRequest::REQUEST_NOT_SET:
+      break;
   }
   return Status::Internal("empty request");
 }

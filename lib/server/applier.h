@@ -32,9 +32,9 @@ namespace etcdd::server {
 
 // What one applied request produced: its response, or the error it failed with
 // (e.g. "etcdserver: key not found" for ignore_value on a missing key).
-using ApplyResult = std::variant<Status, etcdserverpb::PutResponse,
-                                 etcdserverpb::DeleteRangeResponse, etcdserverpb::TxnResponse,
-                                 etcdserverpb::CompactionResponse>;
+using ApplyResult =
+    std::variant<Status, etcdserverpb::PutResponse, etcdserverpb::DeleteRangeResponse,
+                 etcdserverpb::TxnResponse, etcdserverpb::CompactionResponse>;
 
 class Applier {
  public:

@@ -12,10 +12,9 @@ Status ServerConfig::Validate() const {
                                    std::to_string(election_timeout_ms) + "ms)");
   }
   if (5 * heartbeat_interval_ms > election_timeout_ms) {
-    return Status::InvalidArgument(
-        "--election-timeout[" + std::to_string(election_timeout_ms) +
-        "ms] should be at least as 5 times as --heartbeat-interval[" +
-        std::to_string(heartbeat_interval_ms) + "ms]");
+    return Status::InvalidArgument("--election-timeout[" + std::to_string(election_timeout_ms) +
+                                   "ms] should be at least as 5 times as --heartbeat-interval[" +
+                                   std::to_string(heartbeat_interval_ms) + "ms]");
   }
   if (election_timeout_ms > 50000) {
     return Status::InvalidArgument("--election-timeout[" + std::to_string(election_timeout_ms) +

@@ -9,10 +9,14 @@ namespace etcdd::server {
 namespace {
 const char* StateName(raft::StateType s) {
   switch (s) {
-    case raft::StateType::kFollower: return "follower";
-    case raft::StateType::kCandidate: return "candidate";
-    case raft::StateType::kLeader: return "leader";
-    case raft::StateType::kPreCandidate: return "pre-candidate";
+    case raft::StateType::kFollower:
+      return "follower";
+    case raft::StateType::kCandidate:
+      return "candidate";
+    case raft::StateType::kLeader:
+      return "leader";
+    case raft::StateType::kPreCandidate:
+      return "pre-candidate";
   }
   return "unknown";
 }
@@ -158,10 +162,11 @@ void RaftNode::HandleReady(raft::Ready rd) {
     uint64_t old = lead_.exchange(rd.soft_state->lead);
     if (old != rd.soft_state->lead) {
       reissue_reads_ = rd.soft_state->lead != 0;
-      logger_.Info(rd.soft_state->lead == 0 ? "raft.node: lost leader" : "raft.node: elected leader",
-                   {{"leader", IdToHex(rd.soft_state->lead)},
-                    {"state", StateName(rd.soft_state->state)},
-                    {"term", node_->GetStatus().term}});
+      logger_.Info(
+          rd.soft_state->lead == 0 ? "raft.node: lost leader" : "raft.node: elected leader",
+          {{"leader", IdToHex(rd.soft_state->lead)},
+           {"state", StateName(rd.soft_state->state)},
+           {"term", node_->GetStatus().term}});
     }
   }
   if (rd.hard_state || !rd.entries.empty()) {

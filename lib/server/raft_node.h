@@ -92,8 +92,8 @@ class RaftNode {
 
   std::mutex mu_;
   std::condition_variable cv_;
-  bool stop_ = false;                                         // guarded by mu_
-  std::vector<std::string> proposals_;                        // guarded by mu_
+  bool stop_ = false;                                          // guarded by mu_
+  std::vector<std::string> proposals_;                         // guarded by mu_
   std::vector<std::promise<Result<uint64_t>>> pending_reads_;  // guarded by mu_
 
   // Loop-thread state.

@@ -59,6 +59,8 @@ inline std::vector<std::string> Values(const etcdserverpb::RangeResponse& r) {
   return out;
 }
 
+inline constexpr int64_t kUnknownLease = 5000;
+
 // A Store in a fresh temporary directory, removed afterwards. Write helpers
 // run each request in its own committed WriteTxn.
 class StoreTest : public ::testing::Test {
@@ -72,7 +74,13 @@ class StoreTest : public ::testing::Test {
     std::filesystem::remove_all(dir_);
   }
 
-  void Reopen(const Options& opts = Options()) {
+  // Every lease exists, as if granted, except kUnknownLease.
+  static Options WithLeases(Options opts = Options()) {
+    opts.lease_exists = [](int64_t lease) { return lease != kUnknownLease; };
+    return opts;
+  }
+
+  void Reopen(const Options& opts = WithLeases()) {
     store_.reset();
     auto r = Store::Open(dir_, opts);
     ASSERT_TRUE(r.ok()) << r.status().ToString();

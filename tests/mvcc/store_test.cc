@@ -9,6 +9,7 @@ namespace {
 
 using etcdserverpb::RangeRequest;
 using testing::Keys;
+using testing::kUnknownLease;
 using testing::PutReq;
 using testing::RangeReq;
 using testing::StoreTest;
@@ -271,6 +272,24 @@ TEST_F(PutTest, IgnoreLeaseKeepsLease) {
   auto kv = Get("foo").kvs(0);
   EXPECT_EQ(kv.value(), "v2");
   EXPECT_EQ(kv.lease(), 7);
+}
+
+TEST_F(PutTest, UnknownLeaseIsRefusedAndWritesNothing) {
+  auto txn = Begin();
+  auto r = txn->Put(PutReq("foo", "v", kUnknownLease));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), Code::kNotFound);
+  EXPECT_EQ(r.status().message(), "etcdserver: requested lease not found");
+  EXPECT_TRUE(txn->Events().empty());
+  ASSERT_TRUE(txn->Commit().ok());
+  EXPECT_EQ(store_->CurrentRevision(), 1);
+}
+
+TEST_F(PutTest, WithoutALessorNoLeaseExists) {
+  Reopen(Options());
+  auto txn = Begin();
+  EXPECT_EQ(txn->Put(PutReq("foo", "v", 7)).status().code(), Code::kNotFound);
+  EXPECT_TRUE(txn->Put(PutReq("foo", "v")).ok());
 }
 
 TEST_F(PutTest, IgnoreFlagsOnMissingKeyFailAndWriteNothing) {

@@ -12,6 +12,7 @@ using etcdserverpb::Compare;
 using etcdserverpb::RequestOp;
 using etcdserverpb::TxnRequest;
 using testing::DelReq;
+using testing::kUnknownLease;
 using testing::PutReq;
 using testing::RangeReq;
 using testing::StoreTest;
@@ -257,6 +258,28 @@ TEST_F(TxnTest, IgnoreValueOnMissingKeyFailsBeforeAnyWrite) {
   ASSERT_TRUE(txn->Commit().ok());
   EXPECT_EQ(Get("first").kvs_size(), 0);
   EXPECT_EQ(store_->CurrentRevision(), 4);
+}
+
+TEST_F(TxnTest, UnknownLeaseInTheTakenBranchFailsBeforeAnyWrite) {
+  TxnRequest t;
+  *t.add_success() = PutOp("first", "1");
+  auto put = PutOp("leased", "v");
+  put.mutable_request_put()->set_lease(kUnknownLease);
+  *t.add_success() = put;
+  *t.add_failure() = put;
+  auto txn = Begin();
+  auto r = txn->Txn(t);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().message(), "etcdserver: requested lease not found");
+  EXPECT_TRUE(txn->Events().empty());
+  // The same put in the branch not taken is never checked.
+  Compare* c = t.add_compare();
+  c->set_key("nothing");
+  c->set_target(Compare::VERSION);
+  c->set_result(Compare::GREATER);
+  t.clear_failure();
+  EXPECT_TRUE(txn->Txn(t).ok());
+  ASSERT_TRUE(txn->Commit().ok());
 }
 
 TEST_F(TxnTest, RangeRevisionChecks) {

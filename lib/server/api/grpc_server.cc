@@ -101,15 +101,14 @@ Status CheckListenable(const std::vector<Url>& urls) {
     std::string port = std::to_string(u.port);
     int rc = ::getaddrinfo(u.host.c_str(), port.c_str(), &hints, &res);
     if (rc != 0) {
-      return Status::FailedPrecondition("listen tcp " + u.HostPort() + ": lookup " + u.host +
-                                        ": " + gai_strerror(rc));
+      return Status::FailedPrecondition("listen tcp " + u.HostPort() + ": lookup " + u.host + ": " +
+                                        gai_strerror(rc));
     }
     int err = 0;
     {
       UniqueFd fd(::socket(res->ai_family, res->ai_socktype | SOCK_CLOEXEC, res->ai_protocol));
       int one = 1;
-      if (!fd.valid() ||
-          ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
+      if (!fd.valid() || ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
           ::bind(fd.get(), res->ai_addr, res->ai_addrlen) != 0) {
         err = errno;
       }

@@ -79,6 +79,8 @@ class RaftNode {
   };
 
   void Run();
+  // Called with mu_ held and proposals queued; may wait on cv_ for more.
+  void LingerForBatch(std::unique_lock<std::mutex>& lock);
   void HandleReady(raft::Ready rd);
   void StartReadRound(std::vector<std::promise<Result<uint64_t>>> waiters);
   void ExpireReadRounds();

@@ -1,5 +1,6 @@
 #include "server/raft_node.h"
 
+#include <pthread.h>
 #include <unistd.h>
 
 #include "server/ids.h"
@@ -42,7 +43,10 @@ void RaftNode::Start() {
   // etcd's InitialElectionTickAdvance: fast-forward to one tick before the
   // election timeout so a restarted or new member elects a leader quickly.
   for (int i = 1; i < options_.election_ticks; ++i) node_->Tick();
-  thread_ = std::thread([this] { Run(); });
+  thread_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "etcdd-raft");
+    Run();
+  });
 }
 
 void RaftNode::Stop() {

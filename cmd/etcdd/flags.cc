@@ -10,6 +10,7 @@ namespace {
 // not act on yet; each is named in a warning at start-up.
 const char* const kAcceptedFlags[] = {
     "listen-metrics-urls",
+    "snapshot-count",
     "auto-compaction-mode",
     "auto-compaction-retention",
     "max-snapshots",
@@ -56,11 +57,14 @@ Result<DaemonFlags> ParseDaemonFlags(int argc, char** argv) {
       listen_client = "http://localhost:2379", advertise_client = "http://localhost:2379",
       listen_peer = "http://localhost:2380", advertise_peer = "http://localhost:2380",
       initial_cluster, log_outputs;
-  auto opt = [&](const std::string& name, auto* var, const std::string& help) {
-    std::string env = "ETCD_" + name;
+  auto env_name = [](const std::string& flag) {
+    std::string env = "ETCD_" + flag;
     std::transform(env.begin(), env.end(), env.begin(),
                    [](char ch) { return ch == '-' ? '_' : static_cast<char>(std::toupper(ch)); });
-    return app.add_option("--" + name, *var, help)->envname(env);
+    return env;
+  };
+  auto opt = [&](const std::string& name, auto* var, const std::string& help) {
+    return app.add_option("--" + name, *var, help)->envname(env_name(name));
   };
   opt("name", &c.name, "Human-readable name for this member.");
   opt("data-dir", &data_dir, "Path to the data directory (default \"${name}.etcd\").");
@@ -72,7 +76,6 @@ Result<DaemonFlags> ParseDaemonFlags(int argc, char** argv) {
   opt("initial-cluster", &initial_cluster, "Initial cluster configuration for bootstrapping.");
   opt("initial-cluster-state", &c.initial_cluster_state, "Initial cluster state: new or existing.");
   opt("initial-cluster-token", &c.initial_cluster_token, "Initial cluster token.");
-  opt("snapshot-count", &c.snapshot_count, "Committed transactions that trigger a snapshot.");
   opt("heartbeat-interval", &c.heartbeat_interval_ms, "Time (in milliseconds) of a heartbeat.");
   opt("election-timeout", &c.election_timeout_ms, "Time (in milliseconds) for an election.");
   opt("quota-backend-bytes", &c.quota_backend_bytes, "Raise alarms when backend exceeds it.");
@@ -84,7 +87,7 @@ Result<DaemonFlags> ParseDaemonFlags(int argc, char** argv) {
   std::vector<std::string> accepted(std::size(kAcceptedFlags));
   for (size_t i = 0; i < std::size(kAcceptedFlags); ++i) {
     std::string name = kAcceptedFlags[i];
-    app.add_option("--" + name, accepted[i])->expected(0, 1)->group("");
+    app.add_option("--" + name, accepted[i])->expected(0, 1)->envname(env_name(name))->group("");
   }
   try {
     app.parse(NormalizeArgs(argc, argv));

@@ -23,7 +23,6 @@ struct ServerConfig {
   std::map<std::string, std::vector<Url>> initial_cluster;
   std::string initial_cluster_state = "new";  // "new" or "existing"
   std::string initial_cluster_token = "etcd-cluster";
-  uint64_t snapshot_count = 100000;  // entries between Raft snapshots
   int heartbeat_interval_ms = 100;
   int election_timeout_ms = 1000;
   uint64_t quota_backend_bytes = 2ull << 30;  // backend size limit, bytes

@@ -25,14 +25,18 @@ struct ServerConfig {
   std::string initial_cluster_token = "etcd-cluster";
   int heartbeat_interval_ms = 100;
   int election_timeout_ms = 1000;
-  uint64_t quota_backend_bytes = 2ull << 30;  // backend size limit, bytes
-  uint64_t max_request_bytes = 1572864;       // 1.5 MiB, etcd's default
+  uint64_t quota_backend_bytes = 0;      // backend size limit, bytes; 0 = etcd's 2 GiB default
+  uint64_t max_request_bytes = 1572864;  // 1.5 MiB, etcd's default
   int max_txn_ops = 128;
 
   // "${data_dir}/member", where the WAL and backend live.
   std::string MemberDir() const { return data_dir + "/member"; }
   std::string WalDir() const { return wal_dir.empty() ? MemberDir() + "/wal" : wal_dir; }
   std::string BackendDir() const { return MemberDir() + "/db"; }
+  // The backend quota in bytes (etcd: 0 means the 2 GiB default).
+  uint64_t QuotaBytes() const {
+    return quota_backend_bytes == 0 ? 2ull << 30 : quota_backend_bytes;
+  }
   // The election timeout in heartbeat ticks (etcd: ElectionMs / TickMs).
   int ElectionTicks() const { return election_timeout_ms / heartbeat_interval_ms; }
 

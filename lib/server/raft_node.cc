@@ -3,6 +3,8 @@
 #include <pthread.h>
 #include <unistd.h>
 
+#include <algorithm>
+
 #include "server/ids.h"
 
 namespace etcdd::server {
@@ -119,7 +121,9 @@ void RaftNode::Run() {
     if (std::chrono::steady_clock::now() >= next_tick) {
       node_->Tick();
       ++ticks_;
-      next_tick += tick;
+      // After a stall (a slow fsync), resume the clock from now rather than
+      // firing the missed ticks back to back.
+      next_tick = std::max(next_tick + tick, std::chrono::steady_clock::now());
       ExpireReadRounds();
       // Proposals held for lack of a leader are retried once per tick.
       proposals.insert(proposals.begin(), std::make_move_iterator(held_proposals_.begin()),
@@ -166,8 +170,14 @@ void RaftNode::StartReadRound(std::vector<std::promise<Result<uint64_t>>> waiter
 }
 
 void RaftNode::ExpireReadRounds() {
+  const int timeout_ticks = options_.read_timeout_ms / options_.heartbeat_ms;
+  const int resend_ticks = std::max(1, 500 / options_.heartbeat_ms);
   for (auto it = read_rounds_.begin(); it != read_rounds_.end();) {
-    if (ticks_ - it->second.started_tick < options_.election_ticks) {
+    int age = ticks_ - it->second.started_tick;
+    if (age < timeout_ticks) {
+      // The leader may have dropped the request (a lost message, a leader
+      // change): ask again, as etcd's linearizable read loop does.
+      if (age > 0 && age % resend_ticks == 0) node_->ReadIndex(it->first);
       ++it;
       continue;
     }

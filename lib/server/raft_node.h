@@ -41,6 +41,7 @@ class RaftNode {
   struct Options {
     int heartbeat_ms = 100;  // the tick interval
     int election_ticks = 10;
+    int read_timeout_ms = 7000;  // a ReadIndex round fails after this long
   };
 
   RaftNode(std::unique_ptr<raft::RawNode> node, std::shared_ptr<raft::MemoryStorage> storage,
@@ -58,8 +59,9 @@ class RaftNode {
 
   // Starts (or joins) a ReadIndex round. The future yields the commit index the
   // leader confirmed (etcd's ReadIndex, ReadOnlySafe), or Unavailable
-  // "etcdserver: request timed out" if the round found no quorum within an
-  // election timeout.
+  // "etcdserver: request timed out" if the round found no quorum within
+  // Options::read_timeout_ms (it is re-sent every 500 ms until then, as etcd
+  // retries its ReadIndex).
   std::future<Result<uint64_t>> ReadIndex();
 
   uint64_t Term() const { return term_.load(); }

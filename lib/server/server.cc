@@ -11,6 +11,33 @@ namespace {
 // In-memory Raft log entries kept behind the applied index for followers
 // that lag (etcd: SnapshotCatchUpEntries).
 constexpr uint64_t kCatchUpEntries = 5000;
+// Committed-but-unapplied entries beyond which new proposals are refused
+// (etcd: maxGapBetweenApplyAndCommitIndex).
+constexpr uint64_t kMaxApplyGap = 5000;
+// Bytes a put is charged beyond its key and value (etcd's quota kvOverhead).
+constexpr uint64_t kPutOverheadBytes = 256;
+
+uint64_t TxnCost(const etcdserverpb::TxnRequest& txn) {
+  uint64_t cost = 0;
+  for (const auto* ops : {&txn.success(), &txn.failure()}) {
+    for (const auto& op : *ops) {
+      if (op.has_request_put()) {
+        cost += op.request_put().key().size() + op.request_put().value().size() + kPutOverheadBytes;
+      } else if (op.has_request_txn()) {
+        cost += TxnCost(op.request_txn());
+      }
+    }
+  }
+  return cost;
+}
+
+// The backend bytes a request may add, as etcd's quota counts them: puts
+// cost their key, value and overhead; deletes and compactions are free.
+uint64_t QuotaCost(const serverpb::InternalRequest& req) {
+  if (req.has_put()) return req.put().key().size() + req.put().value().size() + kPutOverheadBytes;
+  if (req.has_txn()) return TxnCost(req.txn());
+  return 0;
+}
 }  // namespace
 
 Result<std::unique_ptr<EtcdServer>> EtcdServer::Start(const ServerConfig& cfg, Logger& logger) {
@@ -25,6 +52,7 @@ EtcdServer::~EtcdServer() { Stop(); }
 void EtcdServer::Stop() {
   if (raft_) raft_->Stop();
   if (applier_) applier_->Stop();
+  waiters_.TriggerAll(Status::Unavailable("etcdserver: server stopped"));
 }
 
 Status EtcdServer::Open() {
@@ -32,7 +60,9 @@ Status EtcdServer::Open() {
   ASSIGN_OR_RETURN(DirLock lock, DirLock::Acquire(cfg_.data_dir));
   lock_.emplace(std::move(lock));
   mvcc::Options opts;
-  opts.map_size_bytes = cfg_.quota_backend_bytes;
+  // The quota is enforced before proposing (CheckQuota), as etcd's is; the
+  // map has room above it so that entries already committed always apply.
+  opts.map_size_bytes = cfg_.QuotaBytes() + std::max<uint64_t>(cfg_.QuotaBytes() / 4, 64 << 20);
   ASSIGN_OR_RETURN(store_, mvcc::Store::Open(cfg_.BackendDir(), opts));
 
   auto storage = std::make_shared<raft::MemoryStorage>();
@@ -54,12 +84,19 @@ Status EtcdServer::Open() {
   rc.applied = store_->ConsistentIndex();
   rc.random_seed = std::random_device()();
   ASSIGN_OR_RETURN(auto node, raft::RawNode::Create(rc));
-  if (!restart) RETURN_IF_ERROR(node->Bootstrap({member_id_}));
+  // A new member, or one that crashed after creating its WAL but before
+  // saving the bootstrap entries, starts its log with the configuration.
+  if (storage->LastIndex() == 0) {
+    std::vector<uint64_t> voters;
+    for (const auto& m : members_) voters.push_back(m.id());
+    RETURN_IF_ERROR(node->Bootstrap(voters));
+  }
 
   applier_ = std::make_unique<Applier>(
       *store_, conf_state, waiters_,
       [this](uint64_t applied) { raft_->CompactLog(applied, kCatchUpEntries); }, logger_);
-  RaftNode::Options ro{cfg_.heartbeat_interval_ms, cfg_.ElectionTicks()};
+  RaftNode::Options ro{cfg_.heartbeat_interval_ms, cfg_.ElectionTicks(),
+                       static_cast<int>(RequestTimeout().count())};
   raft_ = std::make_unique<RaftNode>(
       std::move(node), storage, std::move(wal), ro,
       [this](std::vector<raftpb::Entry> e) { applier_->Enqueue(std::move(e)); }, logger_);
@@ -234,6 +271,13 @@ Result<ApplyResult> EtcdServer::ProposeAndWait(serverpb::InternalRequest& req) {
   std::string data = req.SerializeAsString();
   if (data.size() > cfg_.max_request_bytes) {
     return Status::InvalidArgument("etcdserver: request is too large");
+  }
+  if (uint64_t cost = QuotaCost(req);
+      cost > 0 && store_->DbSizeBytes() + cost >= cfg_.QuotaBytes()) {
+    return Status(Code::kResourceExhausted, "etcdserver: mvcc: database space exceeded");
+  }
+  if (raft_->CommitIndex() > applier_->AppliedIndex() + kMaxApplyGap) {
+    return Status(Code::kResourceExhausted, "etcdserver: too many requests");
   }
   auto fut = waiters_.Register(req.id());
   raft_->Propose(std::move(data));

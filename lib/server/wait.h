@@ -34,6 +34,16 @@ class WaitRegistry {
     return true;
   }
 
+  // Fulfils every waiter with `value` (e.g. "server stopped").
+  void TriggerAll(const T& value) {
+    std::unordered_map<uint64_t, std::promise<T>> all;
+    {
+      std::lock_guard lock(mu_);
+      all.swap(waiters_);
+    }
+    for (auto& [id, p] : all) p.set_value(value);
+  }
+
   // Drops the waiter for `id` (the caller gave up, e.g. on a timeout).
   void Cancel(uint64_t id) {
     std::lock_guard lock(mu_);

@@ -173,3 +173,28 @@ def test_corrupt_wal_refuses_to_start_and_names_the_file(tmp_path):
     assert os.path.basename(segment) in r.stderr
     assert "offset" in r.stderr
     assert open(segment, "rb").read() == original, "a refused start must not modify the WAL"
+
+
+def test_full_backend_refuses_writes_and_keeps_serving(tmp_path):
+    quota = 1 << 20
+    s = Server(tmp_path, extra_args=["--quota-backend-bytes", str(quota)]).start()
+    try:
+        c = client_for(s)
+        refused = 0
+        for i in range(40):
+            try:
+                c.put("/big/%d" % i, "x" * 120000)
+            except Exception as e:  # etcd3 raises its own exception types
+                assert "database space exceeded" in str(e)
+                refused += 1
+        assert refused > 0, "a 1 MiB quota must refuse some of 40 puts of 120 KB"
+        # Reads and deletes still work, and the member survives a restart.
+        assert c.get("/big/0")[0] == b"x" * 120000
+        c.delete_prefix("/big/")
+        c.close()
+        s.restart()
+        c = client_for(s)
+        assert list(c.get_prefix("/big/")) == []
+        c.close()
+    finally:
+        s.kill9()

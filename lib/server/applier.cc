@@ -54,15 +54,23 @@ bool Applier::WaitApplied(uint64_t index, std::chrono::steady_clock::time_point 
 }
 
 void Applier::Run() {
+  // How often proposers whose request timed out are answered.
+  constexpr auto kExpiryInterval = std::chrono::milliseconds(100);
+  auto next_expiry = std::chrono::steady_clock::now() + kExpiryInterval;
   for (;;) {
     std::vector<raftpb::Entry> batch;
     {
       std::unique_lock lock(mu_);
-      cv_.wait(lock, [&] { return stop_ || !queue_.empty(); });
-      if (queue_.empty()) return;  // stopping, and everything queued is applied
+      cv_.wait_until(lock, next_expiry, [&] { return stop_ || !queue_.empty(); });
+      if (stop_ && queue_.empty()) return;  // everything queued is applied
       batch.swap(queue_);
     }
-    ApplyBatch(batch);
+    if (!batch.empty()) ApplyBatch(batch);
+    auto now = std::chrono::steady_clock::now();
+    if (now >= next_expiry) {
+      waiters_.Expire(now, Status::Unavailable("etcdserver: request timed out"));
+      next_expiry = now + kExpiryInterval;
+    }
   }
 }
 

@@ -4,7 +4,8 @@
 // waiting on each entry (DESIGN.md §3, step 4).
 //
 // Entries at or below the store's consistent index were applied before a
-// restart and are skipped, so every entry is applied exactly once.
+// restart and are skipped, so every entry is applied exactly once. The apply
+// thread also answers proposers whose deadline passed (every 100 ms).
 //
 // Thread-safety: Enqueue, AppliedIndex and WaitApplied may be called from any
 // thread.

@@ -257,7 +257,8 @@ Result<etcdserverpb::RangeResponse> EtcdServer::Range(const etcdserverpb::RangeR
   return resp;
 }
 
-Result<ApplyResult> EtcdServer::ProposeAndWait(serverpb::InternalRequest& req) {
+template <typename Response>
+void EtcdServer::Propose(serverpb::InternalRequest& req, Done<Response> done) {
   // Ids are unique per member and increase across restarts: the high bits are
   // the start-up time in ms, like etcd's idutil generator.
   if (next_request_id_.load() == 0) {
@@ -270,60 +271,56 @@ Result<ApplyResult> EtcdServer::ProposeAndWait(serverpb::InternalRequest& req) {
   req.set_id(++next_request_id_);
   std::string data = req.SerializeAsString();
   if (data.size() > cfg_.max_request_bytes) {
-    return Status::InvalidArgument("etcdserver: request is too large");
+    return done(Status::InvalidArgument("etcdserver: request is too large"));
   }
   if (uint64_t cost = QuotaCost(req);
       cost > 0 && store_->DbSizeBytes() + cost >= cfg_.QuotaBytes()) {
-    return Status(Code::kResourceExhausted, "etcdserver: mvcc: database space exceeded");
+    return done(Status(Code::kResourceExhausted, "etcdserver: mvcc: database space exceeded"));
   }
   if (raft_->CommitIndex() > applier_->AppliedIndex() + kMaxApplyGap) {
-    return Status(Code::kResourceExhausted, "etcdserver: too many requests");
+    return done(Status(Code::kResourceExhausted, "etcdserver: too many requests"));
   }
-  auto fut = waiters_.Register(req.id());
+  waiters_.Register(
+      req.id(), std::chrono::steady_clock::now() + RequestTimeout(),
+      [this, done = std::move(done)](ApplyResult r) { done(Unwrap<Response>(std::move(r))); });
   raft_->Propose(std::move(data));
-  if (fut.wait_for(RequestTimeout()) != std::future_status::ready) {
-    waiters_.Cancel(req.id());
-    return Status::Unavailable("etcdserver: request timed out");
-  }
-  return fut.get();
 }
 
 template <typename Response>
-Result<Response> EtcdServer::Unwrap(Result<ApplyResult> r) const {
-  if (!r.ok()) return r.status();
-  if (auto* s = std::get_if<etcdd::Status>(&*r)) return *s;
-  Response resp = std::get<Response>(std::move(*r));
+Result<Response> EtcdServer::Unwrap(ApplyResult r) const {
+  if (auto* s = std::get_if<etcdd::Status>(&r)) return *s;
+  Response resp = std::get<Response>(std::move(r));
   FillHeader(resp.mutable_header());
   return resp;
 }
 
-Result<etcdserverpb::PutResponse> EtcdServer::Put(const etcdserverpb::PutRequest& req) {
-  RETURN_IF_ERROR(mvcc::CheckPutRequest(req));
+void EtcdServer::Put(const etcdserverpb::PutRequest& req, Done<etcdserverpb::PutResponse> done) {
+  if (Status s = mvcc::CheckPutRequest(req); !s.ok()) return done(s);
   serverpb::InternalRequest ir;
   *ir.mutable_put() = req;
-  return Unwrap<etcdserverpb::PutResponse>(ProposeAndWait(ir));
+  Propose(ir, std::move(done));
 }
 
-Result<etcdserverpb::DeleteRangeResponse> EtcdServer::DeleteRange(
-    const etcdserverpb::DeleteRangeRequest& req) {
-  RETURN_IF_ERROR(mvcc::CheckDeleteRequest(req));
+void EtcdServer::DeleteRange(const etcdserverpb::DeleteRangeRequest& req,
+                             Done<etcdserverpb::DeleteRangeResponse> done) {
+  if (Status s = mvcc::CheckDeleteRequest(req); !s.ok()) return done(s);
   serverpb::InternalRequest ir;
   *ir.mutable_delete_range() = req;
-  return Unwrap<etcdserverpb::DeleteRangeResponse>(ProposeAndWait(ir));
+  Propose(ir, std::move(done));
 }
 
-Result<etcdserverpb::TxnResponse> EtcdServer::Txn(const etcdserverpb::TxnRequest& req) {
-  RETURN_IF_ERROR(mvcc::CheckTxnRequest(req, cfg_.max_txn_ops));
+void EtcdServer::Txn(const etcdserverpb::TxnRequest& req, Done<etcdserverpb::TxnResponse> done) {
+  if (Status s = mvcc::CheckTxnRequest(req, cfg_.max_txn_ops); !s.ok()) return done(s);
   serverpb::InternalRequest ir;
   *ir.mutable_txn() = req;
-  return Unwrap<etcdserverpb::TxnResponse>(ProposeAndWait(ir));
+  Propose(ir, std::move(done));
 }
 
-Result<etcdserverpb::CompactionResponse> EtcdServer::Compact(
-    const etcdserverpb::CompactionRequest& req) {
+void EtcdServer::Compact(const etcdserverpb::CompactionRequest& req,
+                         Done<etcdserverpb::CompactionResponse> done) {
   serverpb::InternalRequest ir;
   *ir.mutable_compaction() = req;
-  return Unwrap<etcdserverpb::CompactionResponse>(ProposeAndWait(ir));
+  Propose(ir, std::move(done));
 }
 
 etcdserverpb::StatusResponse EtcdServer::MaintenanceStatus() const {

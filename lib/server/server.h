@@ -14,6 +14,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -52,19 +53,33 @@ class EtcdServer {
   // Stops the loops; in-flight requests fail with "etcdserver: server stopped".
   void Stop();
 
+  // Completion callback of an asynchronous request; called exactly once, on
+  // the calling thread (an error found before proposing) or on the apply
+  // thread, so it must not block.
+  template <typename Response>
+  using Done = std::function<void(Result<Response>)>;
+
   // KV service. Errors as etcd's: InvalidArgument for bad requests ("etcdserver:
   // key is not provided", "etcdserver: request is too large", ...), OutOfRange
-  // for compacted/future revisions, Unavailable "etcdserver: request timed out"
-  // when no leader commits the request within the request timeout
+  // for compacted/future revisions, ResourceExhausted when the backend quota
+  // (--quota-backend-bytes) would be exceeded ("etcdserver: mvcc: database
+  // space exceeded") or apply lags commit by more than 5000 entries
+  // ("etcdserver: too many requests"), Unavailable "etcdserver: request timed
+  // out" when no leader commits the request within the request timeout
   // (5 s + 2 x election timeout, as etcd).
+  //
+  // Range blocks: a linearizable read waits for a ReadIndex round and for the
+  // apply loop to reach its index; a serializable one reads at once.
   Result<etcdserverpb::RangeResponse> Range(const etcdserverpb::RangeRequest& req);
-  Result<etcdserverpb::PutResponse> Put(const etcdserverpb::PutRequest& req);
-  Result<etcdserverpb::DeleteRangeResponse> DeleteRange(
-      const etcdserverpb::DeleteRangeRequest& req);
-  Result<etcdserverpb::TxnResponse> Txn(const etcdserverpb::TxnRequest& req);
-  // Compaction; with `physical` the response is sent once the compaction is
-  // applied (which, in etcdd, includes removing the old revisions).
-  Result<etcdserverpb::CompactionResponse> Compact(const etcdserverpb::CompactionRequest& req);
+  // Writes go through Raft and answer `done` once applied.
+  void Put(const etcdserverpb::PutRequest& req, Done<etcdserverpb::PutResponse> done);
+  void DeleteRange(const etcdserverpb::DeleteRangeRequest& req,
+                   Done<etcdserverpb::DeleteRangeResponse> done);
+  void Txn(const etcdserverpb::TxnRequest& req, Done<etcdserverpb::TxnResponse> done);
+  // Compaction; with `physical` set or not, `done` is called once the
+  // compaction is applied, which in etcdd includes removing old revisions.
+  void Compact(const etcdserverpb::CompactionRequest& req,
+               Done<etcdserverpb::CompactionResponse> done);
 
   // Maintenance.Status: version, db size and in-use size (bytes), leader, Raft
   // index/term and applied index.
@@ -84,12 +99,14 @@ class EtcdServer {
                  raftpb::ConfState* conf_state);
   Status LoadMembers();
 
-  // Proposes `req` (its id is assigned here) and waits for its apply result.
-  Result<ApplyResult> ProposeAndWait(serverpb::InternalRequest& req);
+  // Assigns `req` its id, checks its size, the quota and the apply backlog,
+  // proposes it, and calls `done` with its apply result.
+  template <typename Response>
+  void Propose(serverpb::InternalRequest& req, Done<Response> done);
   // Waits for a ReadIndex round and for the apply loop to reach its index.
   Status WaitLinearizable(std::chrono::steady_clock::time_point deadline);
   template <typename Response>
-  Result<Response> Unwrap(Result<ApplyResult> r) const;
+  Result<Response> Unwrap(ApplyResult r) const;
   void FillHeader(etcdserverpb::ResponseHeader* h) const;
   std::chrono::milliseconds RequestTimeout() const;
 

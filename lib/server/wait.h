@@ -1,58 +1,76 @@
-// Waiters keyed by request id: a proposer registers before proposing and the
-// apply loop triggers it with the result once the entry is applied (etcd:
-// pkg/wait). Thread-safe.
+// Waiters keyed by request id: a proposer registers a callback before
+// proposing, and the apply loop calls it with the result once the entry is
+// applied (etcd: pkg/wait). A waiter whose deadline passes is called with a
+// timeout instead. Every callback is called exactly once, outside the
+// registry's lock, on the thread that triggers or expires it.
+//
+// Thread-safety: all methods may be called from any thread.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
-#include <future>
+#include <functional>
 #include <mutex>
 #include <unordered_map>
+#include <utility>
+#include <vector>
 
 namespace etcdd::server {
 
 template <typename T>
 class WaitRegistry {
  public:
-  // Returns the future for `id`; ids must be unique among live waiters.
-  std::future<T> Register(uint64_t id) {
+  using Callback = std::function<void(T)>;
+  using Clock = std::chrono::steady_clock;
+
+  // Registers `done` for `id` (unique among live waiters) until `deadline`.
+  void Register(uint64_t id, Clock::time_point deadline, Callback done) {
     std::lock_guard lock(mu_);
-    return waiters_[id].get_future();
+    waiters_[id] = Waiter{deadline, std::move(done)};
   }
 
-  // Fulfils the waiter for `id`, if any (entries replayed after a restart
-  // have none). Returns whether a waiter was found.
+  // Calls the waiter for `id` with `value`, if there is one (entries
+  // replayed after a restart have none). Returns whether there was.
   bool Trigger(uint64_t id, T value) {
-    std::promise<T> p;
+    Callback done;
     {
       std::lock_guard lock(mu_);
       auto it = waiters_.find(id);
       if (it == waiters_.end()) return false;
-      p = std::move(it->second);
+      done = std::move(it->second.done);
       waiters_.erase(it);
     }
-    p.set_value(std::move(value));
+    done(std::move(value));
     return true;
   }
 
-  // Fulfils every waiter with `value` (e.g. "server stopped").
-  void TriggerAll(const T& value) {
-    std::unordered_map<uint64_t, std::promise<T>> all;
+  // Calls every waiter whose deadline is at or before `now` with `value`.
+  void Expire(Clock::time_point now, const T& value) {
+    std::vector<Callback> expired;
     {
       std::lock_guard lock(mu_);
-      all.swap(waiters_);
+      for (auto it = waiters_.begin(); it != waiters_.end();) {
+        if (it->second.deadline > now) {
+          ++it;
+          continue;
+        }
+        expired.push_back(std::move(it->second.done));
+        it = waiters_.erase(it);
+      }
     }
-    for (auto& [id, p] : all) p.set_value(value);
+    for (auto& done : expired) done(value);
   }
 
-  // Drops the waiter for `id` (the caller gave up, e.g. on a timeout).
-  void Cancel(uint64_t id) {
-    std::lock_guard lock(mu_);
-    waiters_.erase(id);
-  }
+  // Calls every waiter with `value` (e.g. "server stopped").
+  void TriggerAll(const T& value) { Expire(Clock::time_point::max(), value); }
 
  private:
+  struct Waiter {
+    Clock::time_point deadline;
+    Callback done;
+  };
   std::mutex mu_;
-  std::unordered_map<uint64_t, std::promise<T>> waiters_;
+  std::unordered_map<uint64_t, Waiter> waiters_;  // guarded by mu_
 };
 
 }  // namespace etcdd::server

@@ -60,7 +60,7 @@ Status EtcdServer::Open() {
   ASSIGN_OR_RETURN(DirLock lock, DirLock::Acquire(cfg_.data_dir));
   lock_.emplace(std::move(lock));
   mvcc::Options opts;
-  // The quota is enforced before proposing (CheckQuota), as etcd's is; the
+  // The quota is enforced before proposing (see Propose), as etcd does; the
   // map has room above it so that entries already committed always apply.
   opts.map_size_bytes = cfg_.QuotaBytes() + std::max<uint64_t>(cfg_.QuotaBytes() / 4, 64 << 20);
   ASSIGN_OR_RETURN(store_, mvcc::Store::Open(cfg_.BackendDir(), opts));
@@ -100,6 +100,12 @@ Status EtcdServer::Open() {
   raft_ = std::make_unique<RaftNode>(
       std::move(node), storage, std::move(wal), ro,
       [this](std::vector<raftpb::Entry> e) { applier_->Enqueue(std::move(e)); }, logger_);
+  // Request ids are unique per member and increase across restarts: the high
+  // bits are the start-up time in ms, like etcd's idutil generator.
+  next_request_id_ = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                               std::chrono::system_clock::now().time_since_epoch())
+                                               .count())
+                     << 22;
   applier_->Start();
   raft_->Start();
   logger_.Info(restart ? "restarting local member" : "starting local member",
@@ -259,15 +265,6 @@ Result<etcdserverpb::RangeResponse> EtcdServer::Range(const etcdserverpb::RangeR
 
 template <typename Response>
 void EtcdServer::Propose(serverpb::InternalRequest& req, Done<Response> done) {
-  // Ids are unique per member and increase across restarts: the high bits are
-  // the start-up time in ms, like etcd's idutil generator.
-  if (next_request_id_.load() == 0) {
-    uint64_t ms = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                            std::chrono::system_clock::now().time_since_epoch())
-                                            .count());
-    uint64_t expected = 0;
-    next_request_id_.compare_exchange_strong(expected, ms << 22);
-  }
   req.set_id(++next_request_id_);
   std::string data = req.SerializeAsString();
   if (data.size() > cfg_.max_request_bytes) {

@@ -48,8 +48,8 @@ std::string EncodeSegmentHeader(uint64_t seq, uint64_t first_index);
 // nullopt if the payload has the wrong size or magic.
 std::optional<SegmentHeader> DecodeSegmentHeader(std::string_view payload);
 
-// Grows the file to at least `bytes` (fallocate; ftruncate where the file
-// system cannot allocate). Never shrinks. Errors: IOError.
+// Grows the file to at least `bytes` by writing zeros after its end (see
+// FORMAT.md for why not fallocate). Never shrinks. Errors: IOError.
 Status Preallocate(int fd, uint64_t bytes, const std::string& path);
 Status DataSync(int fd, const std::string& path);
 // Takes a non-blocking exclusive flock so two processes never append to the

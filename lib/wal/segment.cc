@@ -153,19 +153,30 @@ Status LockSegment(int fd, const std::string& path) {
   return Status::IOError("flock " + path, errno);
 }
 
-Result<OpenSegment> CreateSegmentFile(const std::string& dir, const SegmentName& name,
-                                      std::string_view initial_records, uint64_t prealloc_bytes) {
-  std::string path = dir + "/" + name.file;
-  std::string tmp = path + ".tmp";
+Result<UniqueFd> CreateSpareFile(const std::string& tmp, uint64_t prealloc_bytes) {
   UniqueFd fd(::open(tmp.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
   if (!fd.valid()) return Status::IOError("create " + tmp, errno);
   RETURN_IF_ERROR(LockSegment(fd.get(), tmp));
   RETURN_IF_ERROR(Preallocate(fd.get(), prealloc_bytes, tmp));
+  RETURN_IF_ERROR(DataSync(fd.get(), tmp));
+  return fd;
+}
+
+Result<OpenSegment> InstallSegmentFile(UniqueFd fd, const std::string& tmp, const std::string& dir,
+                                       const SegmentName& name, std::string_view initial_records) {
+  std::string path = dir + "/" + name.file;
   RETURN_IF_ERROR(WriteAll(fd.get(), initial_records, tmp));
   RETURN_IF_ERROR(DataSync(fd.get(), tmp));
   if (::rename(tmp.c_str(), path.c_str()) != 0) return Status::IOError("rename " + tmp, errno);
   RETURN_IF_ERROR(SyncDir(dir));
   return OpenSegment{std::move(fd), std::move(path), initial_records.size()};
+}
+
+Result<OpenSegment> CreateSegmentFile(const std::string& dir, const SegmentName& name,
+                                      std::string_view initial_records, uint64_t prealloc_bytes) {
+  std::string tmp = dir + "/" + name.file + ".tmp";
+  ASSIGN_OR_RETURN(UniqueFd fd, CreateSpareFile(tmp, prealloc_bytes));
+  return InstallSegmentFile(std::move(fd), tmp, dir, name, initial_records);
 }
 
 Status ReadWholeFile(const std::string& path, std::string* buf) {

@@ -62,9 +62,16 @@ struct OpenSegment {
   std::string path;
   uint64_t offset = 0;  // where the next record goes
 };
-// Writes `initial_records` (segment header, metadata, ...) into
-// "<dir>/<name>.tmp" preallocated to `prealloc_bytes`, fdatasyncs it, renames
-// it to its final name and fsyncs `dir`. Errors: IOError.
+// Creates `tmp` (a "*.wal.tmp" name, removed as stale if a crash leaves it),
+// locks it, zero-fills it to `prealloc_bytes` and fdatasyncs it: a segment
+// file waiting for its first records. Errors: IOError.
+Result<UniqueFd> CreateSpareFile(const std::string& tmp, uint64_t prealloc_bytes);
+// Writes `initial_records` (segment header, metadata, ...) at the start of
+// the spare file `fd` named `tmp`, fdatasyncs it, renames it to
+// "<dir>/<name>" and fsyncs `dir`. Errors: IOError.
+Result<OpenSegment> InstallSegmentFile(UniqueFd fd, const std::string& tmp, const std::string& dir,
+                                       const SegmentName& name, std::string_view initial_records);
+// CreateSpareFile then InstallSegmentFile, in the caller's thread.
 Result<OpenSegment> CreateSegmentFile(const std::string& dir, const SegmentName& name,
                                       std::string_view initial_records, uint64_t prealloc_bytes);
 

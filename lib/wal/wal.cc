@@ -117,7 +117,11 @@ Result<ReplayResult> Replay(const std::string& dir, const std::vector<SegmentNam
 }  // namespace
 
 Wal::Wal(std::string dir, Logger& logger, const Options& options, std::string metadata)
-    : dir_(std::move(dir)), logger_(logger), options_(options), metadata_(std::move(metadata)) {}
+    : dir_(std::move(dir)),
+      logger_(logger),
+      options_(options),
+      metadata_(std::move(metadata)),
+      pipeline_(dir_, options_.segment_bytes) {}
 
 Wal::~Wal() {
   if (unsynced_ && error_.ok() && fd_.valid() && ::fdatasync(fd_.get()) != 0) {
@@ -252,8 +256,9 @@ Status Wal::CutLocked() {
   const SegmentName name{seq, last_index_ + 1, internal::SegmentFileName(seq, last_index_ + 1)};
   uint32_t crc = 0;
   std::string records = Prologue(seq, name.first_index, crc_, metadata_, state_, &crc);
-  ASSIGN_OR_RETURN(auto seg,
-                   internal::CreateSegmentFile(dir_, name, records, options_.segment_bytes));
+  ASSIGN_OR_RETURN(internal::FilePipeline::Spare spare, pipeline_.Take());
+  ASSIGN_OR_RETURN(
+      auto seg, internal::InstallSegmentFile(std::move(spare.fd), spare.path, dir_, name, records));
   fd_ = std::move(seg.fd);
   path_ = std::move(seg.path);
   offset_ = seg.offset;

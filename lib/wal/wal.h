@@ -29,6 +29,7 @@
 #include "base/log.h"
 #include "base/status.h"
 #include "raftpb/raft.pb.h"
+#include "wal/file_pipeline.h"
 
 namespace etcdd::wal {
 
@@ -133,6 +134,9 @@ class Wal {
   bool unsynced_ = false;    // records written since the last sync
   std::string buf_;          // batch buffer, reused across calls
   Status error_;             // sticky
+  // The next segment's file, prepared in the background; declared last so
+  // its thread stops before the rest of the Wal goes away.
+  internal::FilePipeline pipeline_;
 };
 
 }  // namespace etcdd::wal

@@ -5,6 +5,7 @@
 
 #include "mvcc/errors.h"
 #include "mvcc/lmdb_util.h"
+#include "mvcc/read_view.h"
 
 namespace etcdd::mvcc::internal {
 
@@ -149,6 +150,18 @@ Status FinishRange(const RangeRequest& req, int64_t count, const std::vector<Rev
     for (auto& kv : *kvs) kv.clear_value();
   }
   return Status::Ok();
+}
+
+Status ReadView::Range(const RangeRequest& req, RangeResponse* resp) const {
+  ASSIGN_OR_RETURN(int64_t at, ResolveReadRevision(req.revision(), rev, compact_rev));
+  std::vector<Revision> revs;
+  int64_t count = 0;
+  RETURN_IF_ERROR(WithIndex(at, [&](const TreeIndex& index) {
+    count = CollectRevisions(index, KeyRange::Make(req.key(), req.range_end()), at,
+                             RevisionsToFetch(req), &revs);
+  }));
+  resp->mutable_header()->set_revision(rev);
+  return FinishRange(req, count, revs, txn, s->key_dbi, s->data_path, resp);
 }
 
 }  // namespace etcdd::mvcc::internal

@@ -14,12 +14,13 @@
 // makes all of them, the consistent index and any compaction visible to
 // readers at once in Commit(), in one LMDB transaction.
 //
-// Reads: Range is thread-safe and reads the latest committed state (or an
-// older revision) through an LMDB read transaction, and never sees a partly
-// applied WriteTxn. Readers and the writer share the in-memory key index
-// under a short lock: a reader holds it while it walks the index for its range
-// (values are read from LMDB after releasing it), the writer while it updates
-// the index for one request; an open WriteTxn otherwise never delays a read.
+// Reads: Range and ReadTxn are thread-safe, read the latest committed state
+// (or an older revision) through an LMDB read transaction, and never see a
+// partly applied WriteTxn. Readers and the writer share the in-memory key
+// index under a short lock: a reader holds it while it walks the index for one
+// range or compare (values are read from LMDB after releasing it), the writer
+// while it updates the index for one request; an open WriteTxn otherwise never
+// delays a read.
 //
 // Errors carry etcd's gRPC codes and message strings (see mvcc/errors.h).
 // Requests are not validated here: the server runs mvcc/validate.h first, as
@@ -90,6 +91,28 @@ class Store {
   // ErrFutureRev (revision > current revision); Corruption, IOError.
   // Thread-safe.
   Result<etcdserverpb::RangeResponse> Range(const etcdserverpb::RangeRequest& req) const;
+
+  // etcd's Txn for a read-only request (see IsReadOnly), served without the
+  // writer as etcd 3.4's server does (v3_server.go Txn: isTxnReadonly ->
+  // applyV3Base.Txn on a read view): the compares (nested ones too) and the
+  // ranges of the branches taken all read one consistent snapshot, the latest
+  // committed revision when the call starts; a WriteTxn committing meanwhile is
+  // not seen. The response is the one WriteTxn::Txn gives for the same request
+  // on that state: succeeded, responses, nested TxnResponses with an empty
+  // header; header.revision is the snapshot's revision. Linearizable or
+  // serializable is the caller's choice (wait for the read index first, or not).
+  // Errors: FailedPrecondition if !IsReadOnly(req) (a caller bug); the range
+  // errors of WriteTxn::Txn (ErrFutureRev, ErrCompacted for a range revision
+  // below the compact revision), checked before any range runs; Corruption,
+  // IOError. A compaction committing during the call never fails it: the
+  // call then reads again from a newer snapshot.
+  // Thread-safety: as Range.
+  Result<etcdserverpb::TxnResponse> ReadTxn(const etcdserverpb::TxnRequest& req) const;
+  // True if no branch of `req`, nested txns included, holds a Put or a
+  // DeleteRange (or an empty op, which etcd also counts as a write). etcd
+  // 3.4's isTxnReadonly also refuses every nested txn; serving read-only
+  // nested txns locally gives the same result, so we accept them.
+  static bool IsReadOnly(const etcdserverpb::TxnRequest& req);
 
   int64_t CurrentRevision() const;    // committed; 1 on an empty store
   int64_t CompactRevision() const;    // last compaction's revision; 0 if never compacted

@@ -29,6 +29,8 @@ inline constexpr std::string_view kFinishedCompactKey = "finishedCompactRev";
 inline constexpr std::string_view kLayoutVersionKey = "etcdd_layout_version";
 inline constexpr std::string_view kLayoutVersion = "1";
 
+struct ReadView;
+
 struct StoreState {
   std::string dir;
   std::string data_path;  // dir + "/data.mdb", for error messages
@@ -43,7 +45,8 @@ struct StoreState {
   // - `mu` guards the structure and contents of `index` and the published
   //   revisions. Readers hold it shared while they read current_rev and
   //   compact_rev, collect revisions from the index and take their LMDB
-  //   snapshot; they fetch values after releasing it.
+  //   snapshot; they fetch values after releasing it. A ReadTxn takes the
+  //   lock once per index walk and checks compact_rev each time (read_view.h).
   // - The one writer (the open WriteTxn's thread) reads `index` without the
   //   lock, being its only mutator, and holds `mu` exclusively to mutate it.
   //   Revisions above current_rev are invisible to readers, so uncommitted
@@ -121,6 +124,8 @@ struct WriteState {
   Status PutRevision(Revision rev, bool tombstone, const mvccpb::KeyValue& kv);
   Status WriteMeta(MDB_dbi dbi, std::string_view key, std::string_view value);
   Status EraseMeta(MDB_dbi dbi, std::string_view key);
+  // The state this WriteTxn has reached, read at `read_rev` (read_view.h).
+  ReadView View(int64_t read_rev) const;
   // Ok, or why no request may run now (finished or broken).
   Status Usable() const;
   // The key database part of Compact(rev), see compaction.cc.

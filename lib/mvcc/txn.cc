@@ -1,12 +1,17 @@
 // Txn with etcd 3.4's semantics (etcdserver/apply.go: Txn, compareToPath,
-// applyCompare, checkRequests, applyTxn).
+// applyCompare, checkRequests, applyTxn), for the writer (WriteTxn::Txn) and
+// for read-only txns on a snapshot (Store::ReadTxn), over one ReadView.
 //
 // A txn's path is the list of compare outcomes of the txn and of every nested
 // txn on the branches taken, in pre-order; like etcd we evaluate all of them
 // against the state before the txn, then check the ops on the path (puts,
 // then ranges), then apply.
+#include <mutex>
+#include <shared_mutex>
+
 #include "mvcc/errors.h"
 #include "mvcc/range.h"
+#include "mvcc/read_view.h"
 #include "mvcc/store_state.h"
 
 namespace etcdd::mvcc::internal {
@@ -62,12 +67,14 @@ bool CompareKeyValue(const Compare& c, const KeyValue& kv) {
 
 // etcd applyCompare: every key in range must satisfy the compare; an empty
 // range compares a zero KeyValue, except that VALUE then fails.
-Result<bool> EvalCompare(WriteState& w, const Compare& c, int64_t at_rev) {
+Result<bool> EvalCompare(const ReadView& v, const Compare& c) {
   std::vector<KeyRevision> found;
-  w.s->index.Visit(KeyRange::Make(c.key(), c.range_end()),
-                   [&](const std::string&, const KeyIndex& ki) {
-                     if (auto kr = ki.Get(at_rev)) found.push_back(*kr);
-                   });
+  RETURN_IF_ERROR(v.WithIndex(v.rev, [&](const TreeIndex& index) {
+    index.Visit(KeyRange::Make(c.key(), c.range_end()),
+                [&](const std::string&, const KeyIndex& ki) {
+                  if (auto kr = ki.Get(v.rev)) found.push_back(*kr);
+                });
+  }));
   if (found.empty()) {
     if (c.target() == Compare::VALUE) return false;
     return CompareKeyValue(c, KeyValue::default_instance());
@@ -76,7 +83,7 @@ Result<bool> EvalCompare(WriteState& w, const Compare& c, int64_t at_rev) {
   KeyValue kv;
   for (const KeyRevision& kr : found) {
     if (needs_value) {
-      RETURN_IF_ERROR(FetchKeyValue(w.txn, w.s->key_dbi, kr.mod, w.s->data_path, &kv));
+      RETURN_IF_ERROR(v.Fetch(kr.mod, &kv));
     } else {
       // The index knows create/mod/version; no need to read the value.
       kv.set_create_revision(kr.created);
@@ -88,15 +95,15 @@ Result<bool> EvalCompare(WriteState& w, const Compare& c, int64_t at_rev) {
   return true;
 }
 
-Status ComputePath(WriteState& w, const TxnRequest& req, int64_t at_rev, std::vector<bool>* path) {
+Status ComputePath(const ReadView& v, const TxnRequest& req, std::vector<bool>* path) {
   bool ok = true;
   for (const Compare& c : req.compare()) {
-    ASSIGN_OR_RETURN(ok, EvalCompare(w, c, at_rev));
+    ASSIGN_OR_RETURN(ok, EvalCompare(v, c));
     if (!ok) break;
   }
   path->push_back(ok);
   for (const RequestOp& op : ok ? req.success() : req.failure()) {
-    if (op.has_request_txn()) RETURN_IF_ERROR(ComputePath(w, op.request_txn(), at_rev, path));
+    if (op.has_request_txn()) RETURN_IF_ERROR(ComputePath(v, op.request_txn(), path));
   }
   return Status::Ok();
 }
@@ -104,7 +111,7 @@ Status ComputePath(WriteState& w, const TxnRequest& req, int64_t at_rev, std::ve
 // etcd checkRequests: runs `check` on every non-txn op on the path.
 template <typename Check>
 Status CheckRequests(const TxnRequest& req, const std::vector<bool>& path, size_t* pos,
-                     Check check) {
+                     Check& check) {
   const bool ok = path[(*pos)++];
   for (const RequestOp& op : ok ? req.success() : req.failure()) {
     if (op.has_request_txn()) {
@@ -116,66 +123,135 @@ Status CheckRequests(const TxnRequest& req, const std::vector<bool>& path, size_
   return Status::Ok();
 }
 
-Status ApplyTxn(WriteState& w, const Scope& sc, const TxnRequest& req,
-                const std::vector<bool>& path, size_t* pos, TxnResponse* resp) {
+// etcd applyTxn's walk: sets `succeeded` from the path and runs each op of the
+// branch taken, run(const RequestOp&, ResponseOp*) doing the non-txn ones.
+template <typename RunOp>
+Status ApplyTxn(const TxnRequest& req, const std::vector<bool>& path, size_t* pos,
+                TxnResponse* resp, RunOp& run) {
   const bool ok = path[(*pos)++];
   resp->set_succeeded(ok);
   resp->mutable_header();  // etcd sends nested txns an empty header
   for (const RequestOp& op : ok ? req.success() : req.failure()) {
     etcdserverpb::ResponseOp* out = resp->add_responses();
-    switch (op.request_case()) {
-      case RequestOp::kRequestRange:
-        RETURN_IF_ERROR(w.DoRange(sc, op.request_range(), out->mutable_response_range()));
-        break;
-      case RequestOp::kRequestPut:
-        RETURN_IF_ERROR(w.DoPut(sc, op.request_put(), out->mutable_response_put()));
-        break;
-      case RequestOp::kRequestDeleteRange:
-        RETURN_IF_ERROR(
-            w.DoDeleteRange(sc, op.request_delete_range(), out->mutable_response_delete_range()));
-        break;
-      case RequestOp::kRequestTxn:
-        RETURN_IF_ERROR(ApplyTxn(w, sc, op.request_txn(), path, pos, out->mutable_response_txn()));
-        break;
-      default:
-        break;  // an empty op; validation rejects these
+    if (op.has_request_txn()) {
+      RETURN_IF_ERROR(ApplyTxn(op.request_txn(), path, pos, out->mutable_response_txn(), run));
+    } else {
+      RETURN_IF_ERROR(run(op, out));
     }
   }
   return Status::Ok();
+}
+
+// etcd's Txn on the state `before`: the path, check_put(const PutRequest&) on
+// the puts of the path, the revisions of its ranges (checkRequestRange), then
+// run as in ApplyTxn. Leaves resp's top-level header to the caller.
+template <typename CheckPut, typename RunOp>
+Status RunTxn(const ReadView& before, const TxnRequest& req, CheckPut check_put, RunOp run,
+              TxnResponse* resp) {
+  std::vector<bool> path;
+  RETURN_IF_ERROR(ComputePath(before, req, &path));
+  auto puts = [&](const RequestOp& op) -> Status {
+    return op.has_request_put() ? check_put(op.request_put()) : Status::Ok();
+  };
+  size_t pos = 0;
+  RETURN_IF_ERROR(CheckRequests(req, path, &pos, puts));
+  auto ranges = [&](const RequestOp& op) -> Status {
+    if (!op.has_request_range()) return Status::Ok();
+    const int64_t r = op.request_range().revision();
+    if (r == 0) return Status::Ok();
+    if (r > before.rev) return ErrFutureRev();
+    if (r < before.compact_rev) return ErrCompacted();
+    return Status::Ok();
+  };
+  pos = 0;
+  RETURN_IF_ERROR(CheckRequests(req, path, &pos, ranges));
+  pos = 0;
+  return ApplyTxn(req, path, &pos, resp, run);
 }
 
 }  // namespace
 
 Status WriteState::DoTxn(const Scope& sc, const TxnRequest& req, TxnResponse* resp) {
   const int64_t before = sc.begin_rev;
-  std::vector<bool> path;
-  RETURN_IF_ERROR(ComputePath(*this, req, before, &path));
-
   // Checked against the state before the txn, before anything is written.
-  size_t pos = 0;
-  RETURN_IF_ERROR(CheckRequests(req, path, &pos, [&](const RequestOp& op) -> Status {
-    if (!op.has_request_put()) return Status::Ok();
-    const auto& put = op.request_put();
+  auto check_put = [&](const etcdserverpb::PutRequest& put) -> Status {
     if (put.ignore_value() || put.ignore_lease()) {
       const KeyIndex* ki = s->index.Find(put.key());
       if (ki == nullptr || !ki->Get(before)) return ErrKeyNotFound();
     }
     return CheckLease(put.lease());
-  }));
-  pos = 0;
-  RETURN_IF_ERROR(CheckRequests(req, path, &pos, [&](const RequestOp& op) -> Status {
-    if (!op.has_request_range()) return Status::Ok();
-    const int64_t r = op.request_range().revision();
-    if (r == 0) return Status::Ok();
-    if (r > before) return ErrFutureRev();
-    if (r < compact_rev) return ErrCompacted();
-    return Status::Ok();
-  }));
-
-  pos = 0;
-  RETURN_IF_ERROR(ApplyTxn(*this, sc, req, path, &pos, resp));
+  };
+  auto run = [&](const RequestOp& op, etcdserverpb::ResponseOp* out) -> Status {
+    switch (op.request_case()) {
+      case RequestOp::kRequestRange:
+        return DoRange(sc, op.request_range(), out->mutable_response_range());
+      case RequestOp::kRequestPut:
+        return DoPut(sc, op.request_put(), out->mutable_response_put());
+      case RequestOp::kRequestDeleteRange:
+        return DoDeleteRange(sc, op.request_delete_range(), out->mutable_response_delete_range());
+      default:
+        return Status::Ok();  // an empty op; validation rejects these
+    }
+  };
+  RETURN_IF_ERROR(RunTxn(View(before), req, check_put, run, resp));
   resp->mutable_header()->set_revision(ReadRev(sc));
   return Status::Ok();
 }
 
 }  // namespace etcdd::mvcc::internal
+
+namespace etcdd::mvcc {
+
+using etcdserverpb::RequestOp;
+using etcdserverpb::TxnRequest;
+using etcdserverpb::TxnResponse;
+
+bool Store::IsReadOnly(const TxnRequest& req) {
+  for (const auto* branch : {&req.success(), &req.failure()}) {
+    for (const RequestOp& op : *branch) {
+      if (op.has_request_range()) continue;
+      if (op.has_request_txn() && IsReadOnly(op.request_txn())) continue;
+      return false;  // a put, a delete, or an empty op (etcd counts it as a write)
+    }
+  }
+  return true;
+}
+
+Result<TxnResponse> Store::ReadTxn(const TxnRequest& req) const {
+  if (!IsReadOnly(req)) {
+    return Status::FailedPrecondition("mvcc: ReadTxn given a txn that writes");
+  }
+  const internal::StoreState& s = *s_;
+  auto no_puts = [](const etcdserverpb::PutRequest&) { return Status::Ok(); };
+  for (;;) {
+    internal::ReadView view{&s, nullptr, 0, -1, /*shared=*/true};
+    lmdb::PooledReadTxn rtxn;
+    {
+      // As in Range: the LMDB snapshot is taken with the revisions, so no
+      // compaction commit slips in between.
+      std::shared_lock lock(s.mu);
+      view.rev = s.current_rev.load(std::memory_order_acquire);
+      view.compact_rev = s.compact_rev.load(std::memory_order_acquire);
+      ASSIGN_OR_RETURN(rtxn, s.pool->Acquire());
+    }
+    view.txn = rtxn.get();
+    auto range = [&](const RequestOp& op, etcdserverpb::ResponseOp* out) {
+      return view.Range(op.request_range(), out->mutable_response_range());
+    };
+    TxnResponse resp;
+    Status st = internal::RunTxn(view, req, no_puts, range, &resp);
+    if (st.ok()) {
+      resp.mutable_header()->set_revision(view.rev);
+      return resp;
+    }
+    // A compaction committed past a revision this snapshot reads after it
+    // was taken: the index no longer describes the snapshot. Read again on a
+    // newer one, where the up-front checks give etcd's answer.
+    const bool raced = st.code() == ErrCompacted().code() &&
+                       st.message() == ErrCompacted().message() &&
+                       s.compact_rev.load(std::memory_order_acquire) != view.compact_rev;
+    if (!raced) return st;
+  }
+}
+
+}  // namespace etcdd::mvcc

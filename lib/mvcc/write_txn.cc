@@ -5,6 +5,7 @@
 
 #include "mvcc/errors.h"
 #include "mvcc/range.h"
+#include "mvcc/read_view.h"
 #include "mvcc/store_state.h"
 
 namespace etcdd::mvcc {
@@ -197,14 +198,12 @@ Status WriteState::DoDeleteRange(const Scope& sc, const DeleteRangeRequest& req,
   return Status::Ok();
 }
 
+ReadView WriteState::View(int64_t read_rev) const {
+  return ReadView{s, txn, read_rev, compact_rev, /*shared=*/false};
+}
+
 Status WriteState::DoRange(const Scope& sc, const RangeRequest& req, RangeResponse* resp) {
-  const int64_t current = ReadRev(sc);
-  ASSIGN_OR_RETURN(int64_t at, ResolveReadRevision(req.revision(), current, compact_rev));
-  std::vector<Revision> revs;
-  const int64_t count = CollectRevisions(s->index, KeyRange::Make(req.key(), req.range_end()), at,
-                                         RevisionsToFetch(req), &revs);
-  resp->mutable_header()->set_revision(current);
-  return FinishRange(req, count, revs, txn, s->key_dbi, s->data_path, resp);
+  return View(ReadRev(sc)).Range(req, resp);
 }
 
 }  // namespace internal

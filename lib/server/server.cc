@@ -263,6 +263,22 @@ Result<etcdserverpb::RangeResponse> EtcdServer::Range(const etcdserverpb::RangeR
   return resp;
 }
 
+Result<etcdserverpb::TxnResponse> EtcdServer::ReadOnlyTxn(const etcdserverpb::TxnRequest& req) {
+  // etcd's isTxnSerializable: every op of both branches is a serializable range.
+  bool serializable = true;
+  for (const auto* ops : {&req.success(), &req.failure()}) {
+    for (const auto& op : *ops) {
+      serializable = serializable && op.has_request_range() && op.request_range().serializable();
+    }
+  }
+  if (!serializable) {
+    RETURN_IF_ERROR(WaitLinearizable(std::chrono::steady_clock::now() + RequestTimeout()));
+  }
+  ASSIGN_OR_RETURN(auto resp, store_->ReadTxn(req));
+  FillHeader(resp.mutable_header());
+  return resp;
+}
+
 template <typename Response>
 void EtcdServer::Propose(serverpb::InternalRequest& req, Done<Response> done) {
   req.set_id(++next_request_id_);
@@ -308,6 +324,7 @@ void EtcdServer::DeleteRange(const etcdserverpb::DeleteRangeRequest& req,
 
 void EtcdServer::Txn(const etcdserverpb::TxnRequest& req, Done<etcdserverpb::TxnResponse> done) {
   if (Status s = mvcc::CheckTxnRequest(req, cfg_.max_txn_ops); !s.ok()) return done(s);
+  if (mvcc::Store::IsReadOnly(req)) return done(ReadOnlyTxn(req));
   serverpb::InternalRequest ir;
   *ir.mutable_txn() = req;
   Propose(ir, std::move(done));

@@ -71,7 +71,9 @@ class EtcdServer {
   // Range blocks: a linearizable read waits for a ReadIndex round and for the
   // apply loop to reach its index; a serializable one reads at once.
   Result<etcdserverpb::RangeResponse> Range(const etcdserverpb::RangeRequest& req);
-  // Writes go through Raft and answer `done` once applied.
+  // Writes go through Raft and answer `done` once applied. A Txn without
+  // writes is answered locally, as etcd does (see ReadOnlyTxn), so `done` may
+  // run on the calling thread after a ReadIndex wait.
   void Put(const etcdserverpb::PutRequest& req, Done<etcdserverpb::PutResponse> done);
   void DeleteRange(const etcdserverpb::DeleteRangeRequest& req,
                    Done<etcdserverpb::DeleteRangeResponse> done);
@@ -103,6 +105,9 @@ class EtcdServer {
   // proposes it, and calls `done` with its apply result.
   template <typename Response>
   void Propose(serverpb::InternalRequest& req, Done<Response> done);
+  // etcd serves a Txn without writes locally (v3_server.go): at once if all
+  // its ranges are serializable, else after a ReadIndex round. Blocks.
+  Result<etcdserverpb::TxnResponse> ReadOnlyTxn(const etcdserverpb::TxnRequest& req);
   // Waits for a ReadIndex round and for the apply loop to reach its index.
   Status WaitLinearizable(std::chrono::steady_clock::time_point deadline);
   template <typename Response>

@@ -198,3 +198,20 @@ def test_full_backend_refuses_writes_and_keeps_serving(tmp_path):
         c.close()
     finally:
         s.kill9()
+
+
+def test_read_only_txn_is_served_without_a_raft_entry(tmp_path):
+    with Server(tmp_path) as s:
+        c = client_for(s)
+        c.put("k", "v")
+        before = c.status().raft_index
+        ok, responses = c.transaction(compare=[c.transactions.value("k") == "v"],
+                                      success=[c.transactions.get("k")], failure=[])
+        assert ok
+        assert responses[0][0][0] == b"v"
+        assert c.status().raft_index == before, "a read-only txn must not go through Raft"
+        ok, _ = c.transaction(compare=[c.transactions.value("k") == "v"],
+                              success=[c.transactions.put("k", "w")], failure=[])
+        assert ok and c.status().raft_index == before + 1
+        assert c.get("k")[0] == b"w"
+        c.close()

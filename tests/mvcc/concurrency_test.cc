@@ -1,4 +1,5 @@
-// Readers running while the writer applies batches and compacts.
+// Readers (Range, ReadTxn) running while the writer applies batches and
+// compacts.
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -109,6 +110,79 @@ TEST_F(ConcurrencyTest, HistoricalReadsRaceCompaction) {
   r2.join();
   EXPECT_EQ(bad.load(), 0);
   EXPECT_GT(store_->CompactRevision(), 0);
+}
+
+// A reader's compares and ranges must read one snapshot. "a" and "b" change
+// together at every revision, and compactions at the newest revision keep
+// removing what older snapshots read; the compares guess the revision (the
+// latest one seen), so a commit between compares and ranges would show as a
+// branch that disagrees with the values read.
+TEST_F(ConcurrencyTest, ReadTxnSeesOneSnapshot) {
+  constexpr int kRevisions = 3000;
+  std::atomic<bool> done{false};
+  std::atomic<int> bad{0};
+  std::atomic<int> guessed{0};
+  auto mod_is = [](const std::string& key, int64_t rev) {
+    etcdserverpb::Compare c;
+    c.set_key(key);
+    c.set_target(etcdserverpb::Compare::MOD);
+    c.set_result(etcdserverpb::Compare::EQUAL);
+    c.set_mod_revision(rev);
+    return c;
+  };
+  auto reader = [&] {
+    while (!done.load()) {
+      const int64_t guess = store_->CurrentRevision() + (guessed.load() % 2);
+      TxnRequest inner;
+      *inner.add_compare() = mod_is("b", guess);
+      *inner.add_success()->mutable_request_range() = RangeReq("b");
+      *inner.add_failure()->mutable_request_range() = RangeReq("a", "c");
+      TxnRequest t;
+      *t.add_compare() = mod_is("a", guess);
+      for (auto* branch : {t.mutable_success(), t.mutable_failure()}) {
+        *branch->Add()->mutable_request_range() = RangeReq("a");
+        *branch->Add()->mutable_request_txn() = inner;
+      }
+      auto r = store_->ReadTxn(t);
+      if (!r.ok()) {
+        ++bad;  // every read is at the latest revision: no error may escape
+        continue;
+      }
+      const int64_t rev = r->header().revision();
+      const auto& a = r->responses(0).response_range();
+      const auto& nested = r->responses(1).response_txn();
+      const auto& b = nested.responses(0).response_range();
+      if (rev < 2) continue;  // nothing written yet
+      const bool ok = a.kvs_size() == 1 && a.kvs(0).mod_revision() == rev &&
+                      a.header().revision() == rev && r->succeeded() == (rev == guess) &&
+                      nested.succeeded() == (rev == guess) && b.kvs_size() >= 1 &&
+                      b.kvs(b.kvs_size() - 1).key() == "b" &&
+                      b.kvs(b.kvs_size() - 1).mod_revision() == rev &&
+                      b.kvs(b.kvs_size() - 1).value() == a.kvs(0).value();
+      if (!ok) ++bad;
+      if (rev == guess) ++guessed;
+    }
+  };
+  std::thread r1(reader), r2(reader);
+  for (int64_t rev = 2; rev <= kRevisions; ++rev) {
+    auto txn = Begin();
+    ASSERT_NE(txn, nullptr);
+    TxnRequest t;
+    *t.add_success()->mutable_request_put() = PutReq("a", std::to_string(rev));
+    *t.add_success()->mutable_request_put() = PutReq("b", std::to_string(rev));
+    ASSERT_TRUE(txn->Txn(t).ok());
+    if (rev % 3 == 0) {
+      etcdserverpb::CompactionRequest c;
+      c.set_revision(rev);
+      ASSERT_TRUE(txn->Compact(c).ok());
+    }
+    ASSERT_TRUE(txn->Commit().ok());
+  }
+  done = true;
+  r1.join();
+  r2.join();
+  EXPECT_EQ(bad.load(), 0);
+  EXPECT_EQ(store_->CompactRevision(), kRevisions);
 }
 
 }  // namespace

@@ -1,5 +1,7 @@
 #include "flags.h"
 
+#include <yaml-cpp/yaml.h>
+
 #include <CLI/CLI.hpp>
 
 namespace etcdd {
@@ -35,7 +37,40 @@ std::vector<std::string> NormalizeArgs(int argc, char** argv) {
     if (a.size() > 2 && a[0] == '-' && a[1] != '-') a = "-" + a;
     args.push_back(std::move(a));
   }
-  std::reverse(args.begin(), args.end());  // CLI11 parses a reversed vector
+  return args;
+}
+
+// etcd's --config-file: a YAML map whose keys are the flag names. Turns it
+// into "--key=value" arguments (sequences joined with commas, as the flags
+// take lists). Errors: InvalidArgument for a file that does not parse or is
+// not a map, or a nested value (TLS sections are not supported yet).
+Result<std::vector<std::string>> ArgsFromConfigFile(const std::string& path) {
+  YAML::Node root;
+  try {
+    root = YAML::LoadFile(path);
+  } catch (const YAML::Exception& e) {
+    return Status::InvalidArgument("cannot load config file " + path + ": " + e.what());
+  }
+  if (!root.IsMap()) return Status::InvalidArgument("config file " + path + " is not a YAML map");
+  std::vector<std::string> args;
+  for (const auto& kv : root) {
+    std::string key = kv.first.as<std::string>();
+    const YAML::Node& v = kv.second;
+    if (v.IsNull()) continue;
+    std::string value;
+    if (v.IsScalar()) {
+      value = v.as<std::string>();
+    } else if (v.IsSequence()) {
+      for (const auto& item : v) value += (value.empty() ? "" : ",") + item.as<std::string>();
+    } else {
+      return Status::InvalidArgument("config file " + path + ": field \"" + key +
+                                     "\" holds a map, which etcdd does not support yet");
+    }
+    if (key == "config-file") {
+      return Status::InvalidArgument("config file " + path + " must not name another config file");
+    }
+    args.push_back("--" + key + "=" + value);
+  }
   return args;
 }
 
@@ -48,7 +83,10 @@ Status ApplyUrls(const std::string& flag, const std::string& value, std::vector<
 
 }  // namespace
 
-Result<DaemonFlags> ParseDaemonFlags(int argc, char** argv) {
+// Parses `args` (in order). With `from_config_file`, environment variables
+// are not read and unknown fields are warned about rather than refused, as
+// etcd ignores fields it does not know.
+Result<DaemonFlags> ParseArgs(std::vector<std::string> args, bool from_config_file) {
   DaemonFlags f;
   auto& c = f.server;
   CLI::App app{"etcdd: an etcd-compatible key-value store member", "etcdd"};
@@ -64,7 +102,8 @@ Result<DaemonFlags> ParseDaemonFlags(int argc, char** argv) {
     return env;
   };
   auto opt = [&](const std::string& name, auto* var, const std::string& help) {
-    return app.add_option("--" + name, *var, help)->envname(env_name(name));
+    auto* o = app.add_option("--" + name, *var, help);
+    return from_config_file ? o : o->envname(env_name(name));
   };
   opt("name", &c.name, "Human-readable name for this member.");
   opt("data-dir", &data_dir, "Path to the data directory (default \"${name}.etcd\").");
@@ -84,13 +123,22 @@ Result<DaemonFlags> ParseDaemonFlags(int argc, char** argv) {
   opt("log-level", &f.log_level, "Log level: debug, info, warn, error, panic, or fatal.");
   opt("log-outputs", &log_outputs, "Log outputs: default, stderr, stdout, or file paths.");
   app.add_flag("--version", f.print_version, "Print the version and exit.");
+  if (!from_config_file) {
+    app.add_option("--config-file", f.config_file,
+                   "Path to the server configuration file (YAML, etcd's field names). When "
+                   "given, other flags and environment variables are ignored.")
+        ->envname("ETCD_CONFIG_FILE");
+  }
+  app.allow_extras(from_config_file);
   std::vector<std::string> accepted(std::size(kAcceptedFlags));
   for (size_t i = 0; i < std::size(kAcceptedFlags); ++i) {
     std::string name = kAcceptedFlags[i];
-    app.add_option("--" + name, accepted[i])->expected(0, 1)->envname(env_name(name))->group("");
+    auto* o = app.add_option("--" + name, accepted[i])->expected(0, 1)->group("");
+    if (!from_config_file) o->envname(env_name(name));
   }
+  std::reverse(args.begin(), args.end());  // CLI11 parses a reversed vector
   try {
-    app.parse(NormalizeArgs(argc, argv));
+    app.parse(args);
   } catch (const CLI::CallForHelp&) {
     return Status(Code::kCancelled, app.help());
   } catch (const CLI::ParseError& e) {
@@ -99,6 +147,9 @@ Result<DaemonFlags> ParseDaemonFlags(int argc, char** argv) {
   for (size_t i = 0; i < std::size(kAcceptedFlags); ++i) {
     if (app.count("--" + std::string(kAcceptedFlags[i])) > 0)
       f.ignored.push_back(kAcceptedFlags[i]);
+  }
+  for (const auto& extra : app.remaining()) {  // "--field=value" from a config file
+    f.ignored.push_back(extra.substr(2, extra.find('=') - 2));
   }
   c.data_dir = data_dir.empty() ? c.name + ".etcd" : data_dir;
   RETURN_IF_ERROR(ApplyUrls("listen-client-urls", listen_client, &c.listen_client_urls));
@@ -118,6 +169,22 @@ Result<DaemonFlags> ParseDaemonFlags(int argc, char** argv) {
   c.initial_cluster = std::move(*ic);
   if (!log_outputs.empty()) f.log_outputs = Split(log_outputs, ',');
   return f;
+}
+
+Result<DaemonFlags> ParseDaemonFlags(int argc, char** argv) {
+  ASSIGN_OR_RETURN(DaemonFlags f, ParseArgs(NormalizeArgs(argc, argv), false));
+  if (f.config_file.empty()) return f;
+  // etcd: a configuration file replaces every other flag and variable. Its
+  // errors are configuration errors (exit 1), not command-line ones.
+  auto args = ArgsFromConfigFile(f.config_file);
+  if (!args.ok()) return Status::FailedPrecondition(args.status().message());
+  auto from_file = ParseArgs(std::move(args).value(), true);
+  if (!from_file.ok()) {
+    return Status::FailedPrecondition("config file " + f.config_file + ": " +
+                                      from_file.status().message());
+  }
+  from_file->config_file = f.config_file;
+  return from_file;
 }
 
 }  // namespace etcdd

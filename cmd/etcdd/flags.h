@@ -16,11 +16,15 @@ struct DaemonFlags {
   std::string log_level = "info";
   std::vector<std::string> log_outputs = {"default"};
   std::vector<std::string> ignored;  // etcd flags accepted but not acted on yet
+  std::string config_file;           // --config-file, if given
   bool print_version = false;
 };
 
-// Parses argv (Go-style "-flag" is accepted like "--flag"). Errors:
-// InvalidArgument naming the flag; for --help the message is the usage text
+// Parses argv (Go-style "-flag" is accepted like "--flag") and the ETCD_*
+// environment, or, with --config-file, that YAML file alone (etcd's rule).
+// Errors:
+// InvalidArgument naming the flag; FailedPrecondition for a config file that
+// cannot be read or holds a bad value; for --help the message is the usage text
 // and the code is kCancelled.
 Result<DaemonFlags> ParseDaemonFlags(int argc, char** argv);
 

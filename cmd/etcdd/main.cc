@@ -74,7 +74,9 @@ int main(int argc, char** argv) {
       return 0;
     }
     std::cerr << "etcdd: " << flags.status().message() << "\n";
-    return 2;
+    // Like etcd: 2 for a command line that does not parse, 1 for a bad
+    // configuration file.
+    return flags.status().code() == etcdd::Code::kInvalidArgument ? 2 : 1;
   }
   if (flags->print_version) {
     std::cout << "etcdd Version: " << kEtcddVersion << "\n"

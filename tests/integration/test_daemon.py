@@ -13,7 +13,7 @@ import etcd3
 import pytest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "support"))
-from etcdd_harness import Server, free_port, server_binary  # noqa: E402
+from etcdd_harness import Server, free_port, is_real_etcd, server_binary  # noqa: E402
 
 
 def run_etcdd(*args, env=None, timeout=30, cwd=None):
@@ -215,3 +215,46 @@ def test_read_only_txn_is_served_without_a_raft_entry(tmp_path):
         assert ok and c.status().raft_index == before + 1
         assert c.get("k")[0] == b"w"
         c.close()
+
+
+def test_config_file_replaces_flags_and_environment(tmp_path):
+    client_port, peer_port = free_port(), free_port()
+    cfg = tmp_path / "etcd.conf.yml"
+    cfg.write_text("\n".join([
+        "name: fromfile",
+        "data-dir: %s" % (tmp_path / "file.etcd"),
+        "listen-client-urls: http://127.0.0.1:%d" % client_port,
+        "advertise-client-urls: http://127.0.0.1:%d" % client_port,
+        "listen-peer-urls: http://127.0.0.1:%d" % peer_port,
+        "initial-advertise-peer-urls: http://127.0.0.1:%d" % peer_port,
+        "initial-cluster: fromfile=http://127.0.0.1:%d" % peer_port,
+        "log-outputs: [stderr]",
+        "proxy: 'off'",
+        "",
+    ]))
+    env = dict(os.environ, ETCD_NAME="fromenv")
+    proc = subprocess.Popen([server_binary(), "--config-file", str(cfg), "--name", "fromflag"],
+                            env=env, stderr=subprocess.PIPE, text=True)
+    log = []
+    try:
+        for line in proc.stderr:
+            log.append(line)
+            if "ready to serve client requests" in line:
+                break
+        c = etcd3.client(host="127.0.0.1", port=client_port, timeout=5)
+        assert [m.name for m in c.members] == ["fromfile"]
+        c.close()
+        assert os.path.isdir(str(tmp_path / "file.etcd" / "member"))
+        if not is_real_etcd():  # etcd ignores unknown fields silently; etcdd warns
+            assert any(m.get("flag") == "--proxy" for m in log_messages("".join(log)))
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(30)
+
+
+def test_malformed_config_file_is_an_error(tmp_path):
+    cfg = tmp_path / "bad.yml"
+    cfg.write_text("name: [unclosed\n")
+    r = run_etcdd("--config-file", str(cfg))
+    assert r.returncode == 1
+    assert "bad.yml" in r.stderr

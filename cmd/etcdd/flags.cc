@@ -40,10 +40,24 @@ std::vector<std::string> NormalizeArgs(int argc, char** argv) {
   return args;
 }
 
+// True if every value under `node` is empty, null, false or 0.
+bool IsUnset(const YAML::Node& node) {
+  if (node.IsNull()) return true;
+  if (node.IsScalar()) {
+    auto v = node.as<std::string>();
+    return v.empty() || v == "false" || v == "0";
+  }
+  for (const auto& item : node) {
+    if (!IsUnset(node.IsMap() ? item.second : item)) return false;
+  }
+  return true;
+}
+
 // etcd's --config-file: a YAML map whose keys are the flag names. Turns it
 // into "--key=value" arguments (sequences joined with commas, as the flags
-// take lists). Errors: InvalidArgument for a file that does not parse or is
-// not a map, or a nested value (TLS sections are not supported yet).
+// take lists); sections that set nothing are skipped. Errors: InvalidArgument
+// for a file that does not parse or is not a map, or a section that sets
+// something (TLS is not supported yet).
 Result<std::vector<std::string>> ArgsFromConfigFile(const std::string& path) {
   YAML::Node root;
   try {
@@ -62,9 +76,14 @@ Result<std::vector<std::string>> ArgsFromConfigFile(const std::string& path) {
       value = v.as<std::string>();
     } else if (v.IsSequence()) {
       for (const auto& item : v) value += (value.empty() ? "" : ",") + item.as<std::string>();
+    } else if (IsUnset(v)) {
+      // etcd's sample file carries empty TLS sections
+      // (client-transport-security: {cert-file: , ...}); they configure nothing.
+      continue;
     } else {
       return Status::InvalidArgument("config file " + path + ": field \"" + key +
-                                     "\" holds a map, which etcdd does not support yet");
+                                     "\" configures TLS or another section etcdd does not "
+                                     "support yet");
     }
     if (key == "config-file") {
       return Status::InvalidArgument("config file " + path + " must not name another config file");

@@ -258,3 +258,12 @@ def test_malformed_config_file_is_an_error(tmp_path):
     r = run_etcdd("--config-file", str(cfg))
     assert r.returncode == 1
     assert "bad.yml" in r.stderr
+
+
+@pytest.mark.skipif(is_real_etcd(), reason="etcd serves TLS; etcdd refuses the section for now")
+def test_config_file_with_tls_is_refused_not_ignored(tmp_path):
+    cfg = tmp_path / "tls.yml"
+    cfg.write_text("name: n\nclient-transport-security:\n  cert-file: /etc/ssl/server.pem\n")
+    r = run_etcdd("--config-file", str(cfg))
+    assert r.returncode == 1
+    assert "client-transport-security" in r.stderr

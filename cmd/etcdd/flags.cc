@@ -102,36 +102,65 @@ Status ApplyUrls(const std::string& flag, const std::string& value, std::vector<
 
 }  // namespace
 
-// Parses `args` (in order). With `from_config_file`, environment variables
-// are not read and unknown fields are warned about rather than refused, as
-// etcd ignores fields it does not know.
-Result<DaemonFlags> ParseArgs(std::vector<std::string> args, bool from_config_file) {
-  DaemonFlags f;
+// Flag values that need parsing after the command line is read.
+struct RawValues {
+  std::string data_dir;
+  std::string listen_client = "http://localhost:2379";
+  std::string advertise_client = "http://localhost:2379";
+  std::string listen_peer = "http://localhost:2380";
+  std::string advertise_peer = "http://localhost:2380";
+  std::string initial_cluster;
+  std::string log_outputs;
+};
+
+// Turns the raw strings into URLs, the initial cluster and the log outputs,
+// with etcd's defaults (data dir "${name}.etcd"; with no --initial-cluster,
+// this member alone at its advertised peer URLs).
+Status ApplyRawValues(RawValues raw, DaemonFlags* f) {
+  auto& c = f->server;
+  c.data_dir = raw.data_dir.empty() ? c.name + ".etcd" : raw.data_dir;
+  RETURN_IF_ERROR(ApplyUrls("listen-client-urls", raw.listen_client, &c.listen_client_urls));
+  RETURN_IF_ERROR(
+      ApplyUrls("advertise-client-urls", raw.advertise_client, &c.advertise_client_urls));
+  RETURN_IF_ERROR(ApplyUrls("listen-peer-urls", raw.listen_peer, &c.listen_peer_urls));
+  RETURN_IF_ERROR(
+      ApplyUrls("initial-advertise-peer-urls", raw.advertise_peer, &c.initial_advertise_peer_urls));
+  if (raw.initial_cluster.empty()) {
+    for (const auto& u : c.initial_advertise_peer_urls) {
+      raw.initial_cluster += (raw.initial_cluster.empty() ? "" : ",") + c.name + "=" + u.ToString();
+    }
+  }
+  auto ic = ParseInitialCluster(raw.initial_cluster);
+  if (!ic.ok()) return Status::InvalidArgument("--initial-cluster: " + ic.status().message());
+  c.initial_cluster = std::move(*ic);
+  if (!raw.log_outputs.empty()) f->log_outputs = Split(raw.log_outputs, ',');
+  return Status::Ok();
+}
+
+std::string EnvName(const std::string& flag) {
+  std::string env = "ETCD_" + flag;
+  std::transform(env.begin(), env.end(), env.begin(),
+                 [](char ch) { return ch == '-' ? '_' : static_cast<char>(std::toupper(ch)); });
+  return env;
+}
+
+// Registers etcd's flags on `app`, bound to `f` and `raw`; `accepted` receives
+// the values of kAcceptedFlags. With `from_config_file`, no ETCD_* variables.
+void RegisterFlags(CLI::App& app, bool from_config_file, DaemonFlags& f, RawValues& raw,
+                   std::vector<std::string>& accepted) {
   auto& c = f.server;
-  CLI::App app{"etcdd: an etcd-compatible key-value store member", "etcdd"};
-  app.allow_windows_style_options(false);
-  std::string data_dir,
-      listen_client = "http://localhost:2379", advertise_client = "http://localhost:2379",
-      listen_peer = "http://localhost:2380", advertise_peer = "http://localhost:2380",
-      initial_cluster, log_outputs;
-  auto env_name = [](const std::string& flag) {
-    std::string env = "ETCD_" + flag;
-    std::transform(env.begin(), env.end(), env.begin(),
-                   [](char ch) { return ch == '-' ? '_' : static_cast<char>(std::toupper(ch)); });
-    return env;
-  };
   auto opt = [&](const std::string& name, auto* var, const std::string& help) {
     auto* o = app.add_option("--" + name, *var, help);
-    return from_config_file ? o : o->envname(env_name(name));
+    if (!from_config_file) o->envname(EnvName(name));
   };
   opt("name", &c.name, "Human-readable name for this member.");
-  opt("data-dir", &data_dir, "Path to the data directory (default \"${name}.etcd\").");
+  opt("data-dir", &raw.data_dir, "Path to the data directory (default \"${name}.etcd\").");
   opt("wal-dir", &c.wal_dir, "Path to the dedicated WAL directory.");
-  opt("listen-client-urls", &listen_client, "URLs to listen on for client traffic.");
-  opt("advertise-client-urls", &advertise_client, "Client URLs to advertise to the cluster.");
-  opt("listen-peer-urls", &listen_peer, "URLs to listen on for peer traffic.");
-  opt("initial-advertise-peer-urls", &advertise_peer, "Peer URLs to advertise to the cluster.");
-  opt("initial-cluster", &initial_cluster, "Initial cluster configuration for bootstrapping.");
+  opt("listen-client-urls", &raw.listen_client, "URLs to listen on for client traffic.");
+  opt("advertise-client-urls", &raw.advertise_client, "Client URLs to advertise to the cluster.");
+  opt("listen-peer-urls", &raw.listen_peer, "URLs to listen on for peer traffic.");
+  opt("initial-advertise-peer-urls", &raw.advertise_peer, "Peer URLs to advertise to the cluster.");
+  opt("initial-cluster", &raw.initial_cluster, "Initial cluster configuration for bootstrapping.");
   opt("initial-cluster-state", &c.initial_cluster_state, "Initial cluster state: new or existing.");
   opt("initial-cluster-token", &c.initial_cluster_token, "Initial cluster token.");
   opt("heartbeat-interval", &c.heartbeat_interval_ms, "Time (in milliseconds) of a heartbeat.");
@@ -140,7 +169,7 @@ Result<DaemonFlags> ParseArgs(std::vector<std::string> args, bool from_config_fi
   opt("max-request-bytes", &c.max_request_bytes, "Maximum client request size in bytes.");
   opt("max-txn-ops", &c.max_txn_ops, "Maximum number of operations in a transaction.");
   opt("log-level", &f.log_level, "Log level: debug, info, warn, error, panic, or fatal.");
-  opt("log-outputs", &log_outputs, "Log outputs: default, stderr, stdout, or file paths.");
+  opt("log-outputs", &raw.log_outputs, "Log outputs: default, stderr, stdout, or file paths.");
   app.add_flag("--version", f.print_version, "Print the version and exit.");
   if (!from_config_file) {
     app.add_option("--config-file", f.config_file,
@@ -148,13 +177,25 @@ Result<DaemonFlags> ParseArgs(std::vector<std::string> args, bool from_config_fi
                    "given, other flags and environment variables are ignored.")
         ->envname("ETCD_CONFIG_FILE");
   }
-  app.allow_extras(from_config_file);
-  std::vector<std::string> accepted(std::size(kAcceptedFlags));
+  accepted.resize(std::size(kAcceptedFlags));
   for (size_t i = 0; i < std::size(kAcceptedFlags); ++i) {
     std::string name = kAcceptedFlags[i];
     auto* o = app.add_option("--" + name, accepted[i])->expected(0, 1)->group("");
-    if (!from_config_file) o->envname(env_name(name));
+    if (!from_config_file) o->envname(EnvName(name));
   }
+}
+
+// Parses `args` (in order). With `from_config_file`, environment variables
+// are not read and unknown fields are warned about rather than refused, as
+// etcd ignores fields it does not know.
+Result<DaemonFlags> ParseArgs(std::vector<std::string> args, bool from_config_file) {
+  DaemonFlags f;
+  RawValues raw;
+  std::vector<std::string> accepted;
+  CLI::App app{"etcdd: an etcd-compatible key-value store member", "etcdd"};
+  app.allow_windows_style_options(false);
+  app.allow_extras(from_config_file);
+  RegisterFlags(app, from_config_file, f, raw, accepted);
   std::reverse(args.begin(), args.end());  // CLI11 parses a reversed vector
   try {
     app.parse(args);
@@ -163,30 +204,13 @@ Result<DaemonFlags> ParseArgs(std::vector<std::string> args, bool from_config_fi
   } catch (const CLI::ParseError& e) {
     return Status::InvalidArgument(e.what());
   }
-  for (size_t i = 0; i < std::size(kAcceptedFlags); ++i) {
-    if (app.count("--" + std::string(kAcceptedFlags[i])) > 0)
-      f.ignored.push_back(kAcceptedFlags[i]);
+  for (const char* name : kAcceptedFlags) {
+    if (app.count("--" + std::string(name)) > 0) f.ignored.push_back(name);
   }
   for (const auto& extra : app.remaining()) {  // "--field=value" from a config file
     f.ignored.push_back(extra.substr(2, extra.find('=') - 2));
   }
-  c.data_dir = data_dir.empty() ? c.name + ".etcd" : data_dir;
-  RETURN_IF_ERROR(ApplyUrls("listen-client-urls", listen_client, &c.listen_client_urls));
-  RETURN_IF_ERROR(ApplyUrls("advertise-client-urls", advertise_client, &c.advertise_client_urls));
-  RETURN_IF_ERROR(ApplyUrls("listen-peer-urls", listen_peer, &c.listen_peer_urls));
-  RETURN_IF_ERROR(
-      ApplyUrls("initial-advertise-peer-urls", advertise_peer, &c.initial_advertise_peer_urls));
-  // etcd: with no --initial-cluster, the cluster is this member alone at its
-  // advertised peer URLs.
-  if (initial_cluster.empty()) {
-    for (const auto& u : c.initial_advertise_peer_urls) {
-      initial_cluster += (initial_cluster.empty() ? "" : ",") + c.name + "=" + u.ToString();
-    }
-  }
-  auto ic = ParseInitialCluster(initial_cluster);
-  if (!ic.ok()) return Status::InvalidArgument("--initial-cluster: " + ic.status().message());
-  c.initial_cluster = std::move(*ic);
-  if (!log_outputs.empty()) f.log_outputs = Split(log_outputs, ',');
+  RETURN_IF_ERROR(ApplyRawValues(std::move(raw), &f));
   return f;
 }
 

@@ -53,18 +53,13 @@ bool IsUnset(const YAML::Node& node) {
   return true;
 }
 
-// etcd's --config-file: a YAML map whose keys are the flag names. Turns it
+// etcd's --config-file is a YAML map whose keys are the flag names. Turns one
 // into "--key=value" arguments (sequences joined with commas, as the flags
 // take lists); sections that set nothing are skipped. Errors: InvalidArgument
-// for a file that does not parse or is not a map, or a section that sets
-// something (TLS is not supported yet).
-Result<std::vector<std::string>> ArgsFromConfigFile(const std::string& path) {
-  YAML::Node root;
-  try {
-    root = YAML::LoadFile(path);
-  } catch (const YAML::Exception& e) {
-    return Status::InvalidArgument("cannot load config file " + path + ": " + e.what());
-  }
+// for a document that is not a map, or a section that sets something (TLS is
+// not supported yet). Throws YAML::Exception for values of the wrong shape;
+// ArgsFromConfigFile catches it.
+Result<std::vector<std::string>> ArgsFromYaml(const YAML::Node& root, const std::string& path) {
   if (!root.IsMap()) return Status::InvalidArgument("config file " + path + " is not a YAML map");
   std::vector<std::string> args;
   for (const auto& kv : root) {
@@ -91,6 +86,16 @@ Result<std::vector<std::string>> ArgsFromConfigFile(const std::string& path) {
     args.push_back("--" + key + "=" + value);
   }
   return args;
+}
+
+// Loads `path` and converts it with ArgsFromYaml. Errors: InvalidArgument for
+// a file that cannot be read or parsed, or as ArgsFromYaml.
+Result<std::vector<std::string>> ArgsFromConfigFile(const std::string& path) {
+  try {
+    return ArgsFromYaml(YAML::LoadFile(path), path);
+  } catch (const YAML::Exception& e) {
+    return Status::InvalidArgument("cannot load config file " + path + ": " + e.what());
+  }
 }
 
 Status ApplyUrls(const std::string& flag, const std::string& value, std::vector<Url>* out) {
@@ -210,6 +215,8 @@ Result<DaemonFlags> ParseArgs(std::vector<std::string> args, bool from_config_fi
   for (const auto& extra : app.remaining()) {  // "--field=value" from a config file
     f.ignored.push_back(extra.substr(2, extra.find('=') - 2));
   }
+  // With a config file, etcd ignores the other flags: do not check them.
+  if (!f.config_file.empty()) return f;
   RETURN_IF_ERROR(ApplyRawValues(std::move(raw), &f));
   return f;
 }

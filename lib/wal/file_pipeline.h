@@ -35,7 +35,8 @@ class FilePipeline {
   FilePipeline& operator=(const FilePipeline&) = delete;
 
   // Waits for the prepared spare, hands it over and starts preparing the
-  // next. Errors: the IOError that preparing it met (the next Take retries).
+  // next. Errors: what preparing it met (see CreateSpareFile); the pipeline
+  // then prepares a new one for the next Take.
   Result<Spare> Take();
 
  private:

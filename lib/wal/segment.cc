@@ -156,9 +156,13 @@ Status LockSegment(int fd, const std::string& path) {
 Result<UniqueFd> CreateSpareFile(const std::string& tmp, uint64_t prealloc_bytes) {
   UniqueFd fd(::open(tmp.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
   if (!fd.valid()) return Status::IOError("create " + tmp, errno);
-  RETURN_IF_ERROR(LockSegment(fd.get(), tmp));
-  RETURN_IF_ERROR(Preallocate(fd.get(), prealloc_bytes, tmp));
-  RETURN_IF_ERROR(DataSync(fd.get(), tmp));
+  Status s = LockSegment(fd.get(), tmp);
+  if (s.ok()) s = Preallocate(fd.get(), prealloc_bytes, tmp);
+  if (s.ok()) s = DataSync(fd.get(), tmp);
+  if (!s.ok()) {
+    ::unlink(tmp.c_str());  // a half-filled file would only hold on to the space
+    return s;
+  }
   return fd;
 }
 

@@ -64,7 +64,8 @@ struct OpenSegment {
 };
 // Creates `tmp` (a "*.wal.tmp" name, removed as stale if a crash leaves it),
 // locks it, zero-fills it to `prealloc_bytes` and fdatasyncs it: a segment
-// file waiting for its first records. Errors: IOError.
+// file waiting for its first records. On error the file is removed.
+// Errors: IOError; FailedPrecondition if another process holds its lock.
 Result<UniqueFd> CreateSpareFile(const std::string& tmp, uint64_t prealloc_bytes);
 // Writes `initial_records` (segment header, metadata, ...) at the start of
 // the spare file `fd` named `tmp`, fdatasyncs it, renames it to

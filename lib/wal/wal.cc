@@ -256,9 +256,18 @@ Status Wal::CutLocked() {
   const SegmentName name{seq, last_index_ + 1, internal::SegmentFileName(seq, last_index_ + 1)};
   uint32_t crc = 0;
   std::string records = Prologue(seq, name.first_index, crc_, metadata_, state_, &crc);
-  ASSIGN_OR_RETURN(internal::FilePipeline::Spare spare, pipeline_.Take());
-  ASSIGN_OR_RETURN(
-      auto seg, internal::InstallSegmentFile(std::move(spare.fd), spare.path, dir_, name, records));
+  auto spare = pipeline_.Take();
+  if (!spare.ok()) {
+    // The background attempt failed (say, the disk was full then); try once
+    // more now rather than fail the cut on an old error.
+    logger_.Warn("wal: preparing the next segment failed; retrying",
+                 {{"error", spare.status().message()}});
+    std::string tmp = dir_ + "/cut.wal.tmp";
+    ASSIGN_OR_RETURN(UniqueFd fd, internal::CreateSpareFile(tmp, options_.segment_bytes));
+    spare = internal::FilePipeline::Spare{std::move(fd), tmp};
+  }
+  ASSIGN_OR_RETURN(auto seg, internal::InstallSegmentFile(std::move(spare->fd), spare->path, dir_,
+                                                          name, records));
   fd_ = std::move(seg.fd);
   path_ = std::move(seg.path);
   offset_ = seg.offset;

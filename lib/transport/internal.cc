@@ -1,0 +1,47 @@
+#include "transport/internal.h"
+
+#include <fmt/format.h>
+
+#include <climits>
+
+#include "base/url.h"
+
+namespace etcdd::transport {
+
+std::string IdHex(uint64_t id) { return fmt::format("{:x}", id); }
+
+Result<std::vector<std::string>> PeerTargets(const std::vector<std::string>& peer_urls) {
+  if (peer_urls.empty()) return Status::InvalidArgument("no peer URLs given");
+  std::vector<std::string> targets;
+  for (const auto& s : peer_urls) {
+    ASSIGN_OR_RETURN(Url u, ParseUrl(s));
+    if (u.scheme != "http") {
+      return Status::InvalidArgument("peer URL " + s + ": only http:// peer URLs are supported");
+    }
+    targets.push_back(u.HostPort());
+  }
+  return targets;
+}
+
+std::shared_ptr<grpc::Channel> DialPeer(const std::string& target, const Options& options) {
+  grpc::ChannelArguments args;
+  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+  // gRPC's connect deadline is at least the minimum reconnect backoff, so
+  // this bounds one connection attempt by the dial timeout.
+  const int dial_ms = static_cast<int>(options.dial_timeout.count());
+  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, dial_ms);
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, dial_ms);
+  args.SetMaxSendMessageSize(INT_MAX);
+  args.SetMaxReceiveMessageSize(INT_MAX);
+  return grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), args);
+}
+
+Status FromGrpc(const grpc::Status& s) {
+  return Status(static_cast<Code>(s.error_code()), s.error_message());
+}
+
+grpc::Status ToGrpc(const Status& s) {
+  return grpc::Status(static_cast<grpc::StatusCode>(s.code()), s.message());
+}
+
+}  // namespace etcdd::transport

@@ -1,0 +1,101 @@
+#include "transport/peer_service.h"
+
+#include <algorithm>
+#include <string>
+#include <utility>
+
+#include "transport/internal.h"
+
+namespace etcdd::transport {
+
+namespace {
+// Upfront reservation for a snapshot is capped: total_bytes comes off the wire.
+constexpr size_t kMaxSnapshotReserveBytes = 64u << 20;
+}  // namespace
+
+PeerService::PeerService(const Options& options, Handler handler, SnapshotHandler snapshot_handler,
+                         Logger& logger)
+    : options_(options),
+      handler_(std::move(handler)),
+      snapshot_handler_(std::move(snapshot_handler)),
+      logger_(logger) {}
+
+grpc::Status PeerService::CheckCluster(uint64_t cluster_id, uint64_t from) {
+  if (cluster_id == options_.cluster_id) return grpc::Status::OK;
+  logger_.Warn("request cluster ID mismatch",
+               {{"local-member-id", IdHex(options_.member_id)},
+                {"local-member-cluster-id", IdHex(options_.cluster_id)},
+                {"remote-peer-id", IdHex(from)},
+                {"remote-peer-cluster-id", IdHex(cluster_id)}});
+  return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, "request cluster ID mismatch");
+}
+
+grpc::Status PeerService::Stream(
+    grpc::ServerContext* ctx,
+    grpc::ServerReaderWriter<transportpb::StreamAck, transportpb::PeerEnvelope>* stream) {
+  transportpb::PeerEnvelope env;
+  if (!stream->Read(&env)) return grpc::Status(grpc::StatusCode::CANCELLED, "no handshake");
+  grpc::Status st = CheckCluster(env.cluster_id(), env.from());
+  if (!st.ok()) return st;
+  const uint64_t from = env.from();
+  if (!stream->Write(transportpb::StreamAck())) {
+    return grpc::Status(grpc::StatusCode::CANCELLED, "stream closed during handshake");
+  }
+  logger_.Debug("established stream from remote peer", {{"remote-peer-id", IdHex(from)}});
+  while (stream->Read(&env)) {
+    // The handshake already checked these; a change mid-stream is a bug or an attack.
+    if (env.cluster_id() != options_.cluster_id || env.from() != from) {
+      return CheckCluster(env.cluster_id(), env.from()).ok()
+                 ? grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "sender changed mid-stream")
+                 : grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
+                                "request cluster ID mismatch");
+    }
+    for (auto& m : *env.mutable_messages()) {
+      handler_(std::move(m));
+      received_.fetch_add(1);
+    }
+  }
+  return grpc::Status::OK;
+}
+
+Status PeerService::ReadSnapshotData(grpc::ServerReader<transportpb::SnapshotChunk>& reader,
+                                     transportpb::SnapshotChunk& first, std::string& data) {
+  const uint64_t total = first.total_bytes();
+  data.reserve(std::min<uint64_t>(total, kMaxSnapshotReserveBytes));
+  data.append(first.data());
+  transportpb::SnapshotChunk chunk;
+  while (data.size() <= total && reader.Read(&chunk)) data.append(chunk.data());
+  if (data.size() != total) {
+    return Status::Corruption("snapshot data is " + std::to_string(data.size()) +
+                                  " bytes, expected " + std::to_string(total),
+                              "snapshot from member " + IdHex(first.from()));
+  }
+  return Status::Ok();
+}
+
+grpc::Status PeerService::SendSnapshot(grpc::ServerContext* ctx,
+                                       grpc::ServerReader<transportpb::SnapshotChunk>* reader,
+                                       transportpb::SnapshotAck* ack) {
+  transportpb::SnapshotChunk first;
+  if (!reader->Read(&first)) return grpc::Status(grpc::StatusCode::CANCELLED, "no snapshot");
+  grpc::Status st = CheckCluster(first.cluster_id(), first.from());
+  if (!st.ok()) return st;
+  if (first.message().type() != raftpb::MSG_SNAP) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "snapshot call without a MsgSnap");
+  }
+  std::string data;
+  Status rs = ReadSnapshotData(*reader, first, data);
+  if (!rs.ok()) {
+    if (ctx->IsCancelled()) return grpc::Status(grpc::StatusCode::CANCELLED, "sender went away");
+    logger_.Warn("failed to receive database snapshot",
+                 {{"remote-peer-id", IdHex(first.from())}, {"error", rs.ToString()}});
+    return ToGrpc(rs);
+  }
+  logger_.Info("received database snapshot",
+               {{"remote-peer-id", IdHex(first.from())},
+                {"bytes", data.size()},
+                {"snapshot-index", first.message().snapshot().metadata().index()}});
+  return ToGrpc(snapshot_handler_(first.message(), std::move(data)));
+}
+
+}  // namespace etcdd::transport

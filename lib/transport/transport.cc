@@ -1,0 +1,151 @@
+#include "transport/transport.h"
+
+#include <grpcpp/grpcpp.h>
+
+#include <climits>
+#include <utility>
+
+#include "transport/internal.h"
+#include "transport/peer_sender.h"
+#include "transport/peer_service.h"
+#include "transport/snapshot_sender.h"
+
+namespace etcdd::transport {
+
+Transport::Transport(const Options& options, Logger& logger) : options_(options), logger_(logger) {}
+
+Result<std::unique_ptr<Transport>> Transport::Start(const Options& options,
+                                                    const std::vector<Url>& listen_peer_urls,
+                                                    Handler handler,
+                                                    SnapshotHandler snapshot_handler,
+                                                    Logger& logger) {
+  std::unique_ptr<Transport> t(new Transport(options, logger));
+  t->service_ = std::make_unique<PeerService>(options, std::move(handler),
+                                              std::move(snapshot_handler), logger);
+  t->snapshots_ = std::make_unique<SnapshotSender>(options, logger);
+  grpc::ServerBuilder builder;
+  t->ports_.assign(listen_peer_urls.size(), 0);
+  for (size_t i = 0; i < listen_peer_urls.size(); ++i) {
+    const Url& u = listen_peer_urls[i];
+    if (u.scheme != "http") {
+      return Status::InvalidArgument("listen peer URL " + u.ToString() +
+                                     ": only http:// peer URLs are supported so far");
+    }
+    builder.AddListeningPort(u.HostPort(), grpc::InsecureServerCredentials(), &t->ports_[i]);
+  }
+  builder.SetMaxReceiveMessageSize(INT_MAX);
+  builder.SetMaxSendMessageSize(INT_MAX);
+  builder.RegisterService(t->service_.get());
+  t->server_ = builder.BuildAndStart();
+  if (!t->server_) return Status::FailedPrecondition("cannot listen on the peer URLs");
+  for (size_t i = 0; i < listen_peer_urls.size(); ++i) {
+    if (t->ports_[i] == 0) {
+      return Status::FailedPrecondition("cannot listen on peer URL " +
+                                        listen_peer_urls[i].ToString());
+    }
+    logger.Info("serving peer traffic insecurely; this is strongly discouraged!",
+                {{"address", listen_peer_urls[i].HostPort()}, {"port", t->ports_[i]}});
+  }
+  return t;
+}
+
+Transport::~Transport() { Stop(); }
+
+std::vector<int> Transport::ListenPorts() const { return ports_; }
+
+Status Transport::AddPeer(uint64_t id, const std::vector<std::string>& peer_urls) {
+  ASSIGN_OR_RETURN(auto targets, PeerTargets(peer_urls));
+  std::lock_guard lk(mu_);
+  if (stopped_ || peers_.count(id) != 0) return Status::Ok();
+  peers_[id] = std::make_unique<PeerSender>(options_, id, std::move(targets), logger_);
+  logger_.Info("added remote peer",
+               {{"local-member-id", IdHex(options_.member_id)}, {"remote-peer-id", IdHex(id)}});
+  return Status::Ok();
+}
+
+Status Transport::UpdatePeer(uint64_t id, const std::vector<std::string>& peer_urls) {
+  ASSIGN_OR_RETURN(auto targets, PeerTargets(peer_urls));
+  std::lock_guard lk(mu_);
+  auto it = peers_.find(id);
+  if (it != peers_.end()) it->second->UpdateTargets(std::move(targets));
+  return Status::Ok();
+}
+
+void Transport::RemovePeer(uint64_t id) {
+  std::unique_ptr<PeerSender> peer;
+  {
+    std::lock_guard lk(mu_);
+    auto it = peers_.find(id);
+    if (it == peers_.end()) return;
+    peer = std::move(it->second);
+    peers_.erase(it);
+  }
+  peer->Stop();
+  logger_.Info("removed remote peer", {{"local-member-id", IdHex(options_.member_id)},
+                                       {"removed-remote-peer-id", IdHex(id)}});
+}
+
+void Transport::Send(std::vector<raftpb::Message> msgs) {
+  for (auto& m : msgs) {
+    if (m.type() == raftpb::MSG_SNAP) {
+      SendSnapshot(std::move(m), [](bool) {});
+      continue;
+    }
+    std::lock_guard lk(mu_);
+    auto it = peers_.find(m.to());
+    if (it == peers_.end()) {
+      logger_.Debug("ignored message send request; unknown remote peer target",
+                    {{"unknown-target-peer-id", IdHex(m.to())}});
+      continue;
+    }
+    it->second->Enqueue(std::move(m));
+  }
+}
+
+void Transport::SendSnapshot(raftpb::Message msg_snap, std::function<void(bool ok)> done) {
+  std::string target;
+  {
+    std::lock_guard lk(mu_);
+    auto it = peers_.find(msg_snap.to());
+    if (!stopped_ && it != peers_.end()) target = it->second->CurrentTarget();
+  }
+  if (target.empty()) {
+    logger_.Warn("failed to send database snapshot",
+                 {{"remote-peer-id", IdHex(msg_snap.to())}, {"error", "unknown remote peer"}});
+    done(false);
+    return;
+  }
+  snapshots_->Send(target, std::move(msg_snap), std::move(done));
+}
+
+bool Transport::IsActive(uint64_t peer) const {
+  std::lock_guard lk(mu_);
+  auto it = peers_.find(peer);
+  return it != peers_.end() && it->second->IsActive();
+}
+
+Stats Transport::GetStats() const {
+  Stats s;
+  std::lock_guard lk(mu_);
+  for (const auto& [id, p] : peers_) s.peers[id] = p->Stats();
+  s.received = service_->received();
+  return s;
+}
+
+void Transport::Stop() {
+  std::map<uint64_t, std::unique_ptr<PeerSender>> peers;
+  {
+    std::lock_guard lk(mu_);
+    if (stopped_) return;
+    stopped_ = true;
+    peers.swap(peers_);
+  }
+  for (auto& [id, p] : peers) p->Stop();
+  snapshots_->Stop();
+  if (server_) {
+    server_->Shutdown(std::chrono::system_clock::now());
+    server_->Wait();
+  }
+}
+
+}  // namespace etcdd::transport

@@ -1,0 +1,150 @@
+// Peer transport: carries Raft messages and snapshots between cluster members
+// over gRPC on the peer URLs (service transportpb.Peer, lib/proto/transportpb).
+//
+// Mirrors etcd's rafthttp: one long-lived stream per remote peer fed by a
+// bounded queue (etcd's streamBufSize, 4096 messages) so that Send never
+// blocks the Raft loop; a full queue drops the message and counts it, as etcd
+// does ("dropped internal Raft message since sending buffer is full"), and
+// Raft's own retries recover. A broken stream is re-dialled with exponential
+// backoff, cycling through the peer's URLs. Snapshots go on a separate call in
+// chunks so that they never hold up heartbeats. Requests from another cluster
+// are refused with FAILED_PRECONDITION and logged as etcd does ("request
+// cluster ID mismatch", ids in hex).
+//
+// Delivery: messages from one sender to one receiver arrive in the order they
+// were sent, but any of them may be lost (full queue, broken stream), exactly
+// the guarantee Raft needs. Only http:// peer URLs are supported (no TLS yet).
+//
+// Thread-safety: every public method may be called from any thread. Handler
+// and SnapshotHandler run on transport threads, possibly concurrently with
+// each other (one thread per remote sender); they must not call Stop().
+// Ownership: the Logger must outlive the Transport.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "base/log.h"
+#include "base/status.h"
+#include "base/url.h"
+#include "raftpb/raft.pb.h"
+
+namespace grpc {
+class Server;
+}
+
+namespace etcdd::transport {
+
+class PeerSender;
+class PeerService;
+class SnapshotSender;
+
+struct Options {
+  uint64_t member_id = 0;   // this member; sent as the sender of every envelope
+  uint64_t cluster_id = 0;  // requests carrying another cluster id are refused
+  // Messages queued per peer before Send drops (etcd's streamBufSize).
+  size_t queue_messages = 4096;
+  // How long one connection attempt may take before it counts as failed.
+  std::chrono::milliseconds dial_timeout{1000};
+  // Wait between reconnect attempts: doubles from min to max, reset by success.
+  std::chrono::milliseconds min_backoff{100};
+  std::chrono::milliseconds max_backoff{5000};
+  // Size of one snapshot chunk on the wire, in bytes.
+  size_t snapshot_chunk_bytes = 1 << 20;
+  // A batch (one envelope) stops growing past this many bytes of messages.
+  size_t max_batch_bytes = 1 << 20;
+};
+
+// Counters for one remote peer since AddPeer.
+struct PeerStats {
+  uint64_t sent = 0;      // messages written to the peer's stream
+  uint64_t dropped = 0;   // messages dropped: queue full, or lost with a broken stream
+  uint64_t failures = 0;  // failed connection attempts and broken streams
+  bool active = false;    // a stream is established right now
+};
+
+struct Stats {
+  std::map<uint64_t, PeerStats> peers;  // by peer member id
+  uint64_t received = 0;                // messages handed to the Handler
+};
+
+// Called once per received message, in order per sender, on transport threads.
+using Handler = std::function<void(raftpb::Message)>;
+// Called once per received snapshot with the MsgSnap (its snapshot.data empty)
+// and the complete data. A non-OK Status is returned to the sender, whose
+// SendSnapshot then reports failure.
+using SnapshotHandler = std::function<Status(const raftpb::Message& msg_snap, std::string data)>;
+
+class Transport {
+ public:
+  // Listens on `listen_peer_urls` (port 0 picks a free port, see
+  // ListenPorts) and starts serving. Errors: InvalidArgument for a
+  // non-http URL, FailedPrecondition when a URL cannot be listened on.
+  static Result<std::unique_ptr<Transport>> Start(const Options& options,
+                                                  const std::vector<Url>& listen_peer_urls,
+                                                  Handler handler, SnapshotHandler snapshot_handler,
+                                                  Logger& logger);
+  ~Transport();  // Stop()
+  Transport(const Transport&) = delete;
+  Transport& operator=(const Transport&) = delete;
+
+  // The ports actually bound, in the order of listen_peer_urls.
+  std::vector<int> ListenPorts() const;
+
+  // Starts a stream to member `id` at `peer_urls` ("http://host:port").
+  // Adding a known id is a no-op, as in etcd. Errors: InvalidArgument for an
+  // empty list or a bad URL.
+  Status AddPeer(uint64_t id, const std::vector<std::string>& peer_urls);
+  // Replaces the URLs of member `id`; the next (re)connection uses them.
+  // Unknown ids are ignored, as in etcd. Errors: as AddPeer.
+  Status UpdatePeer(uint64_t id, const std::vector<std::string>& peer_urls);
+  // Stops the stream to `id`, discarding its queue; unknown ids are ignored.
+  void RemovePeer(uint64_t id);
+
+  // Queues each message for its `to` peer without blocking. A message whose
+  // queue is full is dropped and counted, with a warning at most once per
+  // second per peer. Messages to unknown peers are dropped (debug log).
+  // MsgSnap goes through SendSnapshot with its outcome only logged; callers
+  // that must report it to Raft call SendSnapshot themselves.
+  void Send(std::vector<raftpb::Message> msgs);
+
+  // Streams `msg_snap` (a MsgSnap carrying snapshot.data) to its `to` peer on
+  // a dedicated call, in chunks of options.snapshot_chunk_bytes, and calls
+  // `done(ok)` once, from a transport thread (or inline when `to` is unknown
+  // or the transport is stopped): true when the receiver's SnapshotHandler
+  // accepted it. The caller then reports ReportSnapshot to Raft, as etcd does.
+  void SendSnapshot(raftpb::Message msg_snap, std::function<void(bool ok)> done);
+
+  // True while a stream to `peer` is established (etcd's peer "active").
+  bool IsActive(uint64_t peer) const;
+
+  Stats GetStats() const;
+
+  // Stops listening, cancels every stream and snapshot transfer (their
+  // `done(false)` runs) and joins all threads; pending messages are dropped.
+  // Returns promptly even with peers unreachable. After it returns no handler
+  // runs. Idempotent.
+  void Stop();
+
+ private:
+  Transport(const Options& options, Logger& logger);
+
+  const Options options_;
+  Logger& logger_;
+  std::unique_ptr<PeerService> service_;
+  std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<SnapshotSender> snapshots_;
+  std::vector<int> ports_;
+  mutable std::mutex mu_;
+  bool stopped_ = false;                                   // guarded by mu_
+  std::map<uint64_t, std::unique_ptr<PeerSender>> peers_;  // guarded by mu_
+};
+
+}  // namespace etcdd::transport

@@ -14,7 +14,20 @@ RaftLog::RaftLog(const Storage* storage, uint64_t max_next_ents_size)
       applied_(storage->FirstIndex() - 1),
       max_next_ents_size_(max_next_ents_size) {}
 
-uint64_t RaftLog::FirstIndex() const { return storage_->FirstIndex(); }
+uint64_t RaftLog::FirstIndex() const {
+  if (std::optional<uint64_t> i = unstable_.MaybeFirstIndex()) return *i;
+  return storage_->FirstIndex();
+}
+
+void RaftLog::Restore(const raftpb::Snapshot& snap) {
+  committed_ = snap.metadata().index();
+  unstable_.Restore(snap);
+}
+
+Result<raftpb::Snapshot> RaftLog::Snapshot() const {
+  if (unstable_.snapshot()) return *unstable_.snapshot();
+  return storage_->GetSnapshot();
+}
 
 uint64_t RaftLog::LastIndex() const {
   if (std::optional<uint64_t> i = unstable_.MaybeLastIndex()) return *i;
@@ -177,7 +190,8 @@ Status RaftLog::CheckInvariants() const {
   auto fail = [](const std::string& what) {
     return Status::Internal("raft log invariant: " + what);
   };
-  if (applied_ + 1 < first) return fail("applied below the compaction point");
+  const bool restoring = unstable_.snapshot().has_value();
+  if (applied_ + 1 < first && !restoring) return fail("applied below the compaction point");
   if (applied_ > committed_) {
     return fail("applied " + std::to_string(applied_) + " > committed " +
                 std::to_string(committed_));
@@ -185,7 +199,9 @@ Status RaftLog::CheckInvariants() const {
   if (committed_ > last) {
     return fail("committed " + std::to_string(committed_) + " > last " + std::to_string(last));
   }
-  if (unstable_.offset() > storage_->LastIndex() + 1) return fail("gap before unstable entries");
+  if (unstable_.offset() > storage_->LastIndex() + 1 && !restoring) {
+    return fail("gap before unstable entries");
+  }
   const auto& ents = unstable_.entries();
   uint64_t prev_term = TermOrZero(unstable_.offset() - 1);
   for (size_t i = 0; i < ents.size(); ++i) {

@@ -2,7 +2,8 @@
 // Storage plus the Unstable tail not yet persisted. Mirrors etcd's log.go.
 //
 // Invariants (checked by CheckInvariants()):
-//   FirstIndex()-1 <= applied <= committed <= LastIndex()
+//   FirstIndex()-1 <= applied <= committed <= LastIndex()  (the first one
+//   only once a snapshot being installed was reported applied)
 //   unstable.offset() <= storage LastIndex() + 1
 //   entry indexes are consecutive and terms never decrease along the log
 // `committed` is the highest index known to be stored on a quorum; `applied`
@@ -89,6 +90,15 @@ class RaftLog {
   void AppliedTo(uint64_t index);
   // Records that the application persisted entries up to (index, term).
   void StableTo(uint64_t index, uint64_t term) { unstable_.StableTo(index, term); }
+  // Records that the application persisted the snapshot at `index`.
+  void StableSnapTo(uint64_t index) { unstable_.StableSnapTo(index); }
+
+  // Replaces the log with `snap` (a follower installing the leader's
+  // snapshot): empty after it, committed at its index. The snapshot is
+  // unstable until the application persists it.
+  void Restore(const raftpb::Snapshot& snap);
+  // The pending unstable snapshot, else the storage's. Errors: the storage's.
+  Result<raftpb::Snapshot> Snapshot() const;
 
   // The log invariants listed above; a non-ok Status names the broken one.
   Status CheckInvariants() const;

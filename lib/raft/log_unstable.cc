@@ -6,21 +6,41 @@
 
 namespace etcdd::raft {
 
+std::optional<uint64_t> Unstable::MaybeFirstIndex() const {
+  if (!snapshot_) return std::nullopt;
+  return snapshot_->metadata().index() + 1;
+}
+
 std::optional<uint64_t> Unstable::MaybeLastIndex() const {
-  if (entries_.empty()) return std::nullopt;
-  return offset_ + entries_.size() - 1;
+  if (!entries_.empty()) return offset_ + entries_.size() - 1;
+  if (snapshot_) return snapshot_->metadata().index();
+  return std::nullopt;
 }
 
 std::optional<uint64_t> Unstable::MaybeTerm(uint64_t index) const {
-  if (index < offset_ || index - offset_ >= entries_.size()) return std::nullopt;
+  if (index < offset_) {
+    if (snapshot_ && snapshot_->metadata().index() == index) return snapshot_->metadata().term();
+    return std::nullopt;
+  }
+  if (index - offset_ >= entries_.size()) return std::nullopt;
   return entries_[index - offset_].term();
 }
 
 void Unstable::StableTo(uint64_t index, uint64_t term) {
   std::optional<uint64_t> t = MaybeTerm(index);
-  if (!t || *t != term) return;
+  if (!t || *t != term || index < offset_) return;
   entries_.erase(entries_.begin(), entries_.begin() + (index + 1 - offset_));
   offset_ = index + 1;
+}
+
+void Unstable::StableSnapTo(uint64_t index) {
+  if (snapshot_ && snapshot_->metadata().index() == index) snapshot_.reset();
+}
+
+void Unstable::Restore(const raftpb::Snapshot& snap) {
+  offset_ = snap.metadata().index() + 1;
+  entries_.clear();
+  snapshot_ = snap;
 }
 
 void Unstable::TruncateAndAppend(const std::vector<raftpb::Entry>& ents) {

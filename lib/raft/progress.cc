@@ -8,13 +8,25 @@ namespace etcdd::raft {
 
 void Progress::ResetState(ProgressState s) {
   probe_sent = false;
+  pending_snapshot = 0;
   state = s;
   inflights.Reset();
 }
 
 void Progress::BecomeProbe() {
-  ResetState(ProgressState::kProbe);
-  next = match + 1;
+  if (state == ProgressState::kSnapshot) {
+    const uint64_t pending = pending_snapshot;
+    ResetState(ProgressState::kProbe);
+    next = std::max(match + 1, pending + 1);
+  } else {
+    ResetState(ProgressState::kProbe);
+    next = match + 1;
+  }
+}
+
+void Progress::BecomeSnapshot(uint64_t snapshot_index) {
+  ResetState(ProgressState::kSnapshot);
+  pending_snapshot = snapshot_index;
 }
 
 void Progress::BecomeReplicate() {
@@ -55,6 +67,8 @@ bool Progress::IsPaused() const {
       return probe_sent;
     case ProgressState::kReplicate:
       return inflights.Full();
+    case ProgressState::kSnapshot:
+      return true;
   }
   Panic("unexpected progress state");
 }
@@ -72,7 +86,27 @@ const Progress* ProgressTracker::Find(uint64_t id) const {
 void ProgressTracker::AddVoter(uint64_t id, uint64_t last_index) {
   if (voters_.Contains(id)) return;
   voters_.Add(id);
+  if (learners_.erase(id) != 0) {
+    progress_.at(id).is_learner = false;
+    return;
+  }
+  AddProgress(id, last_index, false);
+}
+
+void ProgressTracker::AddLearner(uint64_t id, uint64_t last_index) {
+  if (learners_.count(id) != 0) return;
+  learners_.insert(id);
+  if (voters_.Contains(id)) {
+    voters_.Remove(id);
+    progress_.at(id).is_learner = true;
+    return;
+  }
+  AddProgress(id, last_index, true);
+}
+
+void ProgressTracker::AddProgress(uint64_t id, uint64_t last_index, bool is_learner) {
   Progress pr(max_inflight_);
+  pr.is_learner = is_learner;
   // Probing from the last index is optimistic, but a rejection's hint quickly
   // moves next back to where the follower's log really ends.
   pr.next = std::max<uint64_t>(last_index, 1);
@@ -82,15 +116,25 @@ void ProgressTracker::AddVoter(uint64_t id, uint64_t last_index) {
   progress_.insert_or_assign(id, std::move(pr));
 }
 
+void ProgressTracker::Clear() {
+  voters_ = MajorityConfig();
+  learners_.clear();
+  progress_.clear();
+  votes_.clear();
+}
+
 void ProgressTracker::Remove(uint64_t id) {
   voters_.Remove(id);
+  learners_.erase(id);
   progress_.erase(id);
   votes_.erase(id);
 }
 
 void ProgressTracker::ResetProgress(uint64_t self, uint64_t last_index) {
   for (auto& [id, pr] : progress_) {
+    const bool is_learner = pr.is_learner;
     pr = Progress(max_inflight_);
+    pr.is_learner = is_learner;
     pr.next = last_index + 1;
     if (id == self) pr.match = last_index;
   }
@@ -99,6 +143,7 @@ void ProgressTracker::ResetProgress(uint64_t self, uint64_t last_index) {
 raftpb::ConfState ProgressTracker::GetConfState() const {
   raftpb::ConfState cs;
   for (uint64_t id : voters_.ids()) cs.add_voters(id);
+  for (uint64_t id : learners_) cs.add_learners(id);
   return cs;
 }
 

@@ -9,6 +9,18 @@ namespace etcdd::raft {
 
 Status ErrProposalDropped() { return Status::Unavailable("raft proposal dropped"); }
 
+std::string_view ProgressStateName(ProgressState state) {
+  switch (state) {
+    case ProgressState::kProbe:
+      return "StateProbe";
+    case ProgressState::kReplicate:
+      return "StateReplicate";
+    case ProgressState::kSnapshot:
+      return "StateSnapshot";
+  }
+  return "StateUnknown";
+}
+
 std::string_view StateTypeName(StateType state) {
   switch (state) {
     case StateType::kFollower:
@@ -72,8 +84,7 @@ Result<std::unique_ptr<Raft>> Raft::Create(const Config& c) {
   ASSIGN_OR_RETURN(auto initial, c.storage->InitialState());
   const raftpb::HardState& hs = initial.first;
   const raftpb::ConfState& cs = initial.second;
-  if (cs.learners_size() > 0) return Status::Unimplemented("raft: learners are not supported yet");
-  for (uint64_t voter : cs.voters()) r->tracker_.AddVoter(voter, r->log_.LastIndex());
+  r->LoadConfState(cs);
   if (hs.term() != 0 || hs.vote() != 0 || hs.commit() != 0) {
     if (hs.commit() < r->log_.committed() || hs.commit() > r->log_.LastIndex()) {
       return Status::InvalidArgument("state.commit " + std::to_string(hs.commit()) +
@@ -116,9 +127,11 @@ std::vector<raftpb::Message> Raft::TakeMessages() { return std::exchange(msgs_, 
 
 std::vector<ReadState> Raft::TakeReadStates() { return std::exchange(read_states_, {}); }
 
-void Raft::Advance(uint64_t applied_index, uint64_t stable_index, uint64_t stable_term) {
+void Raft::Advance(uint64_t applied_index, uint64_t stable_index, uint64_t stable_term,
+                   uint64_t stable_snap_index) {
   if (applied_index > 0) log_.AppliedTo(applied_index);
   if (stable_index > 0) log_.StableTo(stable_index, stable_term);
+  if (stable_snap_index > 0) log_.StableSnapTo(stable_snap_index);
 }
 
 Status Raft::Step(const raftpb::Message& m) {
@@ -176,6 +189,10 @@ void Raft::TickHeartbeat() {
       m.set_from(id_);
       static_cast<void>(Step(m));
     }
+    // A transfer that did not complete within an election timeout is given
+    // up: the leader takes proposals again.
+    if (state_ == StateType::kLeader && lead_transferee_ != kNone) AbortLeaderTransfer();
+    HandOverIfRemoved();  // a removed leader tries again
   }
   if (state_ != StateType::kLeader) return;  // CheckQuorum may have deposed us
   if (heartbeat_elapsed_ >= heartbeat_timeout_) {
@@ -204,6 +221,9 @@ void Raft::Reset(uint64_t term) {
   tracker_.ResetVotes();
   tracker_.ResetProgress(id_, log_.LastIndex());
   pending_conf_index_ = 0;
+  self_removal_pending_ = false;
+  handover_attempts_ = 0;
+  AbortLeaderTransfer();
   read_only_ = ReadOnly();
   pending_read_index_.clear();
 }
@@ -246,6 +266,7 @@ void Raft::BecomeLeader() {
   // There may be an unapplied configuration change in the log; rather than
   // scanning for it, refuse new ones until everything up to here is applied.
   pending_conf_index_ = log_.LastIndex();
+  self_removal_pending_ = ScanForSelfRemoval();
   // An empty entry of the new term: committing it commits every earlier entry
   // (Raft paper §5.4.2) and lets ReadIndex proceed.
   raftpb::Entry empty;
@@ -288,7 +309,12 @@ Status Raft::CheckInvariants() const {
                   std::to_string(log_.LastIndex()));
     }
   }
+  if (state_ == StateType::kLeader && lead_transferee_ != kNone &&
+      tracker_.Find(lead_transferee_) == nullptr) {
+    return fail("transferring leadership to a non-member");
+  }
   for (const auto& [id, pr] : tracker_.progress()) {
+    if (pr.is_learner != tracker_.IsLearner(id)) return fail("learner flag of " + FormatId(id));
     if (pr.match >= pr.next) {
       return fail("progress of " + FormatId(id) + ": match " + std::to_string(pr.match) +
                   " >= next " + std::to_string(pr.next));

@@ -13,6 +13,7 @@
 //   raft_follower.cc  followers and candidates: appends, heartbeats, votes
 //                     received, forwarding
 //   raft_conf.cc      bootstrap and configuration changes
+//   raft_snapshot.cc  sending and installing snapshots, leadership transfer
 //
 // Internal to lib/raft. Not thread-safe.
 #pragma once
@@ -41,8 +42,7 @@ class Raft {
  public:
   // Loads the HardState and ConfState from config.storage. Errors: the
   // config's (see ValidateConfig), the storage's, InvalidArgument if the saved
-  // commit index is beyond the stored log or config.applied beyond the commit,
-  // Unimplemented if the ConfState has learners.
+  // commit index is beyond the stored log or config.applied beyond the commit.
   static Result<std::unique_ptr<Raft>> Create(const Config& config);
 
   // Steps one message, local (term 0) or from a peer. Errors:
@@ -55,6 +55,7 @@ class Raft {
   uint64_t term() const { return term_; }
   uint64_t vote() const { return vote_; }
   uint64_t lead() const { return lead_; }
+  uint64_t lead_transferee() const { return lead_transferee_; }
   StateType state() const { return state_; }
   const RaftLog& log() const { return log_; }
   const ProgressTracker& tracker() const { return tracker_; }
@@ -67,9 +68,11 @@ class Raft {
   std::vector<ReadState> TakeReadStates();
 
   // The application handled a Ready: it applied entries up to
-  // `applied_index` (0: none) and persisted entries up to
-  // (stable_index, stable_term) (stable_index 0: none).
-  void Advance(uint64_t applied_index, uint64_t stable_index, uint64_t stable_term);
+  // `applied_index` (0: none), persisted entries up to
+  // (stable_index, stable_term) (stable_index 0: none) and the snapshot at
+  // `stable_snap_index` (0: none).
+  void Advance(uint64_t applied_index, uint64_t stable_index, uint64_t stable_term,
+               uint64_t stable_snap_index);
 
   // See RawNode::Bootstrap and RawNode::ApplyConfChange.
   Status Bootstrap(const std::vector<uint64_t>& voters);
@@ -80,7 +83,7 @@ class Raft {
   Status CheckInvariants() const;
 
  private:
-  enum class CampaignType { kPreElection, kElection };
+  enum class CampaignType { kPreElection, kElection, kTransfer };
 
   explicit Raft(const Config& config);
 
@@ -139,12 +142,28 @@ class Raft {
   void HandleHeartbeat(const raftpb::Message& m);
 
   // raft_conf.cc
+  bool RemovesSelf(const raftpb::Entry& e) const;
+  bool ScanForSelfRemoval() const;
   void OnConfigChanged();
+  void LoadConfState(const raftpb::ConfState& cs);
+  void HandOverIfRemoved();
+
+  // raft_snapshot.cc
+  bool SendSnapshot(uint64_t to, Progress* pr);
+  void HandleSnapshotStatus(const raftpb::Message& m, Progress* pr);
+  void HandleSnapshot(const raftpb::Message& m);
+  bool Restore(const raftpb::Snapshot& snap);
+  void HandleTransferLeader(const raftpb::Message& m, const Progress& pr);
+  void SendTimeoutNow(uint64_t to);
+  void AbortLeaderTransfer() { lead_transferee_ = kNone; }
 
   const uint64_t id_;
   uint64_t term_ = 0;
   uint64_t vote_ = kNone;
   uint64_t lead_ = kNone;
+  // Leader only: the member leadership is being handed to (etcd's
+  // leadTransferee); proposals are refused meanwhile.
+  uint64_t lead_transferee_ = kNone;
   StateType state_ = StateType::kFollower;
   RaftLog log_;
   ProgressTracker tracker_;
@@ -157,6 +176,14 @@ class Raft {
   // Only one configuration change may be pending (in the log, not applied): a
   // new one is refused while the applied index is below this.
   uint64_t pending_conf_index_ = 0;
+  // Leader only: a configuration change removing or demoting this leader is
+  // in its log, not applied. New proposals are refused meanwhile, so that
+  // once the removal commits the leader holds no entry the remaining voters
+  // lack: it could not be elected again, and its refusal to vote for a less
+  // up-to-date candidate could block them forever.
+  bool self_removal_pending_ = false;
+  // Leader only: hand-overs tried since it was removed (HandOverIfRemoved).
+  uint64_t handover_attempts_ = 0;
   // Last index of the ConfChange entries Bootstrap applied internally; they do
   // not hold back a campaign while the application has yet to apply them.
   uint64_t bootstrap_index_ = 0;

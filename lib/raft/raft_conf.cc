@@ -1,4 +1,6 @@
-// Bootstrap and configuration changes (single voter add/remove).
+// Bootstrap and configuration changes: one voter or learner added, promoted
+// or removed at a time (etcd 3.4's ConfChange v1; no joint consensus).
+#include <algorithm>
 #include <set>
 #include <string>
 
@@ -52,6 +54,9 @@ raftpb::ConfState Raft::ApplyConfChange(const raftpb::ConfChange& cc) {
       case raftpb::CONF_CHANGE_ADD_NODE:
         tracker_.AddVoter(cc.node_id(), log_.LastIndex());
         break;
+      case raftpb::CONF_CHANGE_ADD_LEARNER_NODE:
+        tracker_.AddLearner(cc.node_id(), log_.LastIndex());
+        break;
       case raftpb::CONF_CHANGE_REMOVE_NODE:
         tracker_.Remove(cc.node_id());
         break;
@@ -65,13 +70,87 @@ raftpb::ConfState Raft::ApplyConfChange(const raftpb::ConfChange& cc) {
         break;
     }
   }
+  // A transfer to a member that is no longer a voter cannot complete.
+  if (lead_transferee_ != kNone && !tracker_.voters().Contains(lead_transferee_)) {
+    AbortLeaderTransfer();
+  }
   OnConfigChanged();
+  HandOverIfRemoved();
   return tracker_.GetConfState();
 }
 
+// A leader removed from the voters (or demoted to learner) keeps leading, as
+// in etcd 3.4 (it refuses proposals), and hands leadership over to the most
+// caught-up remaining voter with a leadership transfer: it keeps replicating
+// to that voter until its log is complete, then sends MsgTimeoutNow. Were it
+// to step down at once, the remaining voters could be stuck: one that has not
+// learned that the removal committed still needs its vote, which it refuses
+// while its log holds entries theirs lacks. Called when the change is applied
+// and again every election timeout until a new leader takes over.
+void Raft::HandOverIfRemoved() {
+  if (state_ != StateType::kLeader || tracker_.voters().Contains(id_)) return;
+  if (lead_transferee_ != kNone) return;
+  // Most caught-up first; each retry moves on to the next voter, in case the
+  // previous one is down.
+  std::vector<std::pair<uint64_t, uint64_t>> candidates;  // (match, id)
+  for (uint64_t id : tracker_.voters().ids()) {
+    if (const Progress* pr = tracker_.Find(id)) candidates.emplace_back(pr->match, id);
+  }
+  if (candidates.empty()) return;
+  std::stable_sort(candidates.begin(), candidates.end(),
+                   [](const auto& a, const auto& b) { return a.first > b.first; });
+  const auto [best_match, successor] = candidates[handover_attempts_++ % candidates.size()];
+  Logf(LogLevel::kInfo, [&] {
+    return FormatId(id_) + " is no longer a voter; handing leadership over to " +
+           FormatId(successor);
+  });
+  election_elapsed_ = 0;
+  lead_transferee_ = successor;
+  if (best_match == log_.LastIndex()) {
+    SendTimeoutNow(successor);
+  } else {
+    SendAppend(successor);
+  }
+}
+
+// Whether `e` is a configuration change removing this member from the voters
+// (REMOVE_NODE, or ADD_LEARNER_NODE demoting it).
+bool Raft::RemovesSelf(const raftpb::Entry& e) const {
+  if (e.type() != raftpb::ENTRY_CONF_CHANGE) return false;
+  raftpb::ConfChange cc;
+  if (!cc.ParseFromString(e.data()) || cc.node_id() != id_) return false;
+  return cc.type() == raftpb::CONF_CHANGE_REMOVE_NODE ||
+         cc.type() == raftpb::CONF_CHANGE_ADD_LEARNER_NODE;
+}
+
+// Whether an entry after the applied index removes this member (a new leader
+// may inherit such a pending change). Scans in bounded chunks.
+bool Raft::ScanForSelfRemoval() const {
+  constexpr uint64_t kScanBytes = 1 << 20;
+  uint64_t lo = std::max(log_.applied() + 1, log_.FirstIndex());
+  const uint64_t hi = log_.LastIndex() + 1;
+  while (lo < hi) {
+    Result<std::vector<raftpb::Entry>> ents = log_.Slice(lo, hi, kScanBytes);
+    if (!ents.ok())
+      Panic("unexpected error scanning unapplied entries: " + ents.status().ToString());
+    for (const raftpb::Entry& e : *ents) {
+      if (RemovesSelf(e)) return true;
+    }
+    lo = ents->back().index() + 1;
+  }
+  return false;
+}
+
+// Replaces the configuration with `cs` (at creation and when a snapshot is
+// installed); every Progress probes from the last index.
+void Raft::LoadConfState(const raftpb::ConfState& cs) {
+  tracker_.Clear();
+  for (uint64_t voter : cs.voters()) tracker_.AddVoter(voter, log_.LastIndex());
+  for (uint64_t learner : cs.learners()) tracker_.AddLearner(learner, log_.LastIndex());
+}
+
 void Raft::OnConfigChanged() {
-  // Only a leader that is still a voter has anything to do.
-  if (state_ != StateType::kLeader || tracker_.Find(id_) == nullptr) return;
+  if (state_ != StateType::kLeader) return;
   if (MaybeCommit()) {
     // A smaller quorum may commit more at once: tell everyone.
     BcastAppend();

@@ -8,6 +8,10 @@ namespace etcdd::raft {
 
 namespace {
 
+// Context of the votes of a campaign started by MsgTimeoutNow (etcd's
+// campaignTransfer).
+constexpr std::string_view kCampaignTransfer = "CampaignTransfer";
+
 std::string Describe(const raftpb::Message& m) {
   return raftpb::MessageType_Name(m.type()) + " from " + FormatId(m.from()) +
          " [logterm: " + std::to_string(m.log_term()) + ", index: " + std::to_string(m.index()) +
@@ -29,7 +33,10 @@ bool Raft::StepTerm(const raftpb::Message& m) {
       // leader (Raft thesis §4.2.3).
       const bool in_lease =
           check_quorum_ && lead_ != kNone && election_elapsed_ < election_timeout_;
-      if (in_lease) {
+      // A transferee campaigns at the leader's request: the lease does not
+      // hold it back.
+      const bool forced = m.context() == kCampaignTransfer;
+      if (in_lease && !forced) {
         Logf(LogLevel::kInfo, [&] {
           return FormatId(id_) + " ignored " + Describe(m) +
                  ": lease is not expired (remaining ticks: " +
@@ -112,7 +119,8 @@ bool Raft::HasUnappliedConfChanges() const {
   // Scan in bounded chunks: after a restart the unapplied range can be the
   // whole log.
   constexpr uint64_t kScanBytes = 1 << 20;
-  uint64_t lo = std::max(log_.applied(), bootstrap_index_) + 1;
+  // Entries covered by a snapshot being installed count as applied.
+  uint64_t lo = std::max({log_.applied() + 1, bootstrap_index_ + 1, log_.FirstIndex()});
   const uint64_t hi = log_.committed() + 1;
   while (lo < hi) {
     Result<std::vector<raftpb::Entry>> ents = log_.Slice(lo, hi, kScanBytes);
@@ -156,6 +164,7 @@ void Raft::Campaign(CampaignType type) {
     m.set_type(vote_type);
     m.set_index(log_.LastIndex());
     m.set_log_term(log_.LastTerm());
+    if (type == CampaignType::kTransfer) m.set_context(std::string(kCampaignTransfer));
     Send(std::move(m));
   }
 }

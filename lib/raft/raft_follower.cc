@@ -32,6 +32,34 @@ Status Raft::StepFollower(const raftpb::Message& m) {
       lead_ = m.from();
       HandleHeartbeat(m);
       return Status::Ok();
+    case raftpb::MSG_SNAP:
+      election_elapsed_ = 0;
+      lead_ = m.from();
+      HandleSnapshot(m);
+      return Status::Ok();
+    case raftpb::MSG_TRANSFER_LEADER:
+      // As etcd, the forwarded request names this member (Send sets `from`):
+      // call RawNode::TransferLeader on the leader to pick another transferee.
+      if (lead_ == kNone) return Status::Ok();
+      {
+        raftpb::Message fwd = m;
+        fwd.set_to(lead_);
+        fwd.set_term(0);
+        Send(std::move(fwd));
+      }
+      return Status::Ok();
+    case raftpb::MSG_TIMEOUT_NOW:
+      // The leader hands over: campaign at once, with no pre-vote, and past
+      // the other members' leader lease (thesis §3.10).
+      if (Promotable()) {
+        Logf(LogLevel::kInfo, [&] {
+          return FormatId(id_) + " [term " + std::to_string(term_) +
+                 "] received MsgTimeoutNow from " + FormatId(m.from()) +
+                 " and starts an election to get leadership.";
+        });
+        Campaign(CampaignType::kTransfer);
+      }
+      return Status::Ok();
     case raftpb::MSG_READ_INDEX: {
       // Without a leader the request is dropped; the application retries.
       if (lead_ == kNone) return Status::Ok();
@@ -70,6 +98,10 @@ Status Raft::StepCandidate(const raftpb::Message& m) {
     case raftpb::MSG_HEARTBEAT:
       BecomeFollower(m.term(), m.from());
       HandleHeartbeat(m);
+      return Status::Ok();
+    case raftpb::MSG_SNAP:
+      BecomeFollower(m.term(), m.from());
+      HandleSnapshot(m);
       return Status::Ok();
     default:
       break;

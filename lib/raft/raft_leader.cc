@@ -39,6 +39,12 @@ Status Raft::StepLeader(const raftpb::Message& m) {
       // MsgApp: fall back to probing.
       if (pr->state == ProgressState::kReplicate) pr->BecomeProbe();
       break;
+    case raftpb::MSG_SNAP_STATUS:
+      HandleSnapshotStatus(m, pr);
+      break;
+    case raftpb::MSG_TRANSFER_LEADER:
+      HandleTransferLeader(m, *pr);
+      break;
     default:
       break;
   }
@@ -48,7 +54,20 @@ Status Raft::StepLeader(const raftpb::Message& m) {
 Status Raft::HandleProposal(const raftpb::Message& m) {
   if (m.entries_size() == 0) return Status::InvalidArgument("raft: empty MsgProp");
   // A leader removed from the configuration takes no new proposals.
-  if (tracker_.Find(id_) == nullptr) return ErrProposalDropped();
+  if (!tracker_.voters().Contains(id_)) return ErrProposalDropped();
+  if (lead_transferee_ != kNone) {
+    Logf(LogLevel::kDebug, [&] {
+      return FormatId(id_) + " [term " + std::to_string(term_) + "] transfer leadership to " +
+             FormatId(lead_transferee_) + " is in progress; dropping proposal";
+    });
+    return ErrProposalDropped();
+  }
+  if (self_removal_pending_) {
+    Logf(LogLevel::kDebug, [&] {
+      return FormatId(id_) + " is being removed from the configuration; dropping proposal";
+    });
+    return ErrProposalDropped();
+  }
   std::vector<raftpb::Entry> ents(m.entries().begin(), m.entries().end());
   for (size_t i = 0; i < ents.size(); ++i) {
     if (ents[i].type() != raftpb::ENTRY_CONF_CHANGE) continue;
@@ -63,6 +82,9 @@ Status Raft::HandleProposal(const raftpb::Message& m) {
       ents[i] = raftpb::Entry();
     } else {
       pending_conf_index_ = log_.LastIndex() + i + 1;
+      // Entries after it in this same message are still taken: they are
+      // replicated together with it.
+      if (RemovesSelf(ents[i])) self_removal_pending_ = true;
     }
   }
   AppendEntries(std::move(ents));
@@ -100,8 +122,8 @@ bool Raft::MaybeSendAppend(uint64_t to, bool send_if_empty) {
   if (ents.ok() && ents->empty() && !send_if_empty) return false;
   if (!prev_term.ok() || !ents.ok()) {
     // The follower needs entries that were compacted away; it can only catch
-    // up from a snapshot (sent once snapshot transfer exists).
-    return false;
+    // up from a snapshot.
+    return SendSnapshot(to, pr);
   }
   raftpb::Message m;
   m.set_to(to);
@@ -163,10 +185,18 @@ void Raft::HandleAppendResponse(const raftpb::Message& m, Progress* pr) {
   }
   const bool was_paused = pr->IsPaused();
   if (!pr->MaybeUpdate(m.index())) return;
-  if (pr->state == ProgressState::kProbe) {
-    pr->BecomeReplicate();
-  } else {
-    pr->inflights.FreeLE(m.index());
+  switch (pr->state) {
+    case ProgressState::kProbe:
+      pr->BecomeReplicate();
+      break;
+    case ProgressState::kSnapshot:
+      // The follower installed the snapshot (or caught up otherwise): probe
+      // from after it, as etcd does, before streaming again.
+      if (pr->match >= pr->pending_snapshot) pr->BecomeProbe();
+      break;
+    case ProgressState::kReplicate:
+      pr->inflights.FreeLE(m.index());
+      break;
   }
   if (MaybeCommit()) {
     BcastAppend();  // tell everyone the new commit index
@@ -175,6 +205,10 @@ void Raft::HandleAppendResponse(const raftpb::Message& m, Progress* pr) {
   }
   // The window may have room for several messages now.
   while (MaybeSendAppend(m.from(), false)) {
+  }
+  // A transferee that has caught up takes over at once.
+  if (m.from() == lead_transferee_ && pr->match == log_.LastIndex()) {
+    SendTimeoutNow(m.from());
   }
 }
 
@@ -197,7 +231,10 @@ void Raft::HandleHeartbeatResponse(const raftpb::Message& m, Progress* pr) {
 void Raft::CheckQuorumActive() {
   // The leader always counts itself as active.
   if (Progress* self = tracker_.Find(id_)) self->recent_active = true;
-  if (!tracker_.QuorumActive()) {
+  // A leader removed from the voters stays until its hand-over completes
+  // (HandOverIfRemoved): it cannot be elected again, and a remaining voter
+  // may need its log.
+  if (!tracker_.QuorumActive() && tracker_.voters().Contains(id_)) {
     Logf(LogLevel::kWarn,
          [&] { return FormatId(id_) + " stepped down to follower since quorum is not active"; });
     BecomeFollower(term_, kNone);
@@ -214,7 +251,7 @@ bool Raft::CommittedEntryInCurrentTerm() const {
 
 void Raft::HandleReadIndexAsLeader(const raftpb::Message& m) {
   if (m.entries_size() != 1) return;  // malformed: the context travels as entries[0].data
-  if (tracker_.IsSingleton()) {
+  if (tracker_.IsSingleton() && tracker_.voters().Contains(id_)) {
     // Our own vote is the quorum: the commit index is as fresh as it gets.
     RespondToReadIndex(m, log_.committed());
     return;

@@ -56,9 +56,6 @@ Status RawNode::Propose(std::string data) {
 }
 
 Status RawNode::ProposeConfChange(const raftpb::ConfChange& cc) {
-  if (cc.type() == raftpb::CONF_CHANGE_ADD_LEARNER_NODE) {
-    return Status::Unimplemented("raft: learners are not supported yet");
-  }
   raftpb::Message m;
   m.set_type(raftpb::MSG_PROP);
   m.set_from(raft_->id());
@@ -91,6 +88,7 @@ bool RawNode::HasReady() const {
   if (!(raft_->GetSoftState() == prev_soft_)) return true;
   const raftpb::HardState hs = raft_->GetHardState();
   if (!IsEmptyHardState(hs) && !SameHardState(hs, prev_hard_)) return true;
+  if (raft_->log().unstable().snapshot()) return true;
   return !raft_->messages().empty() || !raft_->log().unstable().entries().empty() ||
          raft_->log().HasNextEntries() || !raft_->read_states().empty();
 }
@@ -98,6 +96,7 @@ bool RawNode::HasReady() const {
 Ready RawNode::GetReady() {
   Ready rd;
   rd.entries = raft_->log().unstable().entries();
+  rd.snapshot = raft_->log().unstable().snapshot();
   rd.committed_entries = raft_->log().NextEntries();
   rd.messages = raft_->TakeMessages();
   rd.read_states = raft_->TakeReadStates();
@@ -110,22 +109,58 @@ Ready RawNode::GetReady() {
   if (!SameHardState(hs, prev_hard_)) rd.hard_state = hs;
   // Term, vote and log entries must be on disk before anyone hears of them;
   // a commit index alone may be written lazily (it can be re-learned).
-  rd.must_sync =
-      !rd.entries.empty() || hs.term() != prev_hard_.term() || hs.vote() != prev_hard_.vote();
+  rd.must_sync = !rd.entries.empty() || rd.snapshot.has_value() || hs.term() != prev_hard_.term() ||
+                 hs.vote() != prev_hard_.vote();
   return rd;
 }
 
 void RawNode::Advance(const Ready& rd) {
   if (rd.hard_state) prev_hard_ = *rd.hard_state;
-  const uint64_t applied = rd.committed_entries.empty() ? 0 : rd.committed_entries.back().index();
+  // Applied: the last committed entry, else the snapshot (etcd's
+  // Ready.appliedCursor).
+  uint64_t applied = rd.committed_entries.empty() ? 0 : rd.committed_entries.back().index();
+  if (applied == 0 && rd.snapshot) applied = rd.snapshot->metadata().index();
   uint64_t stable_index = 0;
   uint64_t stable_term = 0;
   if (!rd.entries.empty()) {
     stable_index = rd.entries.back().index();
     stable_term = rd.entries.back().term();
   }
-  raft_->Advance(applied, stable_index, stable_term);
+  raft_->Advance(applied, stable_index, stable_term,
+                 rd.snapshot ? rd.snapshot->metadata().index() : 0);
 }
+
+void RawNode::ReportSnapshot(uint64_t id, SnapshotStatus status) {
+  raftpb::Message m;
+  m.set_type(raftpb::MSG_SNAP_STATUS);
+  m.set_from(id);
+  m.set_reject(status == SnapshotStatus::kFailure);
+  static_cast<void>(raft_->Step(m));
+}
+
+void RawNode::TransferLeader(uint64_t transferee) {
+  raftpb::Message m;
+  m.set_type(raftpb::MSG_TRANSFER_LEADER);
+  m.set_from(transferee);
+  static_cast<void>(raft_->Step(m));
+}
+
+std::map<uint64_t, ProgressInfo> RawNode::Progress() const {
+  std::map<uint64_t, ProgressInfo> out;
+  if (raft_->state() != StateType::kLeader) return out;
+  for (const auto& [id, pr] : raft_->tracker().progress()) {
+    ProgressInfo& info = out[id];
+    info.match = pr.match;
+    info.next = pr.next;
+    info.state = pr.state;
+    info.pending_snapshot = pr.pending_snapshot;
+    info.recent_active = pr.recent_active;
+    info.is_learner = pr.is_learner;
+  }
+  return out;
+}
+
+raftpb::ConfState RawNode::GetConfState() const { return raft_->tracker().GetConfState(); }
 
 void RawNode::ReportUnreachable(uint64_t id) {
   raftpb::Message m;
@@ -143,6 +178,7 @@ BasicStatus RawNode::GetStatus() const {
   s.applied = raft_->log().applied();
   s.lead = raft_->lead();
   s.state = raft_->state();
+  s.lead_transferee = raft_->lead_transferee();
   return s;
 }
 

@@ -22,8 +22,19 @@
 //   - member joining an existing group: empty Storage, Create(), no Bootstrap;
 //     it learns the log (and configuration) from the leader.
 //
-// Not implemented yet (later issue): snapshots (sending, installing, the
-// snapshot progress state), learners, joint consensus, leadership transfer.
+// Snapshots: when a follower needs entries the leader's Storage has compacted,
+// the leader sends Storage::GetSnapshot() (MsgSnap) and waits (progress state
+// kSnapshot) until the follower acknowledges it or the application reports
+// the send with ReportSnapshot(). The follower hands it to the application in
+// Ready::snapshot. The application takes snapshots itself
+// (MemoryStorage::CreateSnapshot + Compact, with the ConfState returned by
+// ApplyConfChange).
+//
+// Membership: one change at a time (ConfChange v1, no joint consensus):
+// ADD_NODE, ADD_LEARNER_NODE, REMOVE_NODE, UPDATE_NODE. Learners receive the
+// log but neither vote nor count towards any quorum.
+//
+// Not implemented: joint consensus (ConfChangeV2), ReadOnlyLeaseBased reads.
 //
 // Thread-safety: none; one thread drives a RawNode (etcdd's raft loop).
 // Ownership: Config::storage and Config::logger are borrowed and must outlive
@@ -31,6 +42,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -49,13 +61,17 @@ class Raft;
 // from the configuration). The caller may retry once a leader is known.
 Status ErrProposalDropped();
 
+// The outcome of sending a snapshot, for RawNode::ReportSnapshot (etcd's
+// SnapshotFinish / SnapshotFailure).
+enum class SnapshotStatus { kFinish, kFailure };
+
 class RawNode {
  public:
   // A follower at the stored term, with no leader, loaded from config.storage
   // (HardState, ConfState, log). Errors: InvalidArgument for a bad config
   // (etcd's messages) or a stored commit index beyond the stored log or
-  // config.applied beyond it; Unimplemented if the stored ConfState has
-  // learners; the storage's errors.
+  // config.applied beyond it; the storage's errors. The configuration (voters
+  // and learners) starts as the stored snapshot's ConfState.
   static Result<std::unique_ptr<RawNode>> Create(const Config& config);
   ~RawNode();
   RawNode(const RawNode&) = delete;
@@ -93,8 +109,8 @@ class RawNode {
   // Proposes a configuration change (an ENTRY_CONF_CHANGE entry holding the
   // encoded ConfChange); once committed, the application applies it with
   // ApplyConfChange. While another one is pending (in the log, not applied)
-  // the leader replaces it with an empty normal entry, as etcd does. Errors:
-  // as Propose; Unimplemented for ADD_LEARNER_NODE (learners come later).
+  // the leader replaces it with an empty normal entry, as etcd does
+  // (pendingConfIndex). Errors: as Propose.
   Status ProposeConfChange(const raftpb::ConfChange& cc);
 
   // Steps a message received from a peer. Errors: InvalidArgument "raft:
@@ -116,10 +132,26 @@ class RawNode {
 
   // Applies a committed configuration change to the state machine and returns
   // the resulting configuration (to be saved with the next snapshot).
-  // ADD_NODE of an existing voter and REMOVE_NODE of an absent one are no-ops,
-  // as is node_id 0 (etcd's "change not applied" marker) and UPDATE_NODE.
-  // ADD_LEARNER_NODE is not supported yet and ignored (logged).
+  //   ADD_NODE          adds a voter; promotes a learner (keeping its
+  //                     progress); a no-op for an existing voter.
+  //   ADD_LEARNER_NODE  adds a learner; a no-op for an existing learner; an
+  //                     existing voter is demoted (etcd 3.4 allows it too).
+  //   REMOVE_NODE       removes a voter or learner; a no-op if absent.
+  //   UPDATE_NODE       a no-op for Raft (only the application's view changes).
+  // node_id 0 (etcd's "change not applied" marker) changes nothing.
+  // A leader that is no longer a voter afterwards (removed or demoted) keeps
+  // leading as in etcd 3.4, refusing proposals, but at once starts a
+  // leadership transfer to the most caught-up remaining voter (retried every
+  // election timeout), so a new leader is elected without waiting for an
+  // election timeout. It is not deposed by CheckQuorum (a remaining voter may
+  // need its log to get elected); it becomes a follower when it hears of the
+  // new leader's term. The application may stop it then (etcd's server stops
+  // a removed member shortly after applying its removal).
+  // A leadership transfer to a member that is no longer a voter is aborted.
   raftpb::ConfState ApplyConfChange(const raftpb::ConfChange& cc);
+  // The current configuration (as the last ApplyConfChange returned it, or
+  // from the snapshot installed last).
+  raftpb::ConfState GetConfState() const;
 
   // Whether GetReady() would return something to do.
   bool HasReady() const;
@@ -132,6 +164,30 @@ class RawNode {
   // Reports that the last message sent to `id` could not be delivered; the
   // leader stops streaming to it and probes instead.
   void ReportUnreachable(uint64_t id);
+
+  // Reports the outcome of sending a snapshot (a Ready message of type
+  // MSG_SNAP) to `id` (etcd's ReportSnapshot). Either way the leader goes back
+  // to probing `id`; after a failure it sends the snapshot again when needed.
+  // Ignored unless this member leads and `id` is waiting for a snapshot.
+  void ReportSnapshot(uint64_t id, SnapshotStatus status);
+
+  // Asks this member, which should be the leader, to hand leadership to
+  // `transferee` (etcd's TransferLeader, Raft thesis §3.10). The leader stops
+  // taking proposals (they fail with "raft proposal dropped"), brings the
+  // transferee's log up to date, then sends it MsgTimeoutNow; the transferee
+  // campaigns at once, skipping the pre-vote and the others' leader lease. If
+  // no new leader emerges within an election timeout the transfer is aborted
+  // and the leader takes proposals again. Ignored if `transferee` is this
+  // member, a learner or not in the configuration. On a follower the request
+  // is forwarded to the leader as etcd does, which makes the follower itself
+  // the transferee. Watch GetStatus().lead to see the outcome.
+  void TransferLeader(uint64_t transferee);
+
+  // The leader's progress of every member, itself included (etcd's
+  // Status().Progress); empty unless this member is the leader. For
+  // "is the learner in sync" and strict-reconfig checks: compare match with
+  // GetStatus().commit.
+  std::map<uint64_t, ProgressInfo> Progress() const;
 
   BasicStatus GetStatus() const;
 

@@ -23,6 +23,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "raft/config.h"
@@ -53,17 +54,41 @@ struct Ready {
   std::vector<ReadState> read_states;
   // New log entries; persist (and append to Storage) before sending messages.
   std::vector<raftpb::Entry> entries;
-  // Snapshot to persist and apply (snapshot support arrives in a later issue;
-  // never set yet).
+  // Snapshot sent by the leader because this member's log is too far behind:
+  // persist it (MemoryStorage::ApplySnapshot; with the entries, in step 1) and
+  // restore the state machine from its data before applying
+  // committed_entries, which then all follow it. The configuration is the
+  // snapshot's metadata.conf_state (the state machine already took it).
   std::optional<raftpb::Snapshot> snapshot;
   // Committed entries to apply, in order, after `entries` are persisted.
   std::vector<raftpb::Entry> committed_entries;
   // Messages to send after persisting. Delivery may fail, be reordered or
   // duplicated: Raft tolerates it. Report failed sends with ReportUnreachable.
   std::vector<raftpb::Message> messages;
-  // True if the term or vote changed or there are entries: then the write in
-  // step 1 must be fsynced before step 2.
+  // True if the term or vote changed or there are entries or a snapshot: then
+  // the write in step 1 must be fsynced before step 2.
   bool must_sync = false;
+};
+
+// The leader's view of one follower's log (etcd's tracker.StateType):
+//   kProbe      where the follower's log diverges is unknown; one append at a
+//               time until it accepts one.
+//   kReplicate  appends are streamed optimistically.
+//   kSnapshot   the follower needs a snapshot; one is being sent.
+enum class ProgressState { kProbe, kReplicate, kSnapshot };
+
+// "StateProbe", "StateReplicate", "StateSnapshot", as etcd prints them.
+std::string_view ProgressStateName(ProgressState state);
+
+// One member's replication progress as the leader tracks it (etcd's
+// Status().Progress entries).
+struct ProgressInfo {
+  uint64_t match = 0;  // highest log index known to be on the member
+  uint64_t next = 0;   // next log index the leader will send
+  ProgressState state = ProgressState::kProbe;
+  uint64_t pending_snapshot = 0;  // in kSnapshot: index of the snapshot sent
+  bool recent_active = false;     // heard from within the current CheckQuorum round
+  bool is_learner = false;
 };
 
 struct BasicStatus {
@@ -74,6 +99,8 @@ struct BasicStatus {
   uint64_t applied = 0;  // highest index acknowledged applied via Advance
   uint64_t lead = 0;
   StateType state = StateType::kFollower;
+  // Leader only: the member leadership is being transferred to (0: none).
+  uint64_t lead_transferee = 0;
 };
 
 }  // namespace etcdd::raft

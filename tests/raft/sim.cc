@@ -62,7 +62,16 @@ void Cluster::StartNode(Member& m) {
   auto node = RawNode::Create(c);
   ASSERT_TRUE(node.ok()) << node.status().ToString();
   m.node = std::move(node).value();
-  m.applied = 0;
+  // The state machine restarts from the disk's snapshot, if any.
+  auto snap = m.disk->GetSnapshot();
+  ASSERT_TRUE(snap.ok());
+  m.applied = snap->metadata().index();
+  m.sm_hash = 0;
+  if (m.applied > 0) {
+    ASSERT_LE(m.applied, sm_chain_.size());
+    m.sm_hash = sm_chain_[m.applied - 1];
+    EXPECT_EQ(snap->data(), std::to_string(m.sm_hash)) << Where(m.id, m.applied);
+  }
   m.seen_commit = m.node->GetStatus().commit;
   m.applied_markers.clear();
   // A restarted member starts from what it persisted, nothing more or less.
@@ -85,12 +94,18 @@ Cluster::Member* Cluster::RandomLive() {
 
 void Cluster::Chaos(int steps) {
   faults_ = true;
+  if (opts_.isolate_one && isolated_ == 0) {
+    isolated_ = 1 + Rand(members_.size());
+    isolating_ = true;
+    KeepIsolated();
+  }
   for (int i = 0; i < steps && !::testing::Test::HasFailure(); ++i) RandomStep();
 }
 
 void Cluster::RandomStep() {
-  // Per mille: deliver 400, handle a Ready 300, tick 150, propose 100, read 40,
-  // crash 1, restart 3, partition 1, heal partitions 5.
+  // Per mille: deliver 400, handle a Ready 300, tick 150, propose 90, read 40,
+  // compact 5, change membership 3, transfer leadership 2, crash 1, restart 3,
+  // partition 1, heal partitions 5.
   const uint64_t roll = Rand(1000);
   Member* m = RandomLive();
   if (roll < 400) {
@@ -102,15 +117,21 @@ void Cluster::RandomStep() {
       m->node->Tick();
       AfterStep(*m);
     }
-  } else if (roll < 950) {
+  } else if (roll < 940) {
     if (m != nullptr) Propose(*m, "p" + std::to_string(next_proposal_++));
-  } else if (roll < 990) {
+  } else if (roll < 980) {
     if (m != nullptr) Read(*m);
+  } else if (roll < 985) {
+    if (opts_.compaction && m != nullptr) Compact(*m);
+  } else if (roll < 988) {
+    if (opts_.conf_changes) ChangeMembership();
+  } else if (roll < 990) {
+    if (opts_.transfers) TransferLeadership();
   } else if (roll < 991) {
     if (opts_.crashes && m != nullptr) Crash(Chance(0.5) ? LeaderOr(*m) : *m);
   } else if (roll < 994) {
     for (auto& [id, x] : members_) {
-      if (!x.node) {
+      if (!x.node && !x.stopped) {
         Restart(x);
         break;
       }
@@ -119,7 +140,12 @@ void Cluster::RandomStep() {
     if (opts_.partitions) Partition();
   } else {
     for (auto& [id, x] : members_) x.group = 0;
+    KeepIsolated();
   }
+}
+
+void Cluster::KeepIsolated() {
+  if (isolating_) members_.at(isolated_).group = 2;
 }
 
 void Cluster::Deliver(bool allow_faults) {
@@ -130,18 +156,146 @@ void Cluster::Deliver(bool allow_faults) {
   auto it = members_.find(msg.to());
   if (it == members_.end()) return;
   Member& to = it->second;
-  const Member& from = members_.at(msg.from());
-  if (!to.node || to.group != from.group) return;  // down or partitioned: lost
-  if (allow_faults && Chance(opts_.drop)) return;
+  Member& from = members_.at(msg.from());
+  if (to.node && to.removed_peers.count(from.id) != 0 && from.node && !KnowsRemoved(from)) {
+    // etcd's transport rejects a removed member, which then stops. One that
+    // applied its own removal keeps running here (etcd stops it after a
+    // delay): a voter that has not applied the removal yet may need its vote.
+    from.node.reset();
+    from.stopped = true;
+  }
+  // Down, partitioned, or between a member and one it knows removed (etcd's
+  // transport drops them): lost.
+  if (!to.node || to.group != from.group || to.removed_peers.count(from.id) != 0 ||
+      from.removed_peers.count(to.id) != 0 || (allow_faults && Chance(opts_.drop))) {
+    ReportSnap(msg, false);
+    return;
+  }
   if (allow_faults && Chance(opts_.duplicate))
     net_.insert(net_.begin() + Rand(net_.size() + 1), msg);
   static_cast<void>(to.node->Step(msg));  // stale or unexpected messages are rejected; fine
   AfterStep(to);
+  ReportSnap(msg, true);
+}
+
+bool Cluster::KnowsRemoved(const Member& m) const {
+  const raftpb::ConfState cs = m.node->GetConfState();
+  for (uint64_t id : cs.voters()) {
+    if (id == m.id) return false;
+  }
+  for (uint64_t id : cs.learners()) {
+    if (id == m.id) return false;
+  }
+  return ever_removed_.count(m.id) != 0;
+}
+
+// The transport reports snapshot sends, as etcd's does.
+void Cluster::ReportSnap(const raftpb::Message& msg, bool delivered) {
+  if (msg.type() != raftpb::MSG_SNAP) return;
+  Member& from = members_.at(msg.from());
+  if (!from.node) return;
+  from.node->ReportSnapshot(msg.to(),
+                            delivered ? SnapshotStatus::kFinish : SnapshotStatus::kFailure);
+  AfterStep(from);
+}
+
+// Snapshots the state machine at the applied index and compacts the disk
+// there, so followers further behind need the snapshot.
+void Cluster::Compact(Member& m) {
+  // Not before the bootstrap configuration is applied (the ConfState would
+  // be ahead of the applied index).
+  if (m.applied <= static_cast<uint64_t>(opts_.members) || m.applied < m.disk->FirstIndex()) return;
+  const raftpb::ConfState cs = m.node->GetConfState();
+  ASSERT_TRUE(m.disk->CreateSnapshot(m.applied, &cs, std::to_string(m.sm_hash)).ok());
+  ASSERT_TRUE(m.disk->Compact(m.applied).ok());
+}
+
+void Cluster::ChangeMembership() {
+  Member* leader = nullptr;
+  for (Member* m : Live()) {
+    if (m->node->GetStatus().state == StateType::kLeader) leader = &LeaderOr(*m);
+  }
+  if (leader == nullptr) return;
+  const raftpb::ConfState cs = leader->node->GetConfState();
+  std::vector<uint64_t> all(cs.voters().begin(), cs.voters().end());
+  all.insert(all.end(), cs.learners().begin(), cs.learners().end());
+  raftpb::ConfChange cc;
+  const uint64_t kind = Rand(4);
+  if (kind < 2) {
+    if (members_.size() >= static_cast<size_t>(opts_.max_members)) return;
+    const uint64_t id = members_.size() + 1;
+    Member& n = members_[id];
+    n.id = id;
+    n.disk = std::make_unique<MemoryStorage>();
+    // Like etcd's --initial-cluster, a new member knows the current members
+    // only: earlier removed ones cannot reach it.
+    n.removed_peers = ever_removed_;
+    StartNode(n);  // empty and not bootstrapped: it learns from the leader
+    cc.set_type(kind == 0 ? raftpb::CONF_CHANGE_ADD_NODE : raftpb::CONF_CHANGE_ADD_LEARNER_NODE);
+    cc.set_node_id(id);
+  } else if (kind == 2) {
+    if (cs.learners_size() == 0) return;
+    cc.set_type(raftpb::CONF_CHANGE_ADD_NODE);  // promote
+    cc.set_node_id(cs.learners(Rand(cs.learners_size())));
+  } else {
+    if (all.empty()) return;
+    const uint64_t id = all[Rand(all.size())];
+    bool is_voter = false;
+    for (uint64_t v : cs.voters()) is_voter = is_voter || v == id;
+    if (is_voter && cs.voters_size() <= 1) return;  // never remove the last voter
+    cc.set_type(raftpb::CONF_CHANGE_REMOVE_NODE);
+    cc.set_node_id(id);
+  }
+  static_cast<void>(leader->node->ProposeConfChange(cc));
+  AfterStep(*leader);
+}
+
+void Cluster::TransferLeadership() {
+  Member* m = RandomLive();
+  if (m == nullptr) return;
+  Member& leader = LeaderOr(*m);
+  if (leader.node->GetStatus().state != StateType::kLeader) return;
+  const raftpb::ConfState cs = leader.node->GetConfState();
+  if (cs.voters_size() == 0) return;
+  ++stats_.transfers;
+  leader.node->TransferLeader(cs.voters(Rand(cs.voters_size())));
+  AfterStep(leader);
+}
+
+// The leader's snapshot is installed: it must be the state every member had
+// at its index; the disk (and its shadow) then start after it.
+void Cluster::OnSnapshot(Member& m, const raftpb::Snapshot& snap) {
+  ++stats_.snapshots_installed;
+  if (m.id == isolated_) ++stats_.isolated_snapshots;
+  const uint64_t index = snap.metadata().index();
+  ASSERT_LE(index, committed_.size()) << "snapshot of uncommitted state at " << Where(m.id, index);
+  ASSERT_LE(index, sm_chain_.size()) << "snapshot of unapplied state at " << Where(m.id, index);
+  EXPECT_EQ(snap.data(), std::to_string(sm_chain_[index - 1]))
+      << "snapshot differs from the state machine at " << Where(m.id, index);
+  EXPECT_GT(index, m.applied) << "snapshot older than the applied state on member " << m.id;
+  ASSERT_TRUE(m.disk->ApplySnapshot(snap).ok());
+  m.log.clear();
+  for (uint64_t i = 0; i < index; ++i) m.log.push_back(committed_[i].entry);
+  m.applied = index;
+  m.sm_hash = sm_chain_[index - 1];
+  // The snapshot carries the membership (etcd's cluster store): members
+  // removed before it, which it does not list, are known removed.
+  std::set<uint64_t> listed(snap.metadata().conf_state().voters().begin(),
+                            snap.metadata().conf_state().voters().end());
+  listed.insert(snap.metadata().conf_state().learners().begin(),
+                snap.metadata().conf_state().learners().end());
+  for (uint64_t id : ever_removed_) {
+    if (listed.count(id) == 0) m.removed_peers.insert(id);
+  }
 }
 
 void Cluster::HandleReady(Member& m) {
   Ready rd = m.node->GetReady();
   // 1. Persist.
+  if (rd.snapshot) {
+    OnSnapshot(m, *rd.snapshot);
+    if (::testing::Test::HasFailure()) return;
+  }
   if (rd.hard_state) {
     ASSERT_TRUE(m.disk->SetHardState(*rd.hard_state).ok());
   }
@@ -181,6 +335,15 @@ void Cluster::Crash(Member& m) {
 void Cluster::Restart(Member& m) {
   ++m.incarnation;
   StartNode(m);
+  // An initial member that crashed before persisting its bootstrap has no
+  // data: like etcd with no WAL, it bootstraps again. (Restarting it empty
+  // but not bootstrapped would let it apply "add me" from a leader's log and
+  // elect itself as the sole voter of that one-entry configuration.)
+  if (m.id <= static_cast<uint64_t>(opts_.members) && m.disk->LastIndex() == 0) {
+    std::vector<uint64_t> ids;
+    for (int i = 1; i <= opts_.members; ++i) ids.push_back(static_cast<uint64_t>(i));
+    EXPECT_TRUE(m.node->Bootstrap(ids).ok());
+  }
 }
 
 Cluster::Member& Cluster::LeaderOr(Member& fallback) {
@@ -210,13 +373,15 @@ void Cluster::Partition() {
   } else {
     for (auto& [id, m] : members_) m.group = static_cast<int>(Rand(2));
   }
+  KeepIsolated();
 }
 
 void Cluster::Heal() {
   faults_ = false;
+  isolating_ = false;
   for (auto& [id, m] : members_) {
     m.group = 0;
-    if (!m.node) Restart(m);
+    if (!m.node && !m.stopped) Restart(m);
   }
 }
 
@@ -237,9 +402,20 @@ void Cluster::Flush() {
   }
 }
 
-bool Cluster::AllApplied(const std::string& marker) const {
-  for (const auto& [id, m] : members_) {
-    if (!m.node || m.applied_markers.count(marker) == 0) return false;
+bool Cluster::AllApplied(const std::string& marker) {
+  // Every member of the current leader's configuration.
+  std::vector<Member*> live = Live();
+  if (live.empty()) return false;
+  Member& leader = LeaderOr(*live[0]);
+  if (leader.node->GetStatus().state != StateType::kLeader) return false;
+  const raftpb::ConfState cs = leader.node->GetConfState();
+  std::vector<uint64_t> ids(cs.voters().begin(), cs.voters().end());
+  ids.insert(ids.end(), cs.learners().begin(), cs.learners().end());
+  for (uint64_t id : ids) {
+    auto it = members_.find(id);
+    if (it == members_.end() || !it->second.node || it->second.applied_markers.count(marker) == 0) {
+      return false;
+    }
   }
   return true;
 }
@@ -253,6 +429,11 @@ bool Cluster::Converge(const std::string& marker, int max_ticks) {
     }
     Flush();
     if (AllApplied(data)) return true;
+    // Servers snapshot periodically; a member added after the last snapshot
+    // can only install a later one (it refuses a snapshot without itself).
+    if (opts_.compaction && tick % 25 == 24) {
+      for (Member* m : Live()) Compact(*m);
+    }
     // Propose the marker on the leader now and then (a proposal can be lost
     // when leadership changes).
     if (tick % 10 == 0) {
@@ -262,6 +443,24 @@ bool Cluster::Converge(const std::string& marker, int max_ticks) {
     }
   }
   return false;
+}
+
+std::string Cluster::DebugString() const {
+  std::string out;
+  for (const auto& [id, m] : members_) {
+    out += "member " + std::to_string(id);
+    if (!m.node) {
+      out += " down\n";
+      continue;
+    }
+    const BasicStatus st = m.node->GetStatus();
+    out += " " + std::string(StateTypeName(st.state)) + " term " + std::to_string(st.term) +
+           " lead " + std::to_string(st.lead) + " commit " + std::to_string(st.commit) +
+           " applied " + std::to_string(m.applied) + " conf {" +
+           m.node->GetConfState().ShortDebugString() + "} removed_peers " +
+           std::to_string(m.removed_peers.size()) + "\n";
+  }
+  return out;
 }
 
 // ---------------------------------------------------------------------------
@@ -358,9 +557,14 @@ void Cluster::OnApply(Member& m, const raftpb::Entry& e) {
       << "applied an unpersisted entry at " << Where(m.id, e.index());
   EXPECT_EQ(m.log[e.index() - 1].hash, EntryHash(e)) << "applied entry differs from the disk";
   const Digest d{e.term(), EntryHash(e), 0};
+  m.sm_hash = Mix(m.sm_hash, d.hash);
   if (e.index() > applied_.size()) {
+    ASSERT_EQ(e.index(), applied_.size() + 1) << "applied past the known state at " << e.index();
     applied_.push_back(d);
+    sm_chain_.push_back(m.sm_hash);
   } else {
+    EXPECT_EQ(sm_chain_[e.index() - 1], m.sm_hash)
+        << "state machine differs after " << Where(m.id, e.index());
     EXPECT_EQ(applied_[e.index() - 1].hash, d.hash)
         << "state machine safety: two entries applied at " << Where(m.id, e.index());
   }
@@ -369,6 +573,11 @@ void Cluster::OnApply(Member& m, const raftpb::Entry& e) {
     raftpb::ConfChange cc;
     ASSERT_TRUE(cc.ParseFromString(e.data()));
     m.node->ApplyConfChange(cc);
+    if (e.index() > static_cast<uint64_t>(opts_.members)) ++stats_.conf_changes_applied;
+    if (cc.type() == raftpb::CONF_CHANGE_REMOVE_NODE) {
+      m.removed_peers.insert(cc.node_id());
+      ever_removed_.insert(cc.node_id());  // ids are never reused
+    }
   } else if (e.data().rfind(kMarkerPrefix, 0) == 0) {
     m.applied_markers.insert(e.data());
   }

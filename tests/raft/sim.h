@@ -22,6 +22,16 @@
 //   - ReadIndex is linearizable: the index returned is at least every commit
 //     persisted anywhere before the request was made.
 //   - RawNode::VerifyInvariants on every member.
+//   - Snapshots: a snapshot (taken by a member at its applied index, after
+//     which it compacts its disk; or installed from the leader) holds exactly
+//     the state machine every member had at that index.
+// Optionally (Options) members compact their logs, so a member partitioned
+// for long catches up from a snapshot; the leader changes the membership
+// (adds voters and learners, promotes learners, removes anyone, itself
+// included; the network drops messages between a member and one it knows
+// removed, and a removed member unaware of it whose message is so dropped
+// stops for good, as etcd's server does); and the leader transfers
+// leadership.
 // Same seed, same run: a failure is reproduced from the seed alone.
 #pragma once
 
@@ -50,6 +60,13 @@ struct Options {
   bool partitions = true;
   bool check_quorum = true;
   bool pre_vote = true;
+  bool compaction = true;    // members snapshot and compact their disks
+  bool conf_changes = true;  // random membership changes
+  bool transfers = true;     // random leadership transfers
+  int max_members = 7;       // ids ever created, the initial ones included
+  // One random member is cut off from the others for the whole of Chaos()
+  // (until Heal()), so it falls behind the others' compaction.
+  bool isolate_one = false;
 };
 
 struct Stats {
@@ -58,6 +75,10 @@ struct Stats {
   int partitions = 0;
   int proposals = 0;
   int reads_answered = 0;
+  int snapshots_installed = 0;
+  int conf_changes_applied = 0;
+  int transfers = 0;
+  int isolated_snapshots = 0;  // snapshots installed by the isolate_one member
   uint64_t max_commit = 0;
 };
 
@@ -77,6 +98,9 @@ class Cluster {
   bool Converge(const std::string& marker, int max_ticks);
 
   const Stats& stats() const { return stats_; }
+  // One line per member (role, term, commit, applied, configuration), for
+  // failure messages.
+  std::string DebugString() const;
 
  private:
   struct Digest {
@@ -95,10 +119,20 @@ class Cluster {
     uint64_t seen_commit = 0;
     std::set<std::string> applied_markers;
     // Shadows of the disk (survive crashes): the log digest and hard state.
-    std::vector<Digest> log;  // log[i-1] is index i; the sim never compacts
+    std::vector<Digest> log;  // log[i-1] is index i, compacted entries included
     raftpb::HardState hard_state;
     std::map<uint64_t, uint64_t> votes;  // term -> vote, as persisted
     std::set<uint64_t> terms_led_checked;
+    uint64_t sm_hash = 0;  // hash chain of the applied entries (the "state")
+    // Members whose removal this one applied; messages between them are
+    // dropped, as etcd's transport does. Kept across crashes (etcd keeps it
+    // in its backend). A removed member itself keeps running, harmless: it
+    // cannot campaign once it applied its removal, and its vote may still be
+    // needed by a member that has not applied it yet.
+    std::set<uint64_t> removed_peers;
+    // Told by a peer that it was removed (etcd's transport answers a removed
+    // member's messages so, and its server then stops): never restarted.
+    bool stopped = false;
   };
   struct CommitRecord {
     Digest entry;
@@ -114,7 +148,15 @@ class Cluster {
   void Crash(Member& m);
   void Restart(Member& m);
   void Partition();
+  void KeepIsolated();
+  // Whether m applied its own removal (it is not in its configuration).
+  bool KnowsRemoved(const Member& m) const;
   void StartNode(Member& m);
+  void Compact(Member& m);
+  void ChangeMembership();
+  void TransferLeadership();
+  void ReportSnap(const raftpb::Message& msg, bool delivered);
+  void OnSnapshot(Member& m, const raftpb::Snapshot& snap);
   // checks
   void AfterStep(Member& m);
   void OnPersist(Member& m, const Ready& rd);
@@ -130,7 +172,7 @@ class Cluster {
   // The leader with the highest term among live members, else `fallback`.
   Member& LeaderOr(Member& fallback);
   std::vector<Member*> Live();
-  bool AllApplied(const std::string& marker) const;
+  bool AllApplied(const std::string& marker);
   void Flush();
 
   Options opts_;
@@ -139,8 +181,12 @@ class Cluster {
   std::deque<raftpb::Message> net_;
   std::map<uint64_t, uint64_t> leader_of_term_;
   std::vector<Digest> applied_;          // the state machine: applied_[i-1] is index i
+  std::vector<uint64_t> sm_chain_;       // sm_chain_[i-1]: state hash after index i
   std::vector<CommitRecord> committed_;  // known committed entries, by index
   uint64_t max_persisted_commit_ = 0;
+  uint64_t isolated_ = 0;  // isolate_one: the member cut off until Heal()
+  bool isolating_ = false;
+  std::set<uint64_t> ever_removed_;             // ids whose removal some member applied
   std::map<std::string, uint64_t> read_floor_;  // request ctx -> minimum valid index
   uint64_t max_size_per_msg_ = 0;
   int max_inflight_msgs_ = 1;

@@ -23,11 +23,19 @@ std::vector<raftpb::Entry> EntriesWithTerms(uint64_t first, const std::vector<ui
 std::unique_ptr<MemoryStorage> StorageWithVoters(const std::vector<uint64_t>& voters,
                                                  const std::vector<raftpb::Entry>& entries,
                                                  const raftpb::HardState& hs) {
+  return StorageWithConf(voters, {}, entries, hs);
+}
+
+std::unique_ptr<MemoryStorage> StorageWithConf(const std::vector<uint64_t>& voters,
+                                               const std::vector<uint64_t>& learners,
+                                               const std::vector<raftpb::Entry>& entries,
+                                               const raftpb::HardState& hs) {
   auto s = std::make_unique<MemoryStorage>();
   raftpb::Snapshot snap;
   snap.mutable_metadata()->set_index(1);
   snap.mutable_metadata()->set_term(1);
   for (uint64_t v : voters) snap.mutable_metadata()->mutable_conf_state()->add_voters(v);
+  for (uint64_t l : learners) snap.mutable_metadata()->mutable_conf_state()->add_learners(l);
   EXPECT_TRUE(s->ApplySnapshot(snap).ok());
   EXPECT_TRUE(s->Append(entries).ok());
   raftpb::HardState h = hs;
@@ -70,6 +78,9 @@ raftpb::ConfChange MakeConfChange(raftpb::ConfChangeType type, uint64_t node) {
 
 Ready HandleReady(RawNode* node, MemoryStorage* storage) {
   Ready rd = node->GetReady();
+  if (rd.snapshot) {
+    EXPECT_TRUE(storage->ApplySnapshot(*rd.snapshot).ok());
+  }
   if (rd.hard_state) {
     EXPECT_TRUE(storage->SetHardState(*rd.hard_state).ok());
   }
@@ -213,7 +224,14 @@ void Network::Stabilize() {
     if (queue.empty()) return;
     for (const raftpb::Message& msg : queue) {
       sent_.push_back(msg);
-      if (Dropped(msg)) continue;
+      const bool dropped = Dropped(msg);
+      // Report snapshot sends as the server's transport does.
+      if (msg.type() == raftpb::MSG_SNAP && members_.count(msg.from()) != 0) {
+        members_.at(msg.from())
+            .node->ReportSnapshot(msg.to(),
+                                  dropped ? SnapshotStatus::kFailure : SnapshotStatus::kFinish);
+      }
+      if (dropped) continue;
       static_cast<void>(members_.at(msg.to()).node->Step(msg));
     }
   }
@@ -240,6 +258,14 @@ Status Network::Propose(uint64_t id, const std::string& data) {
   Status s = node(id).Propose(data);
   Stabilize();
   return s;
+}
+
+void Network::Compact(uint64_t id) {
+  Member& m = members_.at(id);
+  const uint64_t applied = m.node->GetStatus().applied;
+  const raftpb::ConfState cs = m.node->GetConfState();
+  ASSERT_TRUE(m.storage->CreateSnapshot(applied, &cs, "snap@" + std::to_string(applied)).ok());
+  ASSERT_TRUE(m.storage->Compact(applied).ok());
 }
 
 void Network::Cut(uint64_t a, uint64_t b) {

@@ -29,14 +29,20 @@ std::unique_ptr<MemoryStorage> StorageWithVoters(const std::vector<uint64_t>& vo
                                                  const std::vector<raftpb::Entry>& entries = {},
                                                  const raftpb::HardState& hs = {});
 
+// Likewise with `learners` too.
+std::unique_ptr<MemoryStorage> StorageWithConf(const std::vector<uint64_t>& voters,
+                                               const std::vector<uint64_t>& learners,
+                                               const std::vector<raftpb::Entry>& entries = {},
+                                               const raftpb::HardState& hs = {});
+
 Config TestConfig(uint64_t id, Storage* storage);
 std::unique_ptr<RawNode> MustCreate(const Config& c);
 
 raftpb::HardState MakeHardState(uint64_t term, uint64_t vote, uint64_t commit);
 raftpb::ConfChange MakeConfChange(raftpb::ConfChangeType type, uint64_t node);
 
-// Handles one Ready as the server does: persists hard state and entries to
-// `storage`, applies conf changes, advances. Returns the Ready.
+// Handles one Ready as the server does: persists the snapshot, hard state and
+// entries to `storage`, applies conf changes, advances. Returns the Ready.
 Ready HandleReady(RawNode* node, MemoryStorage* storage);
 
 // All messages of `type` in `msgs`.
@@ -107,7 +113,8 @@ class Network {
   BasicStatus status(uint64_t id) { return node(id).GetStatus(); }
   std::vector<uint64_t> ids() const;
 
-  // Handles every Ready and delivers every message, until nothing moves.
+  // Handles every Ready and delivers every message, until nothing moves. A
+  // MsgSnap is reported to its sender (ReportSnapshot) as delivered or not.
   void Stabilize();
   // id campaigns; then Stabilize().
   void Campaign(uint64_t id);
@@ -116,6 +123,10 @@ class Network {
   void TickN(int n, uint64_t id = 0);
   // Proposes on `id`, returning its status; then Stabilize().
   Status Propose(uint64_t id, const std::string& data);
+
+  // Takes a snapshot of `id` at its applied index (with its configuration)
+  // and compacts its storage there.
+  void Compact(uint64_t id);
 
   // Drops messages between a and b (both ways).
   void Cut(uint64_t a, uint64_t b);

@@ -27,11 +27,12 @@ const char* StateName(raft::StateType s) {
 
 RaftNode::RaftNode(std::unique_ptr<raft::RawNode> node,
                    std::shared_ptr<raft::MemoryStorage> storage, std::unique_ptr<wal::Wal> wal,
-                   Options options, CommitSink sink, Logger& logger)
+                   Options options, MessageSink send, CommitSink sink, Logger& logger)
     : node_(std::move(node)),
       storage_(std::move(storage)),
       wal_(std::move(wal)),
       options_(options),
+      send_(std::move(send)),
       sink_(std::move(sink)),
       logger_(logger) {
   auto st = node_->GetStatus();
@@ -78,6 +79,14 @@ void RaftNode::Propose(std::string data) {
   cv_.notify_one();
 }
 
+void RaftNode::Step(raftpb::Message msg) {
+  {
+    std::lock_guard lock(mu_);
+    received_.push_back(std::move(msg));
+  }
+  cv_.notify_one();
+}
+
 std::future<Result<uint64_t>> RaftNode::ReadIndex() {
   std::promise<Result<uint64_t>> p;
   auto f = p.get_future();
@@ -109,14 +118,21 @@ void RaftNode::Run() {
   for (;;) {
     std::vector<std::string> proposals;
     std::vector<std::promise<Result<uint64_t>>> reads;
+    std::vector<raftpb::Message> received;
     {
       std::unique_lock lock(mu_);
-      cv_.wait_until(lock, next_tick,
-                     [&] { return stop_ || !proposals_.empty() || !pending_reads_.empty(); });
+      cv_.wait_until(lock, next_tick, [&] {
+        return stop_ || !proposals_.empty() || !pending_reads_.empty() || !received_.empty();
+      });
       if (stop_) return;
       LingerForBatch(lock);
       proposals.swap(proposals_);
       reads.swap(pending_reads_);
+      received.swap(received_);
+    }
+    for (auto& m : received) {
+      Status st = node_->Step(m);
+      if (!st.ok()) logger_.Debug("dropped a peer message", {{"error", st.message()}});
     }
     if (std::chrono::steady_clock::now() >= next_tick) {
       node_->Tick();
@@ -216,8 +232,7 @@ void RaftNode::HandleReady(raft::Ready rd) {
     Status as = storage_->Append(rd.entries);
     if (!as.ok()) logger_.Error("raft storage", {{"error", as.message()}});
   }
-  // Single member: there is no peer to send to yet (the peer transport comes
-  // with clustering); messages addressed to ourselves do not occur.
+  if (!rd.messages.empty()) send_(std::move(rd.messages));
   for (const auto& rs : rd.read_states) {
     auto it = read_rounds_.find(rs.request_ctx);
     if (it == read_rounds_.end()) continue;

@@ -44,8 +44,13 @@ class RaftNode {
     int read_timeout_ms = 7000;  // a ReadIndex round fails after this long
   };
 
+  // Receives messages for other members, on the loop thread, after the
+  // state they depend on is persisted; must not block.
+  using MessageSink = std::function<void(std::vector<raftpb::Message>)>;
+
   RaftNode(std::unique_ptr<raft::RawNode> node, std::shared_ptr<raft::MemoryStorage> storage,
-           std::unique_ptr<wal::Wal> wal, Options options, CommitSink sink, Logger& logger);
+           std::unique_ptr<wal::Wal> wal, Options options, MessageSink send, CommitSink sink,
+           Logger& logger);
   ~RaftNode();  // Stop()s
 
   void Start();
@@ -63,6 +68,9 @@ class RaftNode {
   // Options::read_timeout_ms (it is re-sent every 500 ms until then, as etcd
   // retries its ReadIndex).
   std::future<Result<uint64_t>> ReadIndex();
+
+  // Queues a message received from a peer for the Raft state machine.
+  void Step(raftpb::Message msg);
 
   uint64_t Term() const { return term_.load(); }
   uint64_t Lead() const { return lead_.load(); }
@@ -91,6 +99,7 @@ class RaftNode {
   std::shared_ptr<raft::MemoryStorage> storage_;
   std::unique_ptr<wal::Wal> wal_;
   const Options options_;
+  MessageSink send_;
   CommitSink sink_;
   Logger& logger_;
 
@@ -99,6 +108,7 @@ class RaftNode {
   bool stop_ = false;                                          // guarded by mu_
   std::vector<std::string> proposals_;                         // guarded by mu_
   std::vector<std::promise<Result<uint64_t>>> pending_reads_;  // guarded by mu_
+  std::vector<raftpb::Message> received_;                      // guarded by mu_
 
   // Loop-thread state.
   std::vector<std::string> held_proposals_;  // waiting for a leader

@@ -50,6 +50,7 @@ Result<std::unique_ptr<EtcdServer>> EtcdServer::Start(const ServerConfig& cfg, L
 EtcdServer::~EtcdServer() { Stop(); }
 
 void EtcdServer::Stop() {
+  if (transport_) transport_->Stop();
   if (raft_) raft_->Stop();
   if (applier_) applier_->Stop();
   waiters_.TriggerAll(Status::Unavailable("etcdserver: server stopped"));
@@ -97,9 +98,14 @@ Status EtcdServer::Open() {
       [this](uint64_t applied) { raft_->CompactLog(applied, kCatchUpEntries); }, logger_);
   RaftNode::Options ro{cfg_.heartbeat_interval_ms, cfg_.ElectionTicks(),
                        static_cast<int>(RequestTimeout().count())};
+  // transport_ is set below, before the loop thread starts.
   raft_ = std::make_unique<RaftNode>(
       std::move(node), storage, std::move(wal), ro,
+      [this](std::vector<raftpb::Message> m) {
+        if (transport_) transport_->Send(std::move(m));
+      },
       [this](std::vector<raftpb::Entry> e) { applier_->Enqueue(std::move(e)); }, logger_);
+  RETURN_IF_ERROR(StartTransport());
   // Request ids are unique per member and increase across restarts: the high
   // bits are the start-up time in ms, like etcd's idutil generator.
   next_request_id_ = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -121,12 +127,6 @@ Status EtcdServer::Bootstrap(std::unique_ptr<wal::Wal>* wal) {
     return Status::FailedPrecondition(
         "--initial-cluster-state=existing needs the peer transport to join a cluster, which "
         "this etcdd build does not have yet");
-  }
-  if (cfg_.initial_cluster.size() != 1) {
-    return Status::FailedPrecondition(
-        "--initial-cluster names " + std::to_string(cfg_.initial_cluster.size()) +
-        " members; this etcdd build serves single-member clusters only (the peer transport "
-        "is not built yet)");
   }
   serverpb::Members members;
   std::vector<uint64_t> ids;
@@ -198,6 +198,27 @@ Status EtcdServer::Restart(std::shared_ptr<raft::MemoryStorage> storage,
   }
   RETURN_IF_ERROR(storage->Append(tail));
   RETURN_IF_ERROR(storage->SetHardState(c.hard_state));
+  return Status::Ok();
+}
+
+Status EtcdServer::StartTransport() {
+  if (members_.size() <= 1) return Status::Ok();
+  transport::Options opts;
+  opts.member_id = member_id_;
+  opts.cluster_id = cluster_id_;
+  ASSIGN_OR_RETURN(
+      transport_,
+      transport::Transport::Start(
+          opts, cfg_.listen_peer_urls, [this](raftpb::Message m) { raft_->Step(std::move(m)); },
+          [](const raftpb::Message&, std::string) {
+            return Status::Unimplemented("etcdserver: receiving snapshots is not supported yet");
+          },
+          logger_));
+  for (const auto& m : members_) {
+    if (m.id() == member_id_) continue;
+    RETURN_IF_ERROR(transport_->AddPeer(
+        m.id(), std::vector<std::string>(m.peer_urls().begin(), m.peer_urls().end())));
+  }
   return Status::Ok();
 }
 

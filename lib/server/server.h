@@ -28,6 +28,7 @@
 #include "server/raft_node.h"
 #include "server/wait.h"
 #include "serverpb/internal.pb.h"
+#include "transport/transport.h"
 
 namespace etcdd::server {
 
@@ -100,6 +101,9 @@ class EtcdServer {
   Status Restart(std::shared_ptr<raft::MemoryStorage> storage, std::unique_ptr<wal::Wal>* wal,
                  raftpb::ConfState* conf_state);
   Status LoadMembers();
+  // Listens on the peer URLs and connects to the other members (none for a
+  // single-member cluster).
+  Status StartTransport();
 
   // Assigns `req` its id, checks its size, the quota and the apply backlog,
   // proposes it, and calls `done` with its apply result.
@@ -127,6 +131,8 @@ class EtcdServer {
   std::unique_ptr<mvcc::Store> store_;
   std::unique_ptr<Applier> applier_;
   std::unique_ptr<RaftNode> raft_;
+  // Declared last: stopped first, so no peer message reaches a stopped loop.
+  std::unique_ptr<transport::Transport> transport_;
 };
 
 }  // namespace etcdd::server

@@ -39,7 +39,7 @@ def is_real_etcd():
 
 class Server:
     def __init__(self, tmpdir, name="default", client_port=None, peer_port=None,
-                 extra_args=(), ready_timeout=30, binary=None):
+                 extra_args=(), ready_timeout=30, binary=None, initial_cluster=None):
         self.binary = binary or server_binary()
         self.name = name
         self.data_dir = os.path.join(str(tmpdir), name + ".etcd")
@@ -47,6 +47,7 @@ class Server:
         self.peer_port = peer_port or free_port()
         self.endpoint = "127.0.0.1:%d" % self.client_port
         self.extra_args = list(extra_args)
+        self.initial_cluster = initial_cluster  # None: this member alone
         self.ready_timeout = ready_timeout
         self.proc = None
         self.log = []
@@ -59,9 +60,16 @@ class Server:
         return [self.binary, "--name", self.name, "--data-dir", self.data_dir,
                 "--listen-client-urls", client, "--advertise-client-urls", client,
                 "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
-                "--initial-cluster", "%s=%s" % (self.name, peer)] + self.extra_args
+                "--initial-cluster", self.initial_cluster or "%s=%s" % (self.name, peer),
+                ] + self.extra_args
 
     def start(self):
+        self.launch()
+        return self.wait_ready()
+
+    def launch(self):
+        """Starts the process without waiting (members of a new cluster become
+        ready only once a quorum of them runs)."""
         assert self.proc is None, "already running"
         self.log = []
         self._ready.clear()
@@ -69,6 +77,9 @@ class Server:
                                      stderr=subprocess.PIPE, text=True, errors="replace")
         self._reader = threading.Thread(target=self._read_log, args=(self.proc,), daemon=True)
         self._reader.start()
+        return self
+
+    def wait_ready(self):
         if not self._ready.wait(self.ready_timeout) or self.proc.poll() is not None:
             self.kill9()
             raise RuntimeError("server did not become ready:\n" + "".join(self.log[-30:]))
@@ -117,3 +128,37 @@ class Server:
 
     def __exit__(self, *exc):
         self.kill9()
+
+
+class Cluster:
+    """`size` members on loopback forming one new cluster.
+
+        with Cluster(tmpdir, 3) as c:
+            c.members[0].endpoint
+    """
+
+    def __init__(self, tmpdir, size, extra_args=(), binary=None):
+        names = ["m%d" % i for i in range(size)]
+        peers = {n: free_port() for n in names}
+        initial = ",".join("%s=http://127.0.0.1:%d" % (n, p) for n, p in peers.items())
+        self.members = [Server(tmpdir, name=n, peer_port=peers[n], initial_cluster=initial,
+                               extra_args=list(extra_args) + ["--initial-cluster-token", "t"],
+                               binary=binary)
+                        for n in names]
+
+    def start(self):
+        for m in self.members:
+            m.launch()
+        for m in self.members:
+            m.wait_ready()
+        return self
+
+    def endpoints(self):
+        return [m.endpoint for m in self.members]
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        for m in self.members:
+            m.kill9()

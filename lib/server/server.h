@@ -38,7 +38,7 @@ inline constexpr char kEtcdApiVersion[] = "3.4.23";
 
 class EtcdServer {
  public:
-  // Opens the member's data dir (creating a new single-member cluster from
+  // Opens the member's data dir (creating a new cluster from
   // --initial-cluster when it has no WAL, or restarting from the WAL and the
   // backend when it does) and starts the Raft and apply loops. Errors:
   // FailedPrecondition for a data dir in use or a configuration this build

@@ -191,10 +191,10 @@ Status EtcdServer::Restart(std::shared_ptr<raft::MemoryStorage> storage,
                               cfg_.WalDir());
   }
   if (c.hard_state.commit() < applied) {
-    return Status::Corruption("backend applied index " + std::to_string(applied) +
-                                  " is ahead of the WAL's commit index " +
-                                  std::to_string(c.hard_state.commit()),
-                              cfg_.WalDir());
+    // A HardState that only advanced the commit index is written without an
+    // fsync (as etcd's MustSync allows), so after a power loss the WAL may
+    // remember less than the backend applied. Applied entries were committed.
+    c.hard_state.set_commit(applied);
   }
   RETURN_IF_ERROR(storage->Append(tail));
   RETURN_IF_ERROR(storage->SetHardState(c.hard_state));

@@ -9,10 +9,11 @@
 
 namespace etcdd::server {
 
-Applier::Applier(mvcc::Store& store, raftpb::ConfState conf_state,
+Applier::Applier(mvcc::Store& store, raftpb::ConfState conf_state, serverpb::Members members,
                  WaitRegistry<ApplyResult>& waiters, AppliedHook hook, Logger& logger)
     : store_(store),
       conf_state_(std::move(conf_state)),
+      members_(std::move(members)),
       waiters_(waiters),
       hook_(std::move(hook)),
       logger_(logger) {
@@ -132,6 +133,8 @@ ApplyResult Applier::ApplyNormal(mvcc::Store::WriteTxn& txn, const raftpb::Entry
       return unwrap(txn.Txn(req.txn()));
     case serverpb::InternalRequest::kCompaction:
       return unwrap(txn.Compact(req.compaction()));
+    case serverpb::InternalRequest::kPublish:
+      return ApplyPublish(txn, req.publish());
     case serverpb::InternalRequest::REQUEST_NOT_SET:
       break;
   }
@@ -151,6 +154,25 @@ Status Applier::ApplyConfChange(mvcc::Store::WriteTxn& txn, const raftpb::Entry&
     voters->erase(it);
   }
   return txn.PutMeta(kConfStateMetaKey, conf_state_.SerializeAsString());
+}
+
+serverpb::Members Applier::Members() const {
+  std::lock_guard lock(members_mu_);
+  return members_;
+}
+
+Status Applier::ApplyPublish(mvcc::Store::WriteTxn& txn, const serverpb::Member& attrs) {
+  serverpb::Members updated = Members();
+  for (auto& m : *updated.mutable_members()) {
+    if (m.id() != attrs.id()) continue;
+    m.set_name(attrs.name());
+    *m.mutable_client_urls() = attrs.client_urls();
+  }
+  // A member removed meanwhile is simply not updated, as in etcd.
+  RETURN_IF_ERROR(txn.PutMeta(kMembersMetaKey, updated.SerializeAsString()));
+  std::lock_guard lock(members_mu_);
+  members_ = std::move(updated);
+  return Status::Ok();
 }
 
 }  // namespace etcdd::server

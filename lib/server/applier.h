@@ -28,6 +28,7 @@
 #include "mvcc/store.h"
 #include "raftpb/raft.pb.h"
 #include "server/wait.h"
+#include "serverpb/internal.pb.h"
 
 namespace etcdd::server {
 
@@ -42,9 +43,10 @@ class Applier {
   // Called on the apply thread after each batch with the new applied index.
   using AppliedHook = std::function<void(uint64_t applied_index)>;
 
-  // `conf_state` is the configuration as of the store's consistent index.
-  Applier(mvcc::Store& store, raftpb::ConfState conf_state, WaitRegistry<ApplyResult>& waiters,
-          AppliedHook hook, Logger& logger);
+  // `conf_state` and `members` are the configuration and member list as of
+  // the store's consistent index.
+  Applier(mvcc::Store& store, raftpb::ConfState conf_state, serverpb::Members members,
+          WaitRegistry<ApplyResult>& waiters, AppliedHook hook, Logger& logger);
   ~Applier();  // Stop()s
 
   void Start();
@@ -57,6 +59,9 @@ class Applier {
   // The index of the last applied entry.
   uint64_t AppliedIndex() const { return applied_.load(); }
 
+  // The member list as of the last applied entry.
+  serverpb::Members Members() const;
+
   // Blocks until the applied index reaches `index` or `deadline` passes.
   // Returns whether it was reached.
   bool WaitApplied(uint64_t index, std::chrono::steady_clock::time_point deadline);
@@ -66,9 +71,12 @@ class Applier {
   void ApplyBatch(std::vector<raftpb::Entry>& batch);
   ApplyResult ApplyNormal(mvcc::Store::WriteTxn& txn, const raftpb::Entry& e, uint64_t* id);
   Status ApplyConfChange(mvcc::Store::WriteTxn& txn, const raftpb::Entry& e);
+  Status ApplyPublish(mvcc::Store::WriteTxn& txn, const serverpb::Member& attrs);
 
   mvcc::Store& store_;
   raftpb::ConfState conf_state_;  // apply thread only
+  mutable std::mutex members_mu_;
+  serverpb::Members members_;  // guarded by members_mu_; written by the apply thread
   WaitRegistry<ApplyResult>& waiters_;
   AppliedHook hook_;
   Logger& logger_;

@@ -75,7 +75,7 @@ Status EtcdServer::Open() {
   } else {
     RETURN_IF_ERROR(Bootstrap(&wal));
   }
-  RETURN_IF_ERROR(LoadMembers());
+  ASSIGN_OR_RETURN(serverpb::Members members, LoadMembers());
 
   raft::Config rc;
   rc.id = member_id_;
@@ -89,12 +89,12 @@ Status EtcdServer::Open() {
   // saving the bootstrap entries, starts its log with the configuration.
   if (storage->LastIndex() == 0) {
     std::vector<uint64_t> voters;
-    for (const auto& m : members_) voters.push_back(m.id());
+    for (const auto& m : members.members()) voters.push_back(m.id());
     RETURN_IF_ERROR(node->Bootstrap(voters));
   }
 
   applier_ = std::make_unique<Applier>(
-      *store_, conf_state, waiters_,
+      *store_, conf_state, members, waiters_,
       [this](uint64_t applied) { raft_->CompactLog(applied, kCatchUpEntries); }, logger_);
   RaftNode::Options ro{cfg_.heartbeat_interval_ms, cfg_.ElectionTicks(),
                        static_cast<int>(RequestTimeout().count())};
@@ -105,7 +105,7 @@ Status EtcdServer::Open() {
         if (transport_) transport_->Send(std::move(m));
       },
       [this](std::vector<raftpb::Entry> e) { applier_->Enqueue(std::move(e)); }, logger_);
-  RETURN_IF_ERROR(StartTransport());
+  RETURN_IF_ERROR(StartTransport(members));
   // Request ids are unique per member and increase across restarts: the high
   // bits are the start-up time in ms, like etcd's idutil generator.
   next_request_id_ = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -201,8 +201,8 @@ Status EtcdServer::Restart(std::shared_ptr<raft::MemoryStorage> storage,
   return Status::Ok();
 }
 
-Status EtcdServer::StartTransport() {
-  if (members_.size() <= 1) return Status::Ok();
+Status EtcdServer::StartTransport(const serverpb::Members& members) {
+  if (members.members_size() <= 1) return Status::Ok();
   transport::Options opts;
   opts.member_id = member_id_;
   opts.cluster_id = cluster_id_;
@@ -214,7 +214,7 @@ Status EtcdServer::StartTransport() {
             return Status::Unimplemented("etcdserver: receiving snapshots is not supported yet");
           },
           logger_));
-  for (const auto& m : members_) {
+  for (const auto& m : members.members()) {
     if (m.id() == member_id_) continue;
     RETURN_IF_ERROR(transport_->AddPeer(
         m.id(), std::vector<std::string>(m.peer_urls().begin(), m.peer_urls().end())));
@@ -222,22 +222,13 @@ Status EtcdServer::StartTransport() {
   return Status::Ok();
 }
 
-Status EtcdServer::LoadMembers() {
+Result<serverpb::Members> EtcdServer::LoadMembers() const {
   ASSIGN_OR_RETURN(auto raw, store_->GetMeta(kMembersMetaKey));
   serverpb::Members members;
   if (!raw || !members.ParseFromString(*raw)) {
     return Status::Corruption("missing or undecodable member list", cfg_.BackendDir());
   }
-  members_.assign(members.members().begin(), members.members().end());
-  // Like etcd's publish on start: this member's name and client URLs are
-  // those it runs with now.
-  for (auto& m : members_) {
-    if (m.id() != member_id_) continue;
-    m.set_name(cfg_.name);
-    m.clear_client_urls();
-    for (const auto& u : cfg_.advertise_client_urls) m.add_client_urls(u.ToString());
-  }
-  return Status::Ok();
+  return members;
 }
 
 std::chrono::milliseconds EtcdServer::RequestTimeout() const {
@@ -249,9 +240,27 @@ Status EtcdServer::WaitReady(std::chrono::milliseconds timeout) {
   Status last = Status::Unavailable("etcdserver: request timed out");
   while (std::chrono::steady_clock::now() < deadline) {
     last = WaitLinearizable(deadline);
+    if (last.ok()) last = Publish(deadline);
     if (last.ok()) return last;
   }
   return last;
+}
+
+Status EtcdServer::Publish(std::chrono::steady_clock::time_point deadline) {
+  serverpb::InternalRequest req;
+  auto* attrs = req.mutable_publish();
+  attrs->set_id(member_id_);
+  attrs->set_name(cfg_.name);
+  for (const auto& u : cfg_.advertise_client_urls) attrs->add_client_urls(u.ToString());
+  req.set_id(++next_request_id_);
+  std::promise<Status> applied;
+  auto done = applied.get_future();
+  waiters_.Register(req.id(), deadline, [&applied](ApplyResult r) {
+    auto* s = std::get_if<Status>(&r);
+    applied.set_value(s ? *s : Status::Ok());
+  });
+  raft_->Propose(req.SerializeAsString());
+  return done.get();
 }
 
 Status EtcdServer::WaitLinearizable(std::chrono::steady_clock::time_point deadline) {
@@ -377,7 +386,8 @@ etcdserverpb::MemberListResponse EtcdServer::MemberList() const {
   resp.mutable_header()->set_cluster_id(cluster_id_);
   resp.mutable_header()->set_member_id(member_id_);
   resp.mutable_header()->set_raft_term(raft_->Term());
-  for (const auto& m : members_) {
+  const serverpb::Members members = applier_->Members();
+  for (const auto& m : members.members()) {
     auto* out = resp.add_members();
     out->set_id(m.id());
     out->set_name(m.name());

@@ -46,8 +46,9 @@ class EtcdServer {
   static Result<std::unique_ptr<EtcdServer>> Start(const ServerConfig& cfg, Logger& logger);
   ~EtcdServer();  // Stop()s
 
-  // Blocks until this member has a leader and has applied every entry
-  // committed before now (a ReadIndex round succeeded), or `timeout` passes.
+  // Blocks until this member has a leader, has applied every entry committed
+  // before now (a ReadIndex round succeeded) and has published its name and
+  // client URLs through Raft (etcd's publish), or `timeout` passes.
   // Errors: Unavailable "etcdserver: request timed out".
   Status WaitReady(std::chrono::milliseconds timeout);
 
@@ -100,10 +101,14 @@ class EtcdServer {
   Status Bootstrap(std::unique_ptr<wal::Wal>* wal);
   Status Restart(std::shared_ptr<raft::MemoryStorage> storage, std::unique_ptr<wal::Wal>* wal,
                  raftpb::ConfState* conf_state);
-  Status LoadMembers();
+  // The member list stored in the backend.
+  Result<serverpb::Members> LoadMembers() const;
+  // Proposes this member's name and client URLs (etcd's publish) and waits
+  // until applied or `deadline`.
+  Status Publish(std::chrono::steady_clock::time_point deadline);
   // Listens on the peer URLs and connects to the other members (none for a
   // single-member cluster).
-  Status StartTransport();
+  Status StartTransport(const serverpb::Members& members);
 
   // Assigns `req` its id, checks its size, the quota and the apply backlog,
   // proposes it, and calls `done` with its apply result.
@@ -124,7 +129,6 @@ class EtcdServer {
   std::optional<DirLock> lock_;
   uint64_t member_id_ = 0;
   uint64_t cluster_id_ = 0;
-  std::vector<serverpb::Member> members_;
   std::atomic<uint64_t> next_request_id_{0};
   WaitRegistry<ApplyResult> waiters_;
   // Destruction order matters: the loops stop before the store closes.

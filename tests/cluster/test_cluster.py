@@ -42,8 +42,10 @@ def test_three_members_replicate_and_fail_over(tmp_path):
         members = cluster.members
         clients = [client_for(m) for m in members]
         # One cluster: every member lists the same three members and leader.
+        # Each member published its client URL through Raft (etcd's publish).
+        expected = sorted((m.name, "http://" + m.endpoint) for m in members)
         for c in clients:
-            assert sorted(m.name for m in c.members) == ["m0", "m1", "m2"]
+            assert sorted((m.name, m.client_urls[0]) for m in c.members) == expected
         leaders = {leader_id(m) for m in members}
         assert len(leaders) == 1 and 0 not in leaders
 

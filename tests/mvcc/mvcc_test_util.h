@@ -59,6 +59,48 @@ inline std::vector<std::string> Values(const etcdserverpb::RangeResponse& r) {
   return out;
 }
 
+// A compare of `target` (not VALUE) against `n` over [key, end).
+inline etcdserverpb::Compare Cmp(const std::string& key,
+                                 etcdserverpb::Compare::CompareTarget target,
+                                 etcdserverpb::Compare::CompareResult result, int64_t n,
+                                 const std::string& end = "") {
+  etcdserverpb::Compare c;
+  c.set_key(key);
+  c.set_range_end(end);
+  c.set_target(target);
+  c.set_result(result);
+  switch (target) {
+    case etcdserverpb::Compare::VERSION:
+      c.set_version(n);
+      break;
+    case etcdserverpb::Compare::CREATE:
+      c.set_create_revision(n);
+      break;
+    case etcdserverpb::Compare::MOD:
+      c.set_mod_revision(n);
+      break;
+    case etcdserverpb::Compare::LEASE:
+      c.set_lease(n);
+      break;
+    default:
+      break;
+  }
+  return c;
+}
+
+// A VALUE compare against `v` over [key, end).
+inline etcdserverpb::Compare CmpValue(const std::string& key,
+                                      etcdserverpb::Compare::CompareResult result,
+                                      const std::string& v, const std::string& end = "") {
+  etcdserverpb::Compare c;
+  c.set_key(key);
+  c.set_range_end(end);
+  c.set_target(etcdserverpb::Compare::VALUE);
+  c.set_result(result);
+  c.set_value(v);
+  return c;
+}
+
 inline constexpr int64_t kUnknownLease = 5000;
 
 // A Store in a fresh temporary directory, removed afterwards. Write helpers

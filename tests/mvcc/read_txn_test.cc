@@ -18,6 +18,8 @@ using etcdserverpb::RangeRequest;
 using etcdserverpb::RequestOp;
 using etcdserverpb::TxnRequest;
 using etcdserverpb::TxnResponse;
+using testing::Cmp;
+using testing::CmpValue;
 using testing::DelReq;
 using testing::PutReq;
 using testing::RangeReq;
@@ -43,29 +45,17 @@ class TxnGen {
       : rng_(seed), compact_(compact), current_(current) {}
 
   Compare RandomCompare() {
-    Compare c;
-    SetKeys(&c);
-    c.set_target(static_cast<Compare::CompareTarget>(Pick(5)));
-    c.set_result(static_cast<Compare::CompareResult>(Pick(4)));
+    Compare keys;
+    SetKeys(&keys);
+    const auto target = static_cast<Compare::CompareTarget>(Pick(5));
+    const auto result = static_cast<Compare::CompareResult>(Pick(4));
     const int64_t n = Pick(12) - 1;
-    switch (c.target()) {
-      case Compare::VERSION:
-        c.set_version(n);
-        break;
-      case Compare::CREATE:
-        c.set_create_revision(n);
-        break;
-      case Compare::MOD:
-        c.set_mod_revision(n);
-        break;
-      case Compare::LEASE:
-        c.set_lease(Pick(2) ? 7 : n);
-        break;
-      default:
-        c.set_value(std::vector<std::string>{"", "v1", "v2", "v3", "w", "zz"}[Pick(6)]);
-        break;
+    if (target == Compare::VALUE) {
+      static const std::vector<std::string> kValues = {"", "v1", "v2", "v3", "w", "zz"};
+      return CmpValue(keys.key(), result, kValues[Pick(kValues.size())], keys.range_end());
     }
-    return c;
+    const int64_t operand = target == Compare::LEASE && Pick(2) ? 7 : n;
+    return Cmp(keys.key(), target, result, operand, keys.range_end());
   }
 
   RangeRequest RandomRange() {
@@ -171,16 +161,11 @@ TEST_F(ReadTxnTest, EveryCompareTargetAndResultMatchesTheWriter) {
         for (int result = Compare::EQUAL; result <= Compare::NOT_EQUAL; ++result) {
           for (int64_t n : {0, 1, 2, 5, 7, 12}) {
             TxnRequest t;
-            Compare* c = t.add_compare();
-            c->set_key(key);
-            c->set_range_end(end);
-            c->set_target(static_cast<Compare::CompareTarget>(target));
-            c->set_result(static_cast<Compare::CompareResult>(result));
-            c->set_version(n);
-            if (target == Compare::CREATE) c->set_create_revision(n);
-            if (target == Compare::MOD) c->set_mod_revision(n);
-            if (target == Compare::LEASE) c->set_lease(n);
-            if (target == Compare::VALUE) c->set_value("v" + std::to_string(n));
+            const auto r = static_cast<Compare::CompareResult>(result);
+            *t.add_compare() =
+                target == Compare::VALUE
+                    ? CmpValue(key, r, "v" + std::to_string(n), end)
+                    : Cmp(key, static_cast<Compare::CompareTarget>(target), r, n, end);
             *t.add_success() = RangeOp(RangeReq("a", "z"));
             *t.add_failure() = RangeOp(RangeReq(key, end));
             ExpectSameAsWriter(t);

@@ -11,48 +11,13 @@ namespace {
 using etcdserverpb::Compare;
 using etcdserverpb::RequestOp;
 using etcdserverpb::TxnRequest;
+using testing::Cmp;
+using testing::CmpValue;
 using testing::DelReq;
 using testing::kUnknownLease;
 using testing::PutReq;
 using testing::RangeReq;
 using testing::StoreTest;
-
-Compare Cmp(const std::string& key, Compare::CompareTarget target, Compare::CompareResult result,
-            int64_t n, const std::string& end = "") {
-  Compare c;
-  c.set_key(key);
-  c.set_range_end(end);
-  c.set_target(target);
-  c.set_result(result);
-  switch (target) {
-    case Compare::VERSION:
-      c.set_version(n);
-      break;
-    case Compare::CREATE:
-      c.set_create_revision(n);
-      break;
-    case Compare::MOD:
-      c.set_mod_revision(n);
-      break;
-    case Compare::LEASE:
-      c.set_lease(n);
-      break;
-    default:
-      break;
-  }
-  return c;
-}
-
-Compare CmpValue(const std::string& key, Compare::CompareResult result, const std::string& v,
-                 const std::string& end = "") {
-  Compare c;
-  c.set_key(key);
-  c.set_range_end(end);
-  c.set_target(Compare::VALUE);
-  c.set_result(result);
-  c.set_value(v);
-  return c;
-}
 
 RequestOp PutOp(const std::string& key, const std::string& value) {
   RequestOp op;

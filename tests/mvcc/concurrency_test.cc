@@ -71,9 +71,11 @@ TEST_F(ConcurrencyTest, HistoricalReadsRaceCompaction) {
   auto reader = [&](unsigned s) {
     std::mt19937 rng(s);
     while (!done.load()) {
-      const int64_t current = store_->CurrentRevision();
-      if (current < 2) continue;
+      // The compact revision first: read after, the current revision is at
+      // least as new, so low <= current even if the writer runs in between.
       const int64_t low = std::max<int64_t>(2, store_->CompactRevision() - 3);
+      const int64_t current = store_->CurrentRevision();
+      if (current < low) continue;
       const int64_t rev = std::uniform_int_distribution<int64_t>(low, current)(rng);
       auto r = store_->Range(RangeReq("k", "", rev));
       if (!r.ok()) {

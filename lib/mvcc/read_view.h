@@ -37,10 +37,12 @@ struct ReadView {
   int64_t rev = 0;           // the view's current revision
   int64_t compact_rev = -1;  // the compaction reads are checked against (-1: none)
   bool shared = false;       // a reader's view, see above
+  uint64_t restores = 0;     // shared views: StoreState::restores when the view was taken
 
   // Runs f(const TreeIndex&) with the index stable for reads at or below
   // `at_rev`. Errors: ErrCompacted (shared views) when a compaction above
-  // at_rev committed after the view was taken.
+  // at_rev committed after the view was taken, or a RestoreFrom replaced the
+  // whole state (the caller then reads again on a new view).
   template <typename F>
   Status WithIndex(int64_t at_rev, F&& f) const {
     if (!shared) {
@@ -51,6 +53,7 @@ struct ReadView {
     // compact_rev is published before the index is compacted, so at or below
     // it the index still holds every revision >= the published value.
     if (at_rev < s->compact_rev.load(std::memory_order_acquire)) return ErrCompacted();
+    if (s->restores.load(std::memory_order_acquire) != restores) return ErrCompacted();
     f(s->index);
     return Status::Ok();
   }

@@ -41,16 +41,32 @@ Status OpenDatabases(StoreState* s) {
     v = lmdb::Val(kLayoutVersion);
     rc = mdb_put(raw, s->meta_dbi, &k, &v, 0);
     if (rc != MDB_SUCCESS) return s->Rc(rc, "mdb_put(meta)");
-  } else if (rc != MDB_SUCCESS) {
-    return s->Rc(rc, "mdb_get(meta)");
-  } else if (lmdb::View(v) != kLayoutVersion) {
-    return Status::FailedPrecondition("backend " + s->data_path + " has layout version '" +
-                                      std::string(lmdb::View(v)) + "', this build reads '" +
-                                      std::string(kLayoutVersion) + "'");
+  } else {
+    RETURN_IF_ERROR(CheckLayoutVersion(s, raw));
   }
   rc = mdb_txn_commit(txn.release());
   return s->Rc(rc, "mdb_txn_commit");
 }
+
+}  // namespace
+
+Status CheckLayoutVersion(const StoreState* s, MDB_txn* txn) {
+  MDB_val k = lmdb::Val(kLayoutVersionKey);
+  MDB_val v;
+  int rc = mdb_get(txn, s->meta_dbi, &k, &v);
+  if (rc == MDB_NOTFOUND) {
+    return Status::Corruption("not an etcdd backend: no layout version", s->data_path);
+  }
+  if (rc != MDB_SUCCESS) return s->Rc(rc, "mdb_get(meta)");
+  if (lmdb::View(v) != kLayoutVersion) {
+    return Status::FailedPrecondition("backend " + s->data_path + " has layout version '" +
+                                      std::string(lmdb::View(v)) + "', this build reads '" +
+                                      std::string(kLayoutVersion) + "'");
+  }
+  return Status::Ok();
+}
+
+namespace {
 
 // Reads a meta value of `size` bytes; false if absent.
 Result<bool> ReadMeta(StoreState* s, MDB_txn* txn, std::string_view key, size_t size,
@@ -69,6 +85,8 @@ Result<bool> ReadMeta(StoreState* s, MDB_txn* txn, std::string_view key, size_t 
   return true;
 }
 
+}  // namespace
+
 Status RestoreMeta(StoreState* s, MDB_txn* txn, int64_t* scheduled) {
   std::string v;
   ASSIGN_OR_RETURN(bool has, ReadMeta(s, txn, kFinishedCompactKey, kRevBytesLen, &v));
@@ -81,6 +99,8 @@ Status RestoreMeta(StoreState* s, MDB_txn* txn, int64_t* scheduled) {
   if (has) s->consistent_term = GetBigEndian64(v.data());
   return Status::Ok();
 }
+
+namespace {
 
 // Adds one key-database entry to the index, as etcd's restoreIntoIndex.
 void IndexEntry(TreeIndex* index, Revision rev, bool tombstone, const mvccpb::KeyValue& kv) {

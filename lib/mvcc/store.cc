@@ -30,14 +30,18 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& dir, const Options
   // runs ahead of "finished" only in a backend written otherwise; finish the
   // job, as etcd's restore does.
   if (unfinished_compaction > 0) {
-    ASSIGN_OR_RETURN(auto txn, store->BeginWrite());
-    etcdserverpb::CompactionRequest req;
-    req.set_revision(unfinished_compaction);
-    ASSIGN_OR_RETURN(auto resp, txn->Compact(req));
-    (void)resp;
-    RETURN_IF_ERROR(txn->Commit());
+    RETURN_IF_ERROR(store->FinishScheduledCompaction(unfinished_compaction));
   }
   return store;
+}
+
+Status Store::FinishScheduledCompaction(int64_t rev) {
+  ASSIGN_OR_RETURN(auto txn, BeginWrite());
+  etcdserverpb::CompactionRequest req;
+  req.set_revision(rev);
+  ASSIGN_OR_RETURN(auto resp, txn->Compact(req));
+  (void)resp;
+  return txn->Commit();
 }
 
 Result<RangeResponse> Store::Range(const RangeRequest& req) const {

@@ -22,6 +22,10 @@
 // while it updates the index for one request; an open WriteTxn otherwise never
 // delays a read.
 //
+// Snapshots: WriteSnapshot copies the whole backend to one file without
+// stopping writes; RestoreFrom replaces the store's whole state with a
+// snapshot's, atomically for readers; HashKV is etcd's consistency hash.
+//
 // Errors carry etcd's gRPC codes and message strings (see mvcc/errors.h).
 // Requests are not validated here: the server runs mvcc/validate.h first, as
 // etcd's v3rpc layer does.
@@ -32,6 +36,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -65,6 +70,15 @@ struct Options {
   // false fails with NotFound "etcdserver: requested lease not found". Unset:
   // no lease exists, so every nonzero lease is refused.
   std::function<bool(int64_t lease_id)> lease_exists;
+};
+
+// What a snapshot file written by Store::WriteSnapshot holds (InspectSnapshot).
+struct SnapshotInfo {
+  uint64_t consistent_index = 0;  // last applied Raft index recorded with the data; 0 if none
+  uint64_t consistent_term = 0;   // that entry's term
+  int64_t revision = 1;           // the store revision (CurrentRevision()) of the copy
+  std::map<std::string, std::string> meta;  // every server metadata key/value (GetMeta)
+  int64_t compact_revision = 0;             // CompactRevision() of the copy; 0 if never compacted
 };
 
 class Store {
@@ -131,6 +145,74 @@ class Store {
 
   // Flushes committed transactions to disk (fdatasync). Errors: IOError.
   Status Sync();
+
+  // etcd's Maintenance.HashKV (mvcc/kvstore.go HashByRev): the CRC-32C of the
+  // key space as of `revision` (a main revision; <= 0: the current revision,
+  // where etcd hashes nothing for a negative one), computed
+  // exactly as etcd does over the key database in revision order: the bytes
+  // "key", then, for every stored revision <= `revision`, its key bytes
+  // (LAYOUT.md encoding, tombstones with their 't') followed by its stored
+  // KeyValue bytes. Revisions <= the compact revision are included only if
+  // they hold a key's live value at `revision` (etcd skips those a compaction
+  // at `revision` would drop; and like etcd, none is skipped when no key is
+  // live at `revision`). The result depends only on the applied writes and the
+  // compact revision, never on LMDB's page layout, so two members that
+  // applied the same entries and compacted at the same revision agree.
+  // Returns {hash, compact revision}; the compact revision is etcd's
+  // compactMainRev, -1 if never compacted (what etcd's HashKVResponse
+  // carries). Compare hashes only between equal compact revisions.
+  // Errors (etcd's): OutOfRange ErrCompacted when 0 < revision <= compact
+  // revision; OutOfRange ErrFutureRev when revision > CurrentRevision();
+  // Corruption, IOError. Thread-safe; a consistent snapshot, never blocks the
+  // writer except while the key index is walked (as Range).
+  Result<std::pair<uint32_t, int64_t>> HashKV(int64_t revision) const;
+
+  // Backend snapshots for Raft (etcd's backend snapshot / snapshot install).
+  //
+  // A snapshot file is a compacted LMDB copy of the whole backend (key space,
+  // compaction marks, consistent index and term, server metadata) as of one
+  // LMDB read transaction, followed by a 20-byte trailer holding its length
+  // and CRC-32C (LAYOUT.md, "Snapshot files"). The LMDB part opens with any
+  // LMDB tool (MDB_NOSUBDIR); the trailer lets a damaged file be refused
+  // before LMDB reads it.
+  //
+  // WriteSnapshot writes the copy to `path + ".tmp"`, fsyncs it, renames it
+  // over `path` and fsyncs the directory: a crash leaves the old `path` (or
+  // none) and maybe a stale .tmp, never a partial `path`. Writers are not
+  // blocked (the copy reads an LMDB snapshot; pages it pins stay allocated
+  // until it ends). The copy is read back once to compute its CRC.
+  // Errors: IOError naming the file; Internal. Thread-safe.
+  Status WriteSnapshot(const std::string& path) const;
+
+  // Reads a snapshot file without modifying it (opened read-only, no lock
+  // file). Verifies the trailer's length and CRC over the whole file, then the
+  // layout (databases, layout version, meta encodings, last revision key).
+  // Errors: NotFound if `path` does not exist; Corruption (DataLoss) naming
+  // the path for a file that is not a complete etcdd snapshot (empty,
+  // truncated, garbage, bit flips, a plain LMDB file without trailer, another
+  // layout); FailedPrecondition for another etcdd layout version; IOError.
+  static Result<SnapshotInfo> InspectSnapshot(const std::string& path);
+
+  // Replaces the whole contents of this store (key space, index, compaction
+  // marks, consistent index and term, server metadata) by the snapshot's, as
+  // Raft snapshot installation needs. The file is validated first (as
+  // InspectSnapshot, plus every revision key and value), then copied into one
+  // LMDB write transaction of this store's environment; the commit and the
+  // switch of the in-memory state happen under the store lock, so a
+  // concurrent Range, ReadTxn or HashKV sees the old state or the new one,
+  // never a mix; readers wait while that commit writes the pages (and fsyncs
+  // them with sync_on_commit). The Store object, its directory and environment stay the
+  // same; CurrentRevision, CompactRevision, ConsistentIndex/Term, GetMeta and
+  // the next WriteTxn all continue from the snapshot's state. data.mdb does
+  // not shrink (LMDB never does; the old pages join the free list).
+  // Space: the old pages are freed only at the commit, so the map must hold
+  // the current data plus the snapshot's; otherwise ResourceExhausted
+  // ErrNoSpace. Memory: the new key index is built before the old is freed.
+  // Must not run while a WriteTxn is open (FailedPrecondition); call it on
+  // the writer's (apply) thread, and do not BeginWrite meanwhile.
+  // On any error the store is unchanged. Errors: those of InspectSnapshot;
+  // ResourceExhausted; FailedPrecondition; IOError.
+  Status RestoreFrom(const std::string& path);
 
   // Starts the write transaction. Only one may exist at a time, and it must be
   // used and destroyed on the thread that began it (LMDB's writer lock).
@@ -209,6 +291,9 @@ class Store {
 
  private:
   explicit Store(std::unique_ptr<internal::StoreState> s);
+  // Runs a compaction that was scheduled but not finished in the backend
+  // (never the case for a backend written by etcdd), as etcd's restore does.
+  Status FinishScheduledCompaction(int64_t rev);
   std::unique_ptr<internal::StoreState> s_;
 };
 

@@ -60,6 +60,11 @@ struct StoreState {
   std::atomic<int64_t> compact_rev{-1};  // etcd's compactMainRev: -1 = never compacted
   std::atomic<uint64_t> consistent_index{0};
   std::atomic<uint64_t> consistent_term{0};
+  // Bumped under `mu` (exclusive) each time RestoreFrom replaces the whole
+  // state: a reader's view taken before it must not walk the new index
+  // (read_view.h).
+  std::atomic<uint64_t> restores{0};
+  // Set while a WriteTxn or RestoreFrom runs: there is one writer at a time.
   std::atomic<bool> writer_active{false};
 
   Status Rc(int rc, std::string_view context) const { return lmdb::FromRc(rc, context, data_path); }
@@ -156,5 +161,12 @@ void CompactIndex(StoreState* s, int64_t rev);
 Status RestoreState(StoreState* s, int64_t* unfinished_compaction);
 // Opens the LMDB environment and databases (restore.cc).
 Status OpenEnv(StoreState* s);
+// Reads the compaction marks, consistent index and term from the meta
+// database into `s` (restore.cc); *scheduled gets scheduledCompactRev (0 if
+// none). Errors: Corruption for a value of the wrong size.
+Status RestoreMeta(StoreState* s, MDB_txn* txn, int64_t* scheduled);
+// Checks the meta database's etcdd_layout_version (restore.cc). Errors:
+// Corruption if absent, FailedPrecondition if another version.
+Status CheckLayoutVersion(const StoreState* s, MDB_txn* txn);
 
 }  // namespace etcdd::mvcc::internal

@@ -232,6 +232,7 @@ Result<TxnResponse> Store::ReadTxn(const TxnRequest& req) const {
       std::shared_lock lock(s.mu);
       view.rev = s.current_rev.load(std::memory_order_acquire);
       view.compact_rev = s.compact_rev.load(std::memory_order_acquire);
+      view.restores = s.restores.load(std::memory_order_acquire);
       ASSIGN_OR_RETURN(rtxn, s.pool->Acquire());
     }
     view.txn = rtxn.get();
@@ -244,12 +245,14 @@ Result<TxnResponse> Store::ReadTxn(const TxnRequest& req) const {
       resp.mutable_header()->set_revision(view.rev);
       return resp;
     }
-    // A compaction committed past a revision this snapshot reads after it
-    // was taken: the index no longer describes the snapshot. Read again on a
-    // newer one, where the up-front checks give etcd's answer.
+    // A compaction committed past a revision this snapshot reads, or a
+    // RestoreFrom replaced the state, after it was taken: the index no longer
+    // describes the snapshot. Read again on a newer one, where the up-front
+    // checks give etcd's answer.
     const bool raced = st.code() == ErrCompacted().code() &&
                        st.message() == ErrCompacted().message() &&
-                       s.compact_rev.load(std::memory_order_acquire) != view.compact_rev;
+                       (s.compact_rev.load(std::memory_order_acquire) != view.compact_rev ||
+                        s.restores.load(std::memory_order_acquire) != view.restores);
     if (!raced) return st;
   }
 }

@@ -1,0 +1,220 @@
+// Backend snapshots: Store::WriteSnapshot, InspectSnapshot and RestoreFrom.
+// The file format is in snapshot_file.h and LAYOUT.md ("Snapshot files").
+#include <algorithm>
+#include <mutex>
+
+#include "mvcc/errors.h"
+#include "mvcc/snapshot_file.h"
+#include "mvcc/store_state.h"
+
+namespace etcdd::mvcc {
+
+using internal::StoreState;
+
+namespace internal {
+namespace {
+
+constexpr unsigned kSnapshotMaxDbs = 8;
+
+// An LMDB failure on a snapshot file: errno values are I/O errors, every
+// other code means the file is not a sound LMDB environment.
+Status SnapRc(const StoreState& snap, int rc, std::string_view context) {
+  if (rc == MDB_SUCCESS) return Status::Ok();
+  if (rc > 0) return Status::IOError(std::string(context) + " (" + snap.data_path + ")", rc);
+  return Status::Corruption(std::string(context) + ": " + mdb_strerror(rc), snap.data_path);
+}
+
+Status OpenSnapshotDatabases(StoreState* snap) {
+  MDB_txn* raw = nullptr;
+  int rc = mdb_txn_begin(snap->env.get(), nullptr, MDB_RDONLY, &raw);
+  if (rc != MDB_SUCCESS) return SnapRc(*snap, rc, "mdb_txn_begin(read)");
+  lmdb::TxnPtr txn(raw);
+  const std::pair<const char*, MDB_dbi*> dbs[] = {
+      {kKeyDb, &snap->key_dbi}, {kMetaDb, &snap->meta_dbi}, {kServerDb, &snap->server_dbi}};
+  for (const auto& [name, dbi] : dbs) {
+    rc = mdb_dbi_open(raw, name, 0, dbi);
+    if (rc == MDB_NOTFOUND) {
+      return Status::Corruption(std::string("not an etcdd backend: no '") + name + "' database",
+                                snap->data_path);
+    }
+    if (rc != MDB_SUCCESS) return SnapRc(*snap, rc, std::string("mdb_dbi_open(") + name + ")");
+  }
+  RETURN_IF_ERROR(CheckLayoutVersion(snap, raw));
+  // Committing a read transaction keeps its database handles for later ones.
+  return SnapRc(*snap, mdb_txn_commit(txn.release()), "mdb_txn_commit(read)");
+}
+
+// Opens a snapshot file read-only, after checking its trailer, as a
+// StoreState holding the environment and database handles (nothing loaded).
+Result<std::unique_ptr<StoreState>> OpenSnapshot(const std::string& path) {
+  ASSIGN_OR_RETURN(const uint64_t len, VerifySnapshotFile(path));
+  auto snap = std::make_unique<StoreState>();
+  snap->dir = path;
+  snap->data_path = path;
+  MDB_env* env = nullptr;
+  int rc = mdb_env_create(&env);
+  if (rc != MDB_SUCCESS) return SnapRc(*snap, rc, "mdb_env_create");
+  snap->env.reset(env);
+  rc = mdb_env_set_maxdbs(env, kSnapshotMaxDbs);
+  if (rc != MDB_SUCCESS) return SnapRc(*snap, rc, "mdb_env_set_maxdbs");
+  // Read-only without a lock file: the file is never modified, and nothing
+  // else writes it.
+  rc = mdb_env_open(env, path.c_str(),
+                    MDB_RDONLY | MDB_NOSUBDIR | MDB_NOLOCK | MDB_NOTLS | MDB_NORDAHEAD, 0);
+  if (rc != MDB_SUCCESS) return SnapRc(*snap, rc, "mdb_env_open");
+  MDB_envinfo info;
+  MDB_stat st;
+  rc = mdb_env_info(env, &info);
+  if (rc == MDB_SUCCESS) rc = mdb_env_stat(env, &st);
+  if (rc != MDB_SUCCESS) return SnapRc(*snap, rc, "mdb_env_info");
+  // LMDB would map pages past the end of the file (SIGBUS on access).
+  if ((static_cast<uint64_t>(info.me_last_pgno) + 1) * st.ms_psize > len) {
+    return Status::Corruption("backend pages extend past the end of the LMDB part", path);
+  }
+  RETURN_IF_ERROR(OpenSnapshotDatabases(snap.get()));
+  return snap;
+}
+
+// Empties `dst` (of `s`, in write transaction `w`) and fills it with the
+// entries of `src` (of `snap`, in read transaction `r`), in key order.
+Status CopyDatabase(StoreState* s, const StoreState& snap, MDB_txn* r, MDB_dbi src, MDB_txn* w,
+                    MDB_dbi dst) {
+  int rc = mdb_drop(w, dst, 0);
+  if (rc != MDB_SUCCESS) return s->Rc(rc, "mdb_drop");
+  MDB_cursor* raw = nullptr;
+  rc = mdb_cursor_open(r, src, &raw);
+  if (rc != MDB_SUCCESS) return SnapRc(snap, rc, "mdb_cursor_open");
+  lmdb::CursorPtr cursor(raw);
+  MDB_val k;
+  MDB_val v;
+  for (rc = mdb_cursor_get(raw, &k, &v, MDB_FIRST); rc == MDB_SUCCESS;
+       rc = mdb_cursor_get(raw, &k, &v, MDB_NEXT)) {
+    // Same comparator on both sides: the source order is the target order.
+    const int put = mdb_put(w, dst, &k, &v, MDB_APPEND);
+    if (put == MDB_KEYEXIST) return Status::Corruption("keys out of order", snap.data_path);
+    if (put != MDB_SUCCESS) return s->Rc(put, "mdb_put");
+  }
+  if (rc != MDB_NOTFOUND) return SnapRc(snap, rc, "mdb_cursor_get");
+  return Status::Ok();
+}
+
+// Replaces the contents of `s` by those of the loaded snapshot `snap`, in one
+// LMDB write transaction committed under the store lock together with the
+// switch of the in-memory state. `snap` receives the old index.
+Status InstallSnapshot(StoreState* s, StoreState* snap) {
+  MDB_txn* raw = nullptr;
+  int rc = mdb_txn_begin(snap->env.get(), nullptr, MDB_RDONLY, &raw);
+  if (rc != MDB_SUCCESS) return SnapRc(*snap, rc, "mdb_txn_begin(read)");
+  lmdb::TxnPtr r(raw);
+  rc = mdb_txn_begin(s->env.get(), nullptr, 0, &raw);
+  if (rc != MDB_SUCCESS) return s->Rc(rc, "mdb_txn_begin");
+  lmdb::TxnPtr w(raw);
+  const std::pair<MDB_dbi, MDB_dbi> dbs[] = {{snap->key_dbi, s->key_dbi},
+                                             {snap->meta_dbi, s->meta_dbi},
+                                             {snap->server_dbi, s->server_dbi}};
+  for (const auto& [src, dst] : dbs) {
+    Status st = CopyDatabase(s, *snap, r.get(), src, w.get(), dst);
+    if (!st.ok()) return st.Annotate("restore from snapshot " + snap->data_path);
+  }
+  std::unique_lock lock(s->mu);
+  rc = mdb_txn_commit(w.release());
+  if (rc != MDB_SUCCESS) {
+    return s->Rc(rc, "mdb_txn_commit").Annotate("restore from snapshot " + snap->data_path);
+  }
+  std::swap(s->index, snap->index);
+  s->compact_rev.store(snap->compact_rev.load(), std::memory_order_release);
+  s->consistent_index.store(snap->consistent_index.load());
+  s->consistent_term.store(snap->consistent_term.load());
+  s->current_rev.store(snap->current_rev.load(), std::memory_order_release);
+  s->restores.fetch_add(1, std::memory_order_acq_rel);
+  return Status::Ok();
+}
+
+// Clears StoreState::writer_active when RestoreFrom ends.
+class WriterSlot {
+ public:
+  explicit WriterSlot(std::atomic<bool>* active) : active_(active) {}
+  ~WriterSlot() { Release(); }
+  WriterSlot(const WriterSlot&) = delete;
+  WriterSlot& operator=(const WriterSlot&) = delete;
+  void Release() {
+    if (active_ != nullptr) active_->store(false);
+    active_ = nullptr;
+  }
+
+ private:
+  std::atomic<bool>* active_;
+};
+
+}  // namespace
+}  // namespace internal
+
+Status Store::WriteSnapshot(const std::string& path) const {
+  return internal::WriteSnapshotFile(s_->env.get(), path);
+}
+
+Result<SnapshotInfo> Store::InspectSnapshot(const std::string& path) {
+  ASSIGN_OR_RETURN(auto snap, internal::OpenSnapshot(path));
+  MDB_txn* raw = nullptr;
+  int rc = mdb_txn_begin(snap->env.get(), nullptr, MDB_RDONLY, &raw);
+  if (rc != MDB_SUCCESS) return internal::SnapRc(*snap, rc, "mdb_txn_begin(read)");
+  lmdb::TxnPtr txn(raw);
+  int64_t scheduled = 0;
+  RETURN_IF_ERROR(internal::RestoreMeta(snap.get(), raw, &scheduled));
+  SnapshotInfo info;
+  info.consistent_index = snap->consistent_index.load();
+  info.consistent_term = snap->consistent_term.load();
+  info.compact_revision = std::max<int64_t>(snap->compact_rev.load(), 0);
+
+  MDB_cursor* cur = nullptr;
+  rc = mdb_cursor_open(raw, snap->key_dbi, &cur);
+  if (rc != MDB_SUCCESS) return internal::SnapRc(*snap, rc, "mdb_cursor_open(key)");
+  lmdb::CursorPtr keys(cur);
+  MDB_val k;
+  MDB_val v;
+  int64_t last_main = 1;
+  rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
+  if (rc == MDB_SUCCESS) {
+    Revision last;
+    bool tombstone = false;
+    if (!DecodeRevKey(lmdb::View(k), &last, &tombstone) || last.main <= 0) {
+      return Status::Corruption("malformed last revision key in key database", path);
+    }
+    last_main = last.main;
+  } else if (rc != MDB_NOTFOUND) {
+    return internal::SnapRc(*snap, rc, "mdb_cursor_get(key)");
+  }
+  // As Open: compaction may have removed the newest revisions (tombstones).
+  info.revision = std::max(last_main, snap->compact_rev.load());
+
+  rc = mdb_cursor_open(raw, snap->server_dbi, &cur);
+  if (rc != MDB_SUCCESS) return internal::SnapRc(*snap, rc, "mdb_cursor_open(server)");
+  lmdb::CursorPtr server(cur);
+  for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == MDB_SUCCESS;
+       rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+    info.meta.emplace(lmdb::View(k), lmdb::View(v));
+  }
+  if (rc != MDB_NOTFOUND) return internal::SnapRc(*snap, rc, "mdb_cursor_get(server)");
+  return info;
+}
+
+Status Store::RestoreFrom(const std::string& path) {
+  StoreState& s = *s_;
+  bool expected = false;
+  if (!s.writer_active.compare_exchange_strong(expected, true)) {
+    return Status::FailedPrecondition("mvcc: cannot restore a snapshot while a write is open");
+  }
+  internal::WriterSlot slot(&s.writer_active);
+  ASSIGN_OR_RETURN(auto snap, internal::OpenSnapshot(path));
+  // Loads meta and builds the new index, checking every revision key and
+  // value, before anything of this store changes.
+  int64_t unfinished_compaction = 0;
+  RETURN_IF_ERROR(internal::RestoreState(snap.get(), &unfinished_compaction));
+  RETURN_IF_ERROR(internal::InstallSnapshot(&s, snap.get()));
+  snap.reset();  // the old index and the snapshot's environment
+  slot.Release();
+  if (unfinished_compaction > 0) return FinishScheduledCompaction(unfinished_compaction);
+  return Status::Ok();
+}
+
+}  // namespace etcdd::mvcc

@@ -12,12 +12,8 @@ namespace {
 // not act on yet; each is named in a warning at start-up.
 const char* const kAcceptedFlags[] = {
     "listen-metrics-urls",
-    "snapshot-count",
     "auto-compaction-mode",
     "auto-compaction-retention",
-    "max-snapshots",
-    "max-wals",
-    "strict-reconfig-check",
     "enable-v2",
     "enable-pprof",
     "metrics",
@@ -116,6 +112,7 @@ struct RawValues {
   std::string advertise_peer = "http://localhost:2380";
   std::string initial_cluster;
   std::string log_outputs;
+  std::string strict_reconfig_check = "true";
 };
 
 // Turns the raw strings into URLs, the initial cluster and the log outputs,
@@ -139,6 +136,15 @@ Status ApplyRawValues(RawValues raw, DaemonFlags* f) {
   if (!ic.ok()) return Status::InvalidArgument("--initial-cluster: " + ic.status().message());
   c.initial_cluster = std::move(*ic);
   if (!raw.log_outputs.empty()) f->log_outputs = Split(raw.log_outputs, ',');
+  // A Go bool flag: "--strict-reconfig-check" alone means true.
+  if (raw.strict_reconfig_check.empty() || raw.strict_reconfig_check == "true") {
+    c.strict_reconfig_check = true;
+  } else if (raw.strict_reconfig_check == "false") {
+    c.strict_reconfig_check = false;
+  } else {
+    return Status::InvalidArgument("invalid boolean value \"" + raw.strict_reconfig_check +
+                                   "\" for -strict-reconfig-check");
+  }
   return Status::Ok();
 }
 
@@ -173,6 +179,17 @@ void RegisterFlags(CLI::App& app, bool from_config_file, DaemonFlags& f, RawValu
   opt("quota-backend-bytes", &c.quota_backend_bytes, "Raise alarms when backend exceeds it.");
   opt("max-request-bytes", &c.max_request_bytes, "Maximum client request size in bytes.");
   opt("max-txn-ops", &c.max_txn_ops, "Maximum number of operations in a transaction.");
+  opt("snapshot-count", &c.snapshot_count,
+      "Number of committed transactions to trigger a snapshot to disk.");
+  opt("max-snapshots", &c.max_snapshots,
+      "Maximum number of snapshot files to retain (0 is unlimited).");
+  opt("max-wals", &c.max_wals, "Maximum number of wal files to retain (0 is unlimited).");
+  opt("max-learners", &c.max_learners, "Maximum number of learners in the cluster.");
+  opt("experimental-max-learners", &c.max_learners, "Alias of --max-learners (etcd 3.5).");
+  app.add_option("--strict-reconfig-check", raw.strict_reconfig_check,
+                 "Reject reconfiguration requests that would cause quorum loss.")
+      ->expected(0, 1)
+      ->envname(from_config_file ? "" : EnvName("strict-reconfig-check"));
   opt("log-level", &f.log_level, "Log level: debug, info, warn, error, panic, or fatal.");
   opt("log-outputs", &raw.log_outputs, "Log outputs: default, stderr, stdout, or file paths.");
   app.add_flag("--version", f.print_version, "Print the version and exit.");

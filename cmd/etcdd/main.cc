@@ -2,6 +2,7 @@
 // starts the member, serves clients until SIGTERM or SIGINT, then shuts down
 // cleanly.
 #include <signal.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <iostream>
@@ -34,7 +35,8 @@ int Run(const etcdd::DaemonFlags& f, etcdd::Logger& log) {
   if (auto s = etcdd::server::CheckListenable(cfg.listen_client_urls); !s.ok()) {
     return Fail(log, "failed to listen on client URLs", s);
   }
-  auto server = etcdd::server::EtcdServer::Start(cfg, log);
+  // A member removed from the cluster stops, as etcd's does.
+  auto server = etcdd::server::EtcdServer::Start(cfg, log, [] { kill(getpid(), SIGTERM); });
   if (!server.ok()) return Fail(log, "failed to start member", server.status());
   auto ready = (*server)->WaitReady(std::chrono::milliseconds(60000));
   if (!ready.ok()) return Fail(log, "member did not become ready", ready);
@@ -50,6 +52,8 @@ int Run(const etcdd::DaemonFlags& f, etcdd::Logger& log) {
   int sig = 0;
   sigwait(&set, &sig);
   log.Info("received signal; shutting down", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
+  // A leader hands over first, so the cluster does not wait out an election.
+  (*server)->TransferLeadershipForStop();
   (*grpc)->Shutdown(2000);
   (*server)->Stop();
   log.Info("stopped serving");

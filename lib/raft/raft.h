@@ -75,7 +75,7 @@ class Raft {
                uint64_t stable_snap_index);
 
   // See RawNode::Bootstrap and RawNode::ApplyConfChange.
-  Status Bootstrap(const std::vector<uint64_t>& voters);
+  Status Bootstrap(const std::vector<uint64_t>& voters, const std::vector<std::string>& contexts);
   raftpb::ConfState ApplyConfChange(const raftpb::ConfChange& cc);
 
   // Log invariants plus the state machine's own (role/lead/vote consistency,

@@ -8,7 +8,11 @@
 
 namespace etcdd::raft {
 
-Status Raft::Bootstrap(const std::vector<uint64_t>& voters) {
+Status Raft::Bootstrap(const std::vector<uint64_t>& voters,
+                       const std::vector<std::string>& contexts) {
+  if (!contexts.empty() && contexts.size() != voters.size()) {
+    return Status::InvalidArgument("Bootstrap needs one context per peer");
+  }
   if (voters.empty()) return Status::InvalidArgument("must provide at least one peer to Bootstrap");
   std::set<uint64_t> unique;
   for (uint64_t v : voters) {
@@ -23,10 +27,11 @@ Status Raft::Bootstrap(const std::vector<uint64_t>& voters) {
   BecomeFollower(1, kNone);
   std::vector<raftpb::Entry> ents;
   std::vector<raftpb::ConfChange> changes;
-  for (uint64_t v : voters) {
+  for (size_t i = 0; i < voters.size(); ++i) {
     raftpb::ConfChange cc;
     cc.set_type(raftpb::CONF_CHANGE_ADD_NODE);
-    cc.set_node_id(v);
+    cc.set_node_id(voters[i]);
+    if (!contexts.empty()) cc.set_context(contexts[i]);
     raftpb::Entry e;
     e.set_type(raftpb::ENTRY_CONF_CHANGE);
     e.set_term(1);

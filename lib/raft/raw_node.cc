@@ -31,8 +31,9 @@ Result<std::unique_ptr<RawNode>> RawNode::Create(const Config& config) {
   return std::unique_ptr<RawNode>(new RawNode(std::move(raft)));
 }
 
-Status RawNode::Bootstrap(const std::vector<uint64_t>& voters) {
-  RETURN_IF_ERROR(raft_->Bootstrap(voters));
+Status RawNode::Bootstrap(const std::vector<uint64_t>& voters,
+                          const std::vector<std::string>& contexts) {
+  RETURN_IF_ERROR(raft_->Bootstrap(voters, contexts));
   // Nothing of the bootstrap is persisted yet: the first Ready must carry the
   // HardState as well as the entries.
   prev_hard_ = raftpb::HardState();

@@ -83,9 +83,12 @@ class RawNode {
   // committed entries to apply (with ApplyConfChange). The voters are also
   // applied internally at once, so Campaign() works right after Bootstrap.
   // Every member of a new group must bootstrap the same voters in the same
-  // order. Errors: InvalidArgument if `voters` is empty or has 0 or duplicate
-  // ids; FailedPrecondition "can't bootstrap a nonempty Storage".
-  Status Bootstrap(const std::vector<uint64_t>& voters);
+  // order. `contexts`, if not empty, holds one ConfChange context per voter
+  // (etcd puts the member's attributes there). Errors: InvalidArgument if
+  // `voters` is empty or has 0 or duplicate ids, or `contexts` has another
+  // size; FailedPrecondition "can't bootstrap a nonempty Storage".
+  Status Bootstrap(const std::vector<uint64_t>& voters,
+                   const std::vector<std::string>& contexts = {});
 
   // Advances the logical clock by one tick: followers and candidates count
   // towards their election timeout, the leader towards its heartbeat interval

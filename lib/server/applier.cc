@@ -5,17 +5,21 @@
 
 #include <algorithm>
 
+#include "server/ids.h"
+#include "server/membership.h"
 #include "serverpb/internal.pb.h"
 
 namespace etcdd::server {
 
 Applier::Applier(mvcc::Store& store, raftpb::ConfState conf_state, serverpb::Members members,
-                 WaitRegistry<ApplyResult>& waiters, AppliedHook hook, Logger& logger)
+                 int max_learners, WaitRegistry<ApplyResult>& waiters, Hooks hooks,
+                 Logger& logger)
     : store_(store),
       conf_state_(std::move(conf_state)),
       members_(std::move(members)),
+      max_learners_(max_learners),
       waiters_(waiters),
-      hook_(std::move(hook)),
+      hooks_(std::move(hooks)),
       logger_(logger) {
   applied_ = store_.ConsistentIndex();
 }
@@ -87,12 +91,22 @@ void Applier::ApplyBatch(std::vector<raftpb::Entry>& batch) {
   uint64_t consistent = store_.ConsistentIndex();
   std::vector<std::pair<uint64_t, ApplyResult>> results;
   const raftpb::Entry* last = nullptr;
+  bool members_changed = false;
   for (const auto& e : batch) {
-    if (e.index() <= consistent) continue;
+    raftpb::ConfChange cc;
+    if (e.type() == raftpb::ENTRY_CONF_CHANGE && !cc.ParseFromString(e.data())) {
+      fatal(Status::Corruption("undecodable conf change", "entry " + std::to_string(e.index())));
+    }
+    if (e.index() <= consistent) {
+      // Applied before a restart; Raft still needs it.
+      if (e.type() == raftpb::ENTRY_CONF_CHANGE) hooks_.conf_change(cc);
+      continue;
+    }
     last = &e;
     if (e.type() == raftpb::ENTRY_CONF_CHANGE) {
-      Status s = ApplyConfChange(txn, e);
-      if (!s.ok()) fatal(s);
+      ApplyResult r = ApplyConfChange(txn, cc);
+      members_changed = members_changed || !std::holds_alternative<Status>(r);
+      if (cc.id() != 0) results.emplace_back(cc.id(), std::move(r));
       continue;
     }
     uint64_t id = 0;
@@ -108,8 +122,9 @@ void Applier::ApplyBatch(std::vector<raftpb::Entry>& batch) {
     applied_ = last->index();
   }
   applied_cv_.notify_all();
+  if (members_changed && hooks_.members_changed) hooks_.members_changed(Members());
   for (auto& [id, r] : results) waiters_.Trigger(id, std::move(r));
-  if (hook_) hook_(last->index());
+  if (hooks_.applied) hooks_.applied(last->index());
 }
 
 ApplyResult Applier::ApplyNormal(mvcc::Store::WriteTxn& txn, const raftpb::Entry& e, uint64_t* id) {
@@ -141,19 +156,43 @@ ApplyResult Applier::ApplyNormal(mvcc::Store::WriteTxn& txn, const raftpb::Entry
   return Status::Internal("empty request");
 }
 
-Status Applier::ApplyConfChange(mvcc::Store::WriteTxn& txn, const raftpb::Entry& e) {
-  raftpb::ConfChange cc;
-  if (!cc.ParseFromString(e.data())) {
-    return Status::Corruption("undecodable conf change", "entry " + std::to_string(e.index()));
+ApplyResult Applier::ApplyConfChange(mvcc::Store::WriteTxn& txn, const raftpb::ConfChange& cc) {
+  serverpb::ConfChangeContext ctx;
+  Status valid = ctx.ParseFromString(cc.context())
+                     ? ValidateConfChange(Members(), cc, ctx, max_learners_)
+                     : Status::InvalidArgument("undecodable conf change context");
+  if (!valid.ok()) {
+    raftpb::ConfChange refused = cc;
+    refused.set_node_id(0);
+    hooks_.conf_change(refused);
+    logger_.Warn("refused configuration change",
+                 {{"type", raftpb::ConfChangeType_Name(cc.type())},
+                  {"member-id", IdToHex(cc.node_id())},
+                  {"error", valid.message()}});
+    return valid;
   }
-  auto* voters = conf_state_.mutable_voters();
-  auto it = std::find(voters->begin(), voters->end(), cc.node_id());
-  if (cc.type() == raftpb::CONF_CHANGE_ADD_NODE && it == voters->end()) {
-    voters->Add(cc.node_id());
-  } else if (cc.type() == raftpb::CONF_CHANGE_REMOVE_NODE && it != voters->end()) {
-    voters->erase(it);
+  serverpb::Members updated = Members();
+  ApplyToMembers(updated, cc, ctx);
+  // The ConfState mirrors the member list: voters and learners.
+  conf_state_.clear_voters();
+  conf_state_.clear_learners();
+  for (const auto& m : updated.members()) {
+    (m.is_learner() ? conf_state_.mutable_learners() : conf_state_.mutable_voters())->Add(m.id());
   }
-  return txn.PutMeta(kConfStateMetaKey, conf_state_.SerializeAsString());
+  Status s = txn.PutMeta(kConfStateMetaKey, conf_state_.SerializeAsString());
+  if (s.ok()) s = txn.PutMeta(kMembersMetaKey, updated.SerializeAsString());
+  if (!s.ok()) {
+    logger_.Error("failed to store the member list; stopping", {{"error", s.message()}});
+    _exit(1);
+  }
+  hooks_.conf_change(cc);
+  logger_.Info("applied configuration change",
+               {{"type", raftpb::ConfChangeType_Name(cc.type())},
+                {"member-id", IdToHex(cc.node_id())},
+                {"peer-urls", ctx.member().peer_urls_size() > 0 ? ctx.member().peer_urls(0) : ""}});
+  std::lock_guard lock(members_mu_);
+  members_ = updated;
+  return updated;
 }
 
 serverpb::Members Applier::Members() const {

@@ -34,19 +34,28 @@ namespace etcdd::server {
 
 // What one applied request produced: its response, or the error it failed with
 // (e.g. "etcdserver: key not found" for ignore_value on a missing key).
+// A configuration change yields the member list after it.
 using ApplyResult =
     std::variant<Status, etcdserverpb::PutResponse, etcdserverpb::DeleteRangeResponse,
-                 etcdserverpb::TxnResponse, etcdserverpb::CompactionResponse>;
+                 etcdserverpb::TxnResponse, etcdserverpb::CompactionResponse, serverpb::Members>;
 
 class Applier {
  public:
-  // Called on the apply thread after each batch with the new applied index.
-  using AppliedHook = std::function<void(uint64_t applied_index)>;
+  // Called on the apply thread; none may block for long.
+  struct Hooks {
+    // After each batch, with the new applied index.
+    std::function<void(uint64_t applied_index)> applied;
+    // For every committed ConfChange entry, in log order: the change as
+    // committed, or with node_id 0 if it was refused (RaftNode::ConfChangeApplied).
+    std::function<void(raftpb::ConfChange)> conf_change;
+    // After a batch that changed the member list, with the new list.
+    std::function<void(const serverpb::Members&)> members_changed;
+  };
 
   // `conf_state` and `members` are the configuration and member list as of
-  // the store's consistent index.
+  // the store's consistent index; `max_learners` is --max-learners.
   Applier(mvcc::Store& store, raftpb::ConfState conf_state, serverpb::Members members,
-          WaitRegistry<ApplyResult>& waiters, AppliedHook hook, Logger& logger);
+          int max_learners, WaitRegistry<ApplyResult>& waiters, Hooks hooks, Logger& logger);
   ~Applier();  // Stop()s
 
   void Start();
@@ -70,15 +79,19 @@ class Applier {
   void Run();
   void ApplyBatch(std::vector<raftpb::Entry>& batch);
   ApplyResult ApplyNormal(mvcc::Store::WriteTxn& txn, const raftpb::Entry& e, uint64_t* id);
-  Status ApplyConfChange(mvcc::Store::WriteTxn& txn, const raftpb::Entry& e);
+  // Validates and applies a ConfChange entry to the member list and the
+  // ConfState (both stored in `txn`), reports the decision to
+  // Hooks::conf_change, and returns the member list or the refusal.
+  ApplyResult ApplyConfChange(mvcc::Store::WriteTxn& txn, const raftpb::ConfChange& cc);
   Status ApplyPublish(mvcc::Store::WriteTxn& txn, const serverpb::Member& attrs);
 
   mvcc::Store& store_;
   raftpb::ConfState conf_state_;  // apply thread only
   mutable std::mutex members_mu_;
   serverpb::Members members_;  // guarded by members_mu_; written by the apply thread
+  const int max_learners_;
   WaitRegistry<ApplyResult>& waiters_;
-  AppliedHook hook_;
+  Hooks hooks_;
   Logger& logger_;
 
   std::mutex mu_;

@@ -28,6 +28,15 @@ struct ServerConfig {
   uint64_t quota_backend_bytes = 0;      // backend size limit, bytes; 0 = etcd's 2 GiB default
   uint64_t max_request_bytes = 1572864;  // 1.5 MiB, etcd's default
   int max_txn_ops = 128;
+  // Applied entries between two Raft snapshots (etcd --snapshot-count).
+  uint64_t snapshot_count = 10000;
+  // WAL segments and snapshot files kept after a snapshot; 0 keeps all.
+  size_t max_wals = 5;
+  size_t max_snapshots = 5;
+  // Refuse membership changes that would lose quorum (--strict-reconfig-check).
+  bool strict_reconfig_check = true;
+  // Learners allowed in the cluster at once (etcd 3.5's --max-learners).
+  int max_learners = 1;
 
   // "${data_dir}/member", where the WAL and backend live.
   std::string MemberDir() const { return data_dir + "/member"; }

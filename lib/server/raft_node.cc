@@ -59,7 +59,15 @@ void RaftNode::Stop() {
     stop_ = true;
   }
   cv_.notify_all();
+  lead_cv_.notify_all();
   if (thread_.joinable()) thread_.join();
+  // The loop is gone: run the tasks it left, so no Call waits forever.
+  std::vector<std::function<void(raft::RawNode&)>> tasks;
+  {
+    std::lock_guard lock(mu_);
+    tasks.swap(tasks_);
+  }
+  for (auto& t : tasks) t(*node_);
   auto fail = [](std::promise<Result<uint64_t>>& p) {
     p.set_value(Status::Unavailable("etcdserver: server stopped"));
   };
@@ -77,6 +85,42 @@ void RaftNode::Propose(std::string data) {
     proposals_.push_back(std::move(data));
   }
   cv_.notify_one();
+}
+
+void RaftNode::ProposeConfChange(raftpb::ConfChange cc) {
+  {
+    std::lock_guard lock(mu_);
+    conf_proposals_.push_back(std::move(cc));
+  }
+  cv_.notify_one();
+}
+
+void RaftNode::ConfChangeApplied(raftpb::ConfChange cc) {
+  {
+    std::lock_guard lock(mu_);
+    applied_conf_changes_.push_back(std::move(cc));
+  }
+  cv_.notify_all();
+}
+
+bool RaftNode::WaitLeader(uint64_t lead, std::chrono::steady_clock::time_point deadline) {
+  std::unique_lock lock(mu_);
+  return lead_cv_.wait_until(lock, deadline, [&] {
+    return lead == 0 ? lead_.load() != 0 : lead_.load() == lead;
+  });
+}
+
+bool RaftNode::ApplyConfChanges(size_t n) {
+  std::vector<raftpb::ConfChange> decided;
+  {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return stop_ || applied_conf_changes_.size() >= n; });
+    if (applied_conf_changes_.size() < n) return false;
+    decided.assign(applied_conf_changes_.begin(), applied_conf_changes_.begin() + n);
+    applied_conf_changes_.erase(applied_conf_changes_.begin(), applied_conf_changes_.begin() + n);
+  }
+  for (const auto& cc : decided) node_->ApplyConfChange(cc);
+  return true;
 }
 
 void RaftNode::Step(raftpb::Message msg) {
@@ -119,17 +163,23 @@ void RaftNode::Run() {
     std::vector<std::string> proposals;
     std::vector<std::promise<Result<uint64_t>>> reads;
     std::vector<raftpb::Message> received;
+    std::vector<raftpb::ConfChange> conf_proposals;
+    std::vector<std::function<void(raft::RawNode&)>> tasks;
     {
       std::unique_lock lock(mu_);
       cv_.wait_until(lock, next_tick, [&] {
-        return stop_ || !proposals_.empty() || !pending_reads_.empty() || !received_.empty();
+        return stop_ || !proposals_.empty() || !pending_reads_.empty() || !received_.empty() ||
+               !conf_proposals_.empty() || !tasks_.empty();
       });
       if (stop_) return;
       LingerForBatch(lock);
       proposals.swap(proposals_);
       reads.swap(pending_reads_);
       received.swap(received_);
+      conf_proposals.swap(conf_proposals_);
+      tasks.swap(tasks_);
     }
+    for (auto& t : tasks) t(*node_);
     for (auto& m : received) {
       Status st = node_->Step(m);
       if (!st.ok()) logger_.Debug("dropped a peer message", {{"error", st.message()}});
@@ -145,6 +195,14 @@ void RaftNode::Run() {
       proposals.insert(proposals.begin(), std::make_move_iterator(held_proposals_.begin()),
                        std::make_move_iterator(held_proposals_.end()));
       held_proposals_.clear();
+      conf_proposals.insert(conf_proposals.begin(), held_conf_proposals_.begin(),
+                            held_conf_proposals_.end());
+      held_conf_proposals_.clear();
+    }
+    for (auto& cc : conf_proposals) {
+      if (lead_.load() == 0 || !node_->ProposeConfChange(cc).ok()) {
+        held_conf_proposals_.push_back(std::move(cc));
+      }
     }
     for (auto& p : proposals) {
       if (lead_.load() == 0 || !node_->Propose(p).ok()) held_proposals_.push_back(std::move(p));
@@ -206,7 +264,12 @@ void RaftNode::ExpireReadRounds() {
 
 void RaftNode::HandleReady(raft::Ready rd) {
   if (rd.soft_state) {
-    uint64_t old = lead_.exchange(rd.soft_state->lead);
+    uint64_t old;
+    {
+      std::lock_guard lock(mu_);
+      old = lead_.exchange(rd.soft_state->lead);
+    }
+    lead_cv_.notify_all();
     if (old != rd.soft_state->lead) {
       reissue_reads_ = rd.soft_state->lead != 0;
       logger_.Info(
@@ -239,13 +302,20 @@ void RaftNode::HandleReady(raft::Ready rd) {
     for (auto& p : it->second.waiters) p.set_value(rs.index);
     read_rounds_.erase(it);
   }
-  for (const auto& e : rd.committed_entries) {
-    if (e.type() != raftpb::ENTRY_CONF_CHANGE) continue;
-    raftpb::ConfChange cc;
-    if (cc.ParseFromString(e.data())) node_->ApplyConfChange(cc);
+  // ConfChange entries take effect once the apply loop has applied them
+  // (and decided whether to), before the Ready is acknowledged, so that Raft
+  // allows the next change only after this one is in force.
+  size_t conf_changes = std::count_if(
+      rd.committed_entries.begin(), rd.committed_entries.end(),
+      [](const raftpb::Entry& e) { return e.type() == raftpb::ENTRY_CONF_CHANGE; });
+  if (conf_changes == 0) {
+    node_->Advance(rd);
+    if (!rd.committed_entries.empty()) sink_(std::move(rd.committed_entries));
+    return;
   }
+  sink_(rd.committed_entries);
+  if (!ApplyConfChanges(conf_changes)) return;  // stopping
   node_->Advance(rd);
-  if (!rd.committed_entries.empty()) sink_(std::move(rd.committed_entries));
 }
 
 }  // namespace etcdd::server

@@ -19,6 +19,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -69,6 +70,27 @@ class RaftNode {
   // retries its ReadIndex).
   std::future<Result<uint64_t>> ReadIndex();
 
+  // Queues a configuration change for proposal, like Propose. The apply loop
+  // decides whether it takes effect and reports that with ConfChangeApplied.
+  void ProposeConfChange(raftpb::ConfChange cc);
+
+  // The apply loop's decision for the next committed ConfChange entry, in log
+  // order: `cc` as committed, or with node_id 0 if it was refused (etcd
+  // zeroes it). The loop thread waits for these before it acknowledges a
+  // Ready holding ConfChange entries (as etcd's raftNode waits for apply),
+  // so the Raft configuration and the member list change together.
+  void ConfChangeApplied(raftpb::ConfChange cc);
+
+  // Runs `fn` on the loop thread, with the RawNode, and returns its result.
+  // Returns nullopt if the loop is stopped. For leadership transfer and the
+  // leader's view of progress (RawNode::TransferLeader, Progress).
+  template <typename Fn>
+  auto Call(Fn fn) -> std::optional<decltype(fn(std::declval<raft::RawNode&>()))>;
+
+  // Blocks until the leader is `lead` (0: any leader) or `deadline` passes;
+  // returns whether it is.
+  bool WaitLeader(uint64_t lead, std::chrono::steady_clock::time_point deadline);
+
   // Queues a message received from a peer for the Raft state machine.
   void Step(raftpb::Message msg);
 
@@ -92,6 +114,9 @@ class RaftNode {
   // Called with mu_ held and proposals queued; may wait on cv_ for more.
   void LingerForBatch(std::unique_lock<std::mutex>& lock);
   void HandleReady(raft::Ready rd);
+  // Waits for the apply loop's decision on `n` ConfChange entries and applies
+  // them to the RawNode. Returns false if stopped meanwhile.
+  bool ApplyConfChanges(size_t n);
   void StartReadRound(std::vector<std::promise<Result<uint64_t>>> waiters);
   void ExpireReadRounds();
 
@@ -109,9 +134,14 @@ class RaftNode {
   std::vector<std::string> proposals_;                         // guarded by mu_
   std::vector<std::promise<Result<uint64_t>>> pending_reads_;  // guarded by mu_
   std::vector<raftpb::Message> received_;                      // guarded by mu_
+  std::vector<raftpb::ConfChange> conf_proposals_;             // guarded by mu_
+  std::vector<raftpb::ConfChange> applied_conf_changes_;       // guarded by mu_
+  std::vector<std::function<void(raft::RawNode&)>> tasks_;     // guarded by mu_
+  std::condition_variable lead_cv_;  // lead_ changed (waits hold mu_)
 
   // Loop-thread state.
   std::vector<std::string> held_proposals_;  // waiting for a leader
+  std::vector<raftpb::ConfChange> held_conf_proposals_;
   std::map<std::string, ReadRound> read_rounds_;
   uint64_t read_seq_ = 0;
   bool reissue_reads_ = false;  // a leader appeared: re-ask for pending rounds
@@ -122,5 +152,20 @@ class RaftNode {
   std::atomic<uint64_t> commit_{0};
   std::thread thread_;
 };
+
+template <typename Fn>
+auto RaftNode::Call(Fn fn) -> std::optional<decltype(fn(std::declval<raft::RawNode&>()))> {
+  using R = decltype(fn(std::declval<raft::RawNode&>()));
+  auto p = std::make_shared<std::promise<R>>();
+  auto f = p->get_future();
+  {
+    std::lock_guard lock(mu_);
+    if (stop_) return std::nullopt;
+    tasks_.push_back([p, fn = std::move(fn)](raft::RawNode& n) { p->set_value(fn(n)); });
+  }
+  cv_.notify_one();
+  // The loop runs every queued task before it exits, so the future is ready.
+  return f.get();
+}
 
 }  // namespace etcdd::server

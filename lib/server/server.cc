@@ -4,6 +4,7 @@
 
 #include "mvcc/validate.h"
 #include "server/ids.h"
+#include "server/membership.h"
 
 namespace etcdd::server {
 
@@ -40,9 +41,10 @@ uint64_t QuotaCost(const serverpb::InternalRequest& req) {
 }
 }  // namespace
 
-Result<std::unique_ptr<EtcdServer>> EtcdServer::Start(const ServerConfig& cfg, Logger& logger) {
+Result<std::unique_ptr<EtcdServer>> EtcdServer::Start(const ServerConfig& cfg, Logger& logger,
+                                                      std::function<void()> on_removed) {
   RETURN_IF_ERROR(cfg.Validate());
-  std::unique_ptr<EtcdServer> s(new EtcdServer(cfg, logger));
+  std::unique_ptr<EtcdServer> s(new EtcdServer(cfg, logger, std::move(on_removed)));
   RETURN_IF_ERROR(s->Open());
   return s;
 }
@@ -69,13 +71,17 @@ Status EtcdServer::Open() {
   auto storage = std::make_shared<raft::MemoryStorage>();
   std::unique_ptr<wal::Wal> wal;
   raftpb::ConfState conf_state;
-  bool restart = wal::Wal::Exists(cfg_.WalDir());
+  serverpb::Members members;  // the peers to connect to at start
+  const bool restart = wal::Wal::Exists(cfg_.WalDir());
+  const bool join = !restart && cfg_.initial_cluster_state == "existing";
   if (restart) {
     RETURN_IF_ERROR(Restart(storage, &wal, &conf_state));
+    ASSIGN_OR_RETURN(members, LoadMembers());
+  } else if (join) {
+    RETURN_IF_ERROR(Join(&wal, &members));
   } else {
-    RETURN_IF_ERROR(Bootstrap(&wal));
+    RETURN_IF_ERROR(Bootstrap(&wal, &members));
   }
-  ASSIGN_OR_RETURN(serverpb::Members members, LoadMembers());
 
   raft::Config rc;
   rc.id = member_id_;
@@ -85,17 +91,33 @@ Status EtcdServer::Open() {
   rc.applied = store_->ConsistentIndex();
   rc.random_seed = std::random_device()();
   ASSIGN_OR_RETURN(auto node, raft::RawNode::Create(rc));
-  // A new member, or one that crashed after creating its WAL but before
-  // saving the bootstrap entries, starts its log with the configuration.
-  if (storage->LastIndex() == 0) {
+  // A new cluster's members (also one that crashed after creating its WAL
+  // but before saving the bootstrap entries) start their log with the
+  // configuration, each entry carrying the member's attributes. A joining
+  // member starts empty and receives the log from the leader.
+  if (storage->LastIndex() == 0 && cfg_.initial_cluster_state == "new") {
+    uint64_t unused;
+    serverpb::Members initial = InitialMembers(&unused);
     std::vector<uint64_t> voters;
-    for (const auto& m : members.members()) voters.push_back(m.id());
-    RETURN_IF_ERROR(node->Bootstrap(voters));
+    std::vector<std::string> contexts;
+    for (const auto& m : initial.members()) {
+      voters.push_back(m.id());
+      serverpb::ConfChangeContext ctx;
+      *ctx.mutable_member() = m;
+      ctx.mutable_member()->clear_client_urls();  // published once ready
+      contexts.push_back(ctx.SerializeAsString());
+    }
+    RETURN_IF_ERROR(node->Bootstrap(voters, contexts));
+    if (members.members_size() == 0) members = initial;
   }
 
-  applier_ = std::make_unique<Applier>(
-      *store_, conf_state, members, waiters_,
-      [this](uint64_t applied) { raft_->CompactLog(applied, kCatchUpEntries); }, logger_);
+  Applier::Hooks hooks;
+  hooks.applied = [this](uint64_t applied) { raft_->CompactLog(applied, kCatchUpEntries); };
+  hooks.conf_change = [this](raftpb::ConfChange cc) { raft_->ConfChangeApplied(std::move(cc)); };
+  hooks.members_changed = [this](const serverpb::Members& m) { OnMembersChanged(m); };
+  ASSIGN_OR_RETURN(serverpb::Members applied_members, LoadMembers());
+  applier_ = std::make_unique<Applier>(*store_, conf_state, applied_members, cfg_.max_learners,
+                                       waiters_, std::move(hooks), logger_);
   RaftNode::Options ro{cfg_.heartbeat_interval_ms, cfg_.ElectionTicks(),
                        static_cast<int>(RequestTimeout().count())};
   // transport_ is set below, before the loop thread starts.
@@ -122,12 +144,7 @@ Status EtcdServer::Open() {
   return Status::Ok();
 }
 
-Status EtcdServer::Bootstrap(std::unique_ptr<wal::Wal>* wal) {
-  if (cfg_.initial_cluster_state == "existing") {
-    return Status::FailedPrecondition(
-        "--initial-cluster-state=existing needs the peer transport to join a cluster, which "
-        "this etcdd build does not have yet");
-  }
+serverpb::Members EtcdServer::InitialMembers(uint64_t* cluster_id) const {
   serverpb::Members members;
   std::vector<uint64_t> ids;
   for (const auto& [name, urls] : cfg_.initial_cluster) {
@@ -137,20 +154,59 @@ Status EtcdServer::Bootstrap(std::unique_ptr<wal::Wal>* wal) {
     m->set_id(MemberId(peer_urls, cfg_.initial_cluster_token));
     m->set_name(name);
     for (const auto& u : peer_urls) m->add_peer_urls(u);
-    if (name == cfg_.name) {
-      member_id_ = m->id();
-      for (const auto& u : cfg_.advertise_client_urls) m->add_client_urls(u.ToString());
-    }
     ids.push_back(m->id());
   }
-  cluster_id_ = ClusterId(ids);
-  ASSIGN_OR_RETURN(auto txn, store_->BeginWrite());
-  RETURN_IF_ERROR(txn->PutMeta(kMembersMetaKey, members.SerializeAsString()));
-  RETURN_IF_ERROR(txn->Commit());
+  *cluster_id = ClusterId(ids);
+  return members;
+}
+
+Status EtcdServer::Bootstrap(std::unique_ptr<wal::Wal>* wal, serverpb::Members* members) {
+  *members = InitialMembers(&cluster_id_);
+  for (const auto& m : members->members()) {
+    if (m.name() == cfg_.name) member_id_ = m.id();
+  }
   serverpb::WalMetadata meta;
   meta.set_member_id(member_id_);
   meta.set_cluster_id(cluster_id_);
   ASSIGN_OR_RETURN(*wal, wal::Wal::Create(cfg_.WalDir(), meta.SerializeAsString(), logger_));
+  return Status::Ok();
+}
+
+Status EtcdServer::Join(std::unique_ptr<wal::Wal>* wal, serverpb::Members* members) {
+  std::vector<std::string> own, others;
+  for (const auto& u : cfg_.initial_advertise_peer_urls) own.push_back(u.ToString());
+  for (const auto& [name, urls] : cfg_.initial_cluster) {
+    if (name == cfg_.name) continue;
+    for (const auto& u : urls) others.push_back(u.ToString());
+  }
+  if (others.empty()) {
+    return Status::FailedPrecondition(
+        "--initial-cluster-state=existing: --initial-cluster names no other member to join");
+  }
+  ASSIGN_OR_RETURN(auto info,
+                   transport::Transport::FetchClusterInfo(others, std::chrono::seconds(2)));
+  if (!members->ParseFromString(info.members)) {
+    return Status::Corruption("undecodable member list from the cluster", others.front());
+  }
+  std::sort(own.begin(), own.end());
+  for (const auto& m : members->members()) {
+    std::vector<std::string> urls(m.peer_urls().begin(), m.peer_urls().end());
+    std::sort(urls.begin(), urls.end());
+    if (urls == own) member_id_ = m.id();
+  }
+  if (member_id_ == 0) {
+    return Status::FailedPrecondition(
+        "no member of the cluster has this member's peer URLs " +
+        cfg_.initial_advertise_peer_urls.front().ToString() +
+        "; add it with `member add` before starting it with --initial-cluster-state=existing");
+  }
+  cluster_id_ = info.cluster_id;
+  serverpb::WalMetadata meta;
+  meta.set_member_id(member_id_);
+  meta.set_cluster_id(cluster_id_);
+  ASSIGN_OR_RETURN(*wal, wal::Wal::Create(cfg_.WalDir(), meta.SerializeAsString(), logger_));
+  logger_.Info("joining an existing cluster", {{"local-member-id", IdToHex(member_id_)},
+                                              {"cluster-id", IdToHex(cluster_id_)}});
   return Status::Ok();
 }
 
@@ -202,10 +258,10 @@ Status EtcdServer::Restart(std::shared_ptr<raft::MemoryStorage> storage,
 }
 
 Status EtcdServer::StartTransport(const serverpb::Members& members) {
-  if (members.members_size() <= 1) return Status::Ok();
   transport::Options opts;
   opts.member_id = member_id_;
   opts.cluster_id = cluster_id_;
+  opts.members = [this] { return applier_->Members().SerializeAsString(); };
   ASSIGN_OR_RETURN(
       transport_,
       transport::Transport::Start(
@@ -214,19 +270,46 @@ Status EtcdServer::StartTransport(const serverpb::Members& members) {
             return Status::Unimplemented("etcdserver: receiving snapshots is not supported yet");
           },
           logger_));
-  for (const auto& m : members.members()) {
-    if (m.id() == member_id_) continue;
-    RETURN_IF_ERROR(transport_->AddPeer(
-        m.id(), std::vector<std::string>(m.peer_urls().begin(), m.peer_urls().end())));
-  }
+  SyncPeers(members);
   return Status::Ok();
+}
+
+void EtcdServer::SyncPeers(const serverpb::Members& members) {
+  std::lock_guard lock(peers_mu_);
+  std::map<uint64_t, std::vector<std::string>> wanted;
+  for (const auto& m : members.members()) {
+    if (m.id() != member_id_) wanted[m.id()].assign(m.peer_urls().begin(), m.peer_urls().end());
+  }
+  for (const auto& [id, urls] : peers_) {
+    if (wanted.count(id) == 0) transport_->RemovePeer(id);
+  }
+  for (const auto& [id, urls] : wanted) {
+    auto it = peers_.find(id);
+    Status s = it == peers_.end() ? transport_->AddPeer(id, urls)
+               : it->second != urls ? transport_->UpdatePeer(id, urls)
+                                    : Status::Ok();
+    if (!s.ok()) logger_.Warn("cannot reach peer", {{"peer-id", IdToHex(id)}, {"error", s.message()}});
+  }
+  peers_ = std::move(wanted);
+}
+
+void EtcdServer::OnMembersChanged(const serverpb::Members& members) {
+  if (transport_) SyncPeers(members);
+  const auto& removed = members.removed();
+  if (std::find(removed.begin(), removed.end(), member_id_) == removed.end()) return;
+  std::call_once(removed_once_, [this] {
+    logger_.Warn("the member has been permanently removed from the cluster",
+                 {{"local-member-id", IdToHex(member_id_)}});
+    if (on_removed_) on_removed_();
+  });
 }
 
 Result<serverpb::Members> EtcdServer::LoadMembers() const {
   ASSIGN_OR_RETURN(auto raw, store_->GetMeta(kMembersMetaKey));
   serverpb::Members members;
-  if (!raw || !members.ParseFromString(*raw)) {
-    return Status::Corruption("missing or undecodable member list", cfg_.BackendDir());
+  // None yet: a new member before the bootstrap entries are applied.
+  if (raw && !members.ParseFromString(*raw)) {
+    return Status::Corruption("undecodable member list", cfg_.BackendDir());
   }
   return members;
 }
@@ -377,6 +460,9 @@ etcdserverpb::StatusResponse EtcdServer::MaintenanceStatus() const {
   resp.set_raftindex(raft_->CommitIndex());
   resp.set_raftterm(raft_->Term());
   resp.set_raftappliedindex(applier_->AppliedIndex());
+  const serverpb::Members members = applier_->Members();
+  const serverpb::Member* self = FindMember(members, member_id_);
+  resp.set_islearner(self != nullptr && self->is_learner());
   return resp;
 }
 
@@ -386,16 +472,20 @@ etcdserverpb::MemberListResponse EtcdServer::MemberList() const {
   resp.mutable_header()->set_cluster_id(cluster_id_);
   resp.mutable_header()->set_member_id(member_id_);
   resp.mutable_header()->set_raft_term(raft_->Term());
-  const serverpb::Members members = applier_->Members();
-  for (const auto& m : members.members()) {
-    auto* out = resp.add_members();
-    out->set_id(m.id());
-    out->set_name(m.name());
-    for (const auto& u : m.peer_urls()) out->add_peerurls(u);
-    for (const auto& u : m.client_urls()) out->add_clienturls(u);
-    out->set_islearner(m.is_learner());
-  }
+  FillMembers(applier_->Members(), resp.mutable_members());
   return resp;
+}
+
+void EtcdServer::FillMembers(const serverpb::Members& members,
+                             google::protobuf::RepeatedPtrField<etcdserverpb::Member>* out) {
+  for (const auto& m : members.members()) {
+    auto* pb = out->Add();
+    pb->set_id(m.id());
+    pb->set_name(m.name());
+    for (const auto& u : m.peer_urls()) pb->add_peerurls(u);
+    for (const auto& u : m.client_urls()) pb->add_clienturls(u);
+    pb->set_islearner(m.is_learner());
+  }
 }
 
 }  // namespace etcdd::server

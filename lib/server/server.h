@@ -15,7 +15,9 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <vector>
 
 #include "base/file.h"
@@ -43,7 +45,11 @@ class EtcdServer {
   // backend when it does) and starts the Raft and apply loops. Errors:
   // FailedPrecondition for a data dir in use or a configuration this build
   // cannot serve, DataLoss for a corrupt WAL or backend, IOError.
-  static Result<std::unique_ptr<EtcdServer>> Start(const ServerConfig& cfg, Logger& logger);
+  //
+  // `on_removed` is called (once, from an internal thread) when this member
+  // learns it was removed from the cluster; etcd then stops the member.
+  static Result<std::unique_ptr<EtcdServer>> Start(const ServerConfig& cfg, Logger& logger,
+                                                   std::function<void()> on_removed = {});
   ~EtcdServer();  // Stop()s
 
   // Blocks until this member has a leader, has applied every entry committed
@@ -91,14 +97,74 @@ class EtcdServer {
   // Cluster.MemberList.
   etcdserverpb::MemberListResponse MemberList() const;
 
+  // Cluster membership changes, proposed through Raft; each returns once the
+  // change is applied here, with the member list after it. Errors are
+  // etcd's: InvalidArgument "etcdserver: given member URLs are invalid",
+  // NotFound "etcdserver: member not found", FailedPrecondition "etcdserver:
+  // Peer URLs already exists" / "... member ID already exist" / "... too many
+  // learner members in cluster" / "... re-configuration failed due to not
+  // enough started members" (the strict reconfig check, as etcd's
+  // mayAddMember/mayRemoveMember/mayPromoteMember, with
+  // --strict-reconfig-check), Unavailable "etcdserver: unhealthy cluster" when
+  // a voter is not connected, Unavailable "etcdserver: request timed out".
+  // Blocks up to the request timeout.
+  Result<etcdserverpb::MemberAddResponse> MemberAdd(const etcdserverpb::MemberAddRequest& req);
+  Result<etcdserverpb::MemberRemoveResponse> MemberRemove(
+      const etcdserverpb::MemberRemoveRequest& req);
+  Result<etcdserverpb::MemberUpdateResponse> MemberUpdate(
+      const etcdserverpb::MemberUpdateRequest& req);
+  // Promotion is decided by the leader, which checks that the learner's log
+  // is within 90% of its own (etcd's isLearnerReady; else FailedPrecondition
+  // "etcdserver: can only promote a learner member which is in sync with
+  // leader"); a follower forwards the request to the leader's client URL.
+  Result<etcdserverpb::MemberPromoteResponse> MemberPromote(
+      const etcdserverpb::MemberPromoteRequest& req);
+
+  // Maintenance.MoveLeader: on the leader, transfers leadership to the voter
+  // `transferee` and waits until it leads or `deadline` passes. Errors:
+  // FailedPrecondition "etcdserver: not leader" on a follower, "etcdserver:
+  // bad leader transferee" for a learner or unknown member; Unknown
+  // "etcdserver: request timed out, leader transfer took too long".
+  Result<etcdserverpb::MoveLeaderResponse> MoveLeader(
+      uint64_t transferee, std::chrono::steady_clock::time_point deadline);
+
+  // On the leader of a multi-voter cluster, hands leadership to the voter
+  // with the most log that is connected, and waits up to the request timeout
+  // (etcd's TransferLeadership on Stop). Logs the outcome; a no-op otherwise.
+  void TransferLeadershipForStop();
+
   uint64_t member_id() const { return member_id_; }
   uint64_t cluster_id() const { return cluster_id_; }
 
  private:
-  EtcdServer(const ServerConfig& cfg, Logger& logger) : cfg_(cfg), logger_(logger) {}
+  EtcdServer(const ServerConfig& cfg, Logger& logger, std::function<void()> on_removed)
+      : cfg_(cfg), logger_(logger), on_removed_(std::move(on_removed)) {}
 
   Status Open();
-  Status Bootstrap(std::unique_ptr<wal::Wal>* wal);
+  // A new cluster: the members of --initial-cluster, with etcd's ids.
+  Status Bootstrap(std::unique_ptr<wal::Wal>* wal, serverpb::Members* members);
+  // --initial-cluster-state=existing: learns the cluster id and this
+  // member's id from a running member (it must have been added already).
+  Status Join(std::unique_ptr<wal::Wal>* wal, serverpb::Members* members);
+  // The members of --initial-cluster with etcd's ids, and the cluster id.
+  serverpb::Members InitialMembers(uint64_t* cluster_id) const;
+  // Brings the transport's peers in line with `members` (all but this one).
+  void SyncPeers(const serverpb::Members& members);
+  // Applier hook: the member list changed.
+  void OnMembersChanged(const serverpb::Members& members);
+  // Proposes `cc` (its id set here) and waits until it is applied.
+  Result<serverpb::Members> ProposeConfChange(raftpb::ConfChange cc,
+                                              const serverpb::ConfChangeContext& ctx);
+  // etcd's mayAddMember / mayRemoveMember / mayPromoteMember.
+  Status CheckStrictReconfig(raftpb::ConfChangeType type, uint64_t id) const;
+  // The leader's check that learner `id` is in sync (etcd's isLearnerReady).
+  Status CheckLearnerReady(uint64_t id);
+  // Forwards a promotion to the leader's client URL.
+  Result<etcdserverpb::MemberPromoteResponse> ForwardPromote(
+      const etcdserverpb::MemberPromoteRequest& req);
+  // A response's member list, from `members`.
+  static void FillMembers(const serverpb::Members& members,
+                          google::protobuf::RepeatedPtrField<etcdserverpb::Member>* out);
   Status Restart(std::shared_ptr<raft::MemoryStorage> storage, std::unique_ptr<wal::Wal>* wal,
                  raftpb::ConfState* conf_state);
   // The member list stored in the backend.
@@ -126,6 +192,10 @@ class EtcdServer {
 
   const ServerConfig cfg_;
   Logger& logger_;
+  const std::function<void()> on_removed_;
+  std::once_flag removed_once_;
+  std::mutex peers_mu_;
+  std::map<uint64_t, std::vector<std::string>> peers_;  // guarded by peers_mu_
   std::optional<DirLock> lock_;
   uint64_t member_id_ = 0;
   uint64_t cluster_id_ = 0;

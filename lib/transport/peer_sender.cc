@@ -32,6 +32,14 @@ void PeerSender::Stop() {
 void PeerSender::Enqueue(raftpb::Message m) {
   std::unique_lock lk(mu_);
   if (stopping_) return;
+  // A peer that is down (a connection attempt failed and none has succeeded
+  // since) gets nothing queued: delivered later, a stale proposal would
+  // apply after its client gave up and retried. Raft re-sends what matters,
+  // as it does after etcd's rafthttp drops messages to an inactive peer.
+  if (!active_ && stats_.failures > 0) {
+    ++stats_.dropped;
+    return;
+  }
   if (queue_.size() < options_.queue_messages) {
     queue_.push_back(std::move(m));
     lk.unlock();
@@ -188,6 +196,8 @@ void PeerSender::OnFailure(const Status& st) {
     std::lock_guard lk(mu_);
     was_active = std::exchange(active_, false);
     ++stats_.failures;
+    stats_.dropped += queue_.size();  // see Enqueue
+    queue_.clear();
     ++target_index_;
     repeated = !was_active && st.ToString() == last_error_;
     last_error_ = st.ToString();

@@ -30,6 +30,17 @@ grpc::Status PeerService::CheckCluster(uint64_t cluster_id, uint64_t from) {
   return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, "request cluster ID mismatch");
 }
 
+grpc::Status PeerService::ClusterInfo(grpc::ServerContext*, const transportpb::ClusterInfoRequest*,
+                                      transportpb::ClusterInfoResponse* resp) {
+  if (!options_.members) {
+    return grpc::Status(grpc::StatusCode::UNAVAILABLE, "member list not available");
+  }
+  resp->set_cluster_id(options_.cluster_id);
+  resp->set_member_id(options_.member_id);
+  resp->set_members(options_.members());
+  return grpc::Status::OK;
+}
+
 grpc::Status PeerService::Stream(
     grpc::ServerContext* ctx,
     grpc::ServerReaderWriter<transportpb::StreamAck, transportpb::PeerEnvelope>* stream) {

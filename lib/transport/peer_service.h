@@ -23,6 +23,8 @@ class PeerService final : public transportpb::Peer::Service {
   grpc::Status SendSnapshot(grpc::ServerContext* ctx,
                             grpc::ServerReader<transportpb::SnapshotChunk>* reader,
                             transportpb::SnapshotAck* ack) override;
+  grpc::Status ClusterInfo(grpc::ServerContext* ctx, const transportpb::ClusterInfoRequest* req,
+                           transportpb::ClusterInfoResponse* resp) override;
 
   // Messages handed to the Handler so far.
   uint64_t received() const { return received_.load(); }

@@ -51,6 +51,26 @@ Result<std::unique_ptr<Transport>> Transport::Start(const Options& options,
 
 Transport::~Transport() { Stop(); }
 
+Result<ClusterInfo> Transport::FetchClusterInfo(const std::vector<std::string>& peer_urls,
+                                                std::chrono::milliseconds timeout) {
+  ASSIGN_OR_RETURN(auto targets, PeerTargets(peer_urls));
+  Options dial;
+  dial.dial_timeout = timeout;
+  std::string errors;
+  for (size_t i = 0; i < targets.size(); ++i) {
+    auto stub = transportpb::Peer::NewStub(DialPeer(targets[i], dial));
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + timeout);
+    transportpb::ClusterInfoRequest req;
+    transportpb::ClusterInfoResponse resp;
+    grpc::Status st = stub->ClusterInfo(&ctx, req, &resp);
+    if (st.ok()) return ClusterInfo{resp.cluster_id(), resp.member_id(), resp.members()};
+    errors += (errors.empty() ? "" : "; ") + peer_urls[i] + ": " + st.error_message();
+  }
+  return Status::Unavailable("could not retrieve cluster information from the given URLs (" +
+                             errors + ")");
+}
+
 std::vector<int> Transport::ListenPorts() const { return ports_; }
 
 Status Transport::AddPeer(uint64_t id, const std::vector<std::string>& peer_urls) {

@@ -60,6 +60,16 @@ struct Options {
   size_t snapshot_chunk_bytes = 1 << 20;
   // A batch (one envelope) stops growing past this many bytes of messages.
   size_t max_batch_bytes = 1 << 20;
+  // Answers the ClusterInfo call with the application's member list
+  // (serialized); unset: the call fails with UNAVAILABLE.
+  std::function<std::string()> members;
+};
+
+// A peer's answer to FetchClusterInfo.
+struct ClusterInfo {
+  uint64_t cluster_id = 0;
+  uint64_t member_id = 0;  // the member that answered
+  std::string members;     // its Options::members()
 };
 
 // Counters for one remote peer since AddPeer.
@@ -121,6 +131,14 @@ class Transport {
   // or the transport is stopped): true when the receiver's SnapshotHandler
   // accepted it. The caller then reports ReportSnapshot to Raft, as etcd does.
   void SendSnapshot(raftpb::Message msg_snap, std::function<void(bool ok)> done);
+
+  // Asks the members at `peer_urls`, in turn, for their cluster id and member
+  // list, as a member joining a running cluster does (etcd's
+  // GetClusterFromRemotePeers). Each attempt waits at most `timeout`.
+  // Errors: Unavailable naming the URLs if none answered; InvalidArgument
+  // for a bad URL.
+  static Result<ClusterInfo> FetchClusterInfo(const std::vector<std::string>& peer_urls,
+                                              std::chrono::milliseconds timeout);
 
   // True while a stream to `peer` is established (etcd's peer "active").
   bool IsActive(uint64_t peer) const;

@@ -131,6 +131,23 @@ TEST(RawNode, BootstrapErrors) {
   EXPECT_EQ(restarted->Bootstrap({1}).code(), Code::kFailedPrecondition);
 }
 
+// The bootstrap entries carry the application's context per voter (etcd
+// puts the member's attributes there).
+TEST(RawNode, BootstrapCarriesContexts) {
+  MemoryStorage st;
+  auto node = MustCreate(TestConfig(1, &st));
+  EXPECT_EQ(node->Bootstrap({1, 2}, {"a"}).code(), Code::kInvalidArgument);
+  ASSERT_TRUE(node->Bootstrap({1, 2}, {"member-1", "member-2"}).ok());
+  Ready rd = HandleReady(node.get(), &st);
+  ASSERT_EQ(rd.committed_entries.size(), 2u);
+  for (int i = 0; i < 2; ++i) {
+    raftpb::ConfChange cc;
+    ASSERT_TRUE(cc.ParseFromString(rd.committed_entries[i].data()));
+    EXPECT_EQ(cc.node_id(), static_cast<uint64_t>(i + 1));
+    EXPECT_EQ(cc.context(), "member-" + std::to_string(i + 1));
+  }
+}
+
 // Restart from persisted storage: committed entries come back in
 // committed_entries (after Config::applied), so the application replays the
 // configuration changes; until it does, the member cannot campaign.

@@ -29,6 +29,14 @@ grpc::Status ToGrpc(const Status& s) {
   return grpc::Status(static_cast<grpc::StatusCode>(s.code()), s.message());
 }
 
+// The client's deadline, capped at 30 s (a call without one would wait
+// forever).
+std::chrono::steady_clock::time_point Deadline(const grpc::ServerContext& ctx) {
+  auto cap = std::chrono::system_clock::now() + std::chrono::seconds(30);
+  auto until = std::min(ctx.deadline(), cap);
+  return std::chrono::steady_clock::now() + (until - std::chrono::system_clock::now());
+}
+
 template <typename Response>
 grpc::Status Reply(Result<Response> r, Response* out) {
   if (!r.ok()) return ToGrpc(r.status());
@@ -97,6 +105,10 @@ class MaintenanceService final : public pb::Maintenance::Service {
     *resp = s_.MaintenanceStatus();
     return grpc::Status::OK;
   }
+  grpc::Status MoveLeader(grpc::ServerContext* ctx, const pb::MoveLeaderRequest* req,
+                          pb::MoveLeaderResponse* resp) override {
+    return Reply(s_.MoveLeader(req->targetid(), Deadline(*ctx)), resp);
+  }
 
  private:
   EtcdServer& s_;
@@ -109,6 +121,22 @@ class ClusterService final : public pb::Cluster::Service {
                           pb::MemberListResponse* resp) override {
     *resp = s_.MemberList();
     return grpc::Status::OK;
+  }
+  grpc::Status MemberAdd(grpc::ServerContext*, const pb::MemberAddRequest* req,
+                         pb::MemberAddResponse* resp) override {
+    return Reply(s_.MemberAdd(*req), resp);
+  }
+  grpc::Status MemberRemove(grpc::ServerContext*, const pb::MemberRemoveRequest* req,
+                            pb::MemberRemoveResponse* resp) override {
+    return Reply(s_.MemberRemove(*req), resp);
+  }
+  grpc::Status MemberUpdate(grpc::ServerContext*, const pb::MemberUpdateRequest* req,
+                            pb::MemberUpdateResponse* resp) override {
+    return Reply(s_.MemberUpdate(*req), resp);
+  }
+  grpc::Status MemberPromote(grpc::ServerContext*, const pb::MemberPromoteRequest* req,
+                             pb::MemberPromoteResponse* resp) override {
+    return Reply(s_.MemberPromote(*req), resp);
   }
 
  private:

@@ -4,6 +4,12 @@
 
 namespace etcdd::wal::internal {
 
+Replayer Replayer::MarkersOnly() {
+  Replayer r(SnapshotMarker{});
+  r.markers_only_ = true;
+  return r;
+}
+
 Status Replayer::Bad(const std::string& what, const RecordView& rec) const {
   return Status::Corruption(what, Where(path_, rec.offset));
 }
@@ -54,7 +60,15 @@ Status Replayer::ApplyEntry(const RecordView& rec) {
   }
   auto& entries = contents_.entries;
   const uint64_t index = e.index();
-  if (index > from_.index) {
+  if (markers_only_) {
+    // Without a starting point, entries follow on from the last entry or
+    // marker (after a snapshot from the leader the log continues after it).
+    if (index > last_index_ + 1) {
+      return Bad("wal: entry index " + std::to_string(index) + " leaves a gap after index " +
+                     std::to_string(last_index_),
+                 rec);
+    }
+  } else if (index > from_.index) {
     uint64_t pos = index - from_.index - 1;
     if (pos > entries.size()) {
       return Bad("wal: entry index " + std::to_string(index) + " leaves a gap after index " +
@@ -65,6 +79,10 @@ Status Replayer::ApplyEntry(const RecordView& rec) {
     // record wins and what followed the old one is gone.
     entries.erase(entries.begin() + static_cast<std::ptrdiff_t>(pos), entries.end());
     entries.push_back(std::move(e));
+  } else {
+    // Skipped, but still a rewrite: everything kept so far came after it.
+    // (The commit index, and then `from`, can pass a rewrite made earlier.)
+    entries.clear();
   }
   last_index_ = index;
   return Status::Ok();
@@ -73,7 +91,8 @@ Status Replayer::ApplyEntry(const RecordView& rec) {
 Status Replayer::ApplySnapshot(const RecordView& rec) {
   if (rec.payload.size() != 16) return Bad("wal: bad snapshot marker", rec);
   SnapshotMarker m{GetU64(rec.payload.data()), GetU64(rec.payload.data() + 8)};
-  if (m.index == from_.index) {
+  markers_.push_back(m);
+  if (!markers_only_ && m.index == from_.index) {
     if (m.term != from_.term) {
       return Status::FailedPrecondition(
           "wal: snapshot mismatch: marker at index " + std::to_string(m.index) + " has term " +
@@ -107,6 +126,20 @@ Status Replayer::Apply(const RecordView& rec, size_t ordinal) {
 Status Replayer::Finish() const {
   if (from_.index != 0 && !matched_) return Status::NotFound("wal: snapshot not found");
   return Status::Ok();
+}
+
+Result<SegmentsRead> ReadSegments(const std::string& dir, const std::vector<SegmentName>& segments,
+                                  size_t start, Replayer& replayer) {
+  SegmentsRead r;
+  auto visit = [&](const RecordView& rec, size_t ordinal) { return replayer.Apply(rec, ordinal); };
+  for (size_t i = start; i < segments.size(); ++i) {
+    const std::string path = dir + "/" + segments[i].file;
+    RETURN_IF_ERROR(replayer.BeginSegment(segments[i], path));
+    RETURN_IF_ERROR(ReadWholeFile(path, &r.tail_data));
+    ASSIGN_OR_RETURN(
+        r.tail, ScanSegment(r.tail_data, path, i + 1 == segments.size(), i > start, &r.crc, visit));
+  }
+  return r;
 }
 
 }  // namespace etcdd::wal::internal

@@ -83,6 +83,31 @@ Result<std::vector<SegmentName>> ListSegments(const std::string& dir) {
   return segments;
 }
 
+Result<std::vector<SegmentName>> ListExistingSegments(const std::string& dir) {
+  auto listed = ListSegments(dir);
+  if (!listed.ok() && listed.status().code() != Code::kNotFound) return listed.status();
+  if (!listed.ok() || listed->empty()) return Status::NotFound("wal: file not found in " + dir);
+  return listed;
+}
+
+Status CheckSequence(const std::vector<SegmentName>& segments, const std::string& dir) {
+  for (size_t i = 1; i < segments.size(); ++i) {
+    if (segments[i].seq != segments[i - 1].seq + 1) {
+      return Status::Corruption(
+          "wal: missing segment between " + segments[i - 1].file + " and " + segments[i].file, dir);
+    }
+  }
+  return Status::Ok();
+}
+
+std::optional<size_t> StartSegment(const std::vector<SegmentName>& segments, uint64_t index) {
+  const uint64_t limit = std::max<uint64_t>(index, 1);
+  for (size_t i = segments.size(); i-- > 0;) {
+    if (segments[i].first_index <= limit) return i;
+  }
+  return std::nullopt;
+}
+
 Result<bool> HasWalFiles(const std::string& dir) {
   ASSIGN_OR_RETURN(auto names, ReadDirNames(dir));
   for (const auto& n : names) {

@@ -33,6 +33,18 @@ std::optional<SegmentName> ParseSegmentFileName(std::string_view name);
 // The segments in `dir`, ordered by seq. Errors: NotFound if `dir` does not
 // exist, IOError.
 Result<std::vector<SegmentName>> ListSegments(const std::string& dir);
+// ListSegments, with an empty or missing directory reported as NotFound "wal:
+// file not found in <dir>" (etcd's ErrFileNotFound). Errors: IOError.
+Result<std::vector<SegmentName>> ListExistingSegments(const std::string& dir);
+// Errors: Corruption naming the files around the first gap in seqs.
+Status CheckSequence(const std::vector<SegmentName>& segments, const std::string& dir);
+// Position in `segments` (ordered by seq) of the segment reading must start
+// at to find the snapshot marker for `index` and every entry after it: the
+// last one whose first index is <= max(index, 1) (etcd's searchIndex; our
+// first segment starts at 1 where etcd's starts at 0). Any such segment was
+// started before the marker was written, since writing it raises the log's
+// last index to at least `index`. nullopt if every segment starts later.
+std::optional<size_t> StartSegment(const std::vector<SegmentName>& segments, uint64_t index);
 // True if any file in `dir` is named "*.wal" (a segment or not). Errors: IOError.
 Result<bool> HasWalFiles(const std::string& dir);
 // Removes "*.wal.tmp" files: segments whose creation never reached the rename.

@@ -49,24 +49,6 @@ std::string ParentDir(const std::string& dir) {
   return slash == 0 ? "/" : dir.substr(0, slash);
 }
 
-Status CheckSequence(const std::vector<SegmentName>& segments, const std::string& dir) {
-  for (size_t i = 1; i < segments.size(); ++i) {
-    if (segments[i].seq != segments[i - 1].seq + 1) {
-      return Status::Corruption(
-          "wal: missing segment between " + segments[i - 1].file + " and " + segments[i].file, dir);
-    }
-  }
-  return Status::Ok();
-}
-
-// Index in `segments` of the first one to read for entries after `from`.
-std::optional<size_t> StartSegment(const std::vector<SegmentName>& segments, uint64_t from) {
-  for (size_t i = segments.size(); i-- > 0;) {
-    if (segments[i].first_index <= from + 1) return i;
-  }
-  return std::nullopt;
-}
-
 // Cuts off a torn tail of the last segment: keeps a copy of the whole file
 // aside, zeroes the bytes after the last good record, restores the
 // preallocated size and syncs.
@@ -83,35 +65,6 @@ Status RepairTail(int fd, const std::string& path, std::string_view data,
                {"problem", internal::DecodeProblemMessage(scan.problem)},
                {"original-kept-as", aside}});
   return Status::Ok();
-}
-
-struct ReplayResult {
-  Contents contents;
-  uint32_t crc = 0;         // of the last good record
-  uint64_t last_index = 0;  // see Replayer::last_index
-  internal::SegmentScan tail;
-  std::string tail_data;  // bytes of the last segment as read
-};
-
-// Verifies and replays segments[start..] of `dir`.
-Result<ReplayResult> Replay(const std::string& dir, const std::vector<SegmentName>& segments,
-                            size_t start, const SnapshotMarker& from) {
-  internal::Replayer replayer(from);
-  ReplayResult r;
-  auto visit = [&](const internal::RecordView& rec, size_t ordinal) {
-    return replayer.Apply(rec, ordinal);
-  };
-  for (size_t i = start; i < segments.size(); ++i) {
-    const std::string path = dir + "/" + segments[i].file;
-    RETURN_IF_ERROR(replayer.BeginSegment(segments[i], path));
-    RETURN_IF_ERROR(internal::ReadWholeFile(path, &r.tail_data));
-    ASSIGN_OR_RETURN(r.tail, internal::ScanSegment(r.tail_data, path, i + 1 == segments.size(),
-                                                   i > start, &r.crc, visit));
-  }
-  RETURN_IF_ERROR(replayer.Finish());
-  r.contents = std::move(replayer.contents());
-  r.last_index = replayer.last_index();
-  return r;
 }
 
 }  // namespace
@@ -150,6 +103,7 @@ Result<std::unique_ptr<Wal>> Wal::Create(const std::string& dir, std::string_vie
   w->fd_ = std::move(seg.fd);
   w->path_ = std::move(seg.path);
   w->offset_ = seg.offset;
+  w->retained_.push_back(name);
   return w;
 }
 
@@ -158,12 +112,9 @@ Result<std::pair<std::unique_ptr<Wal>, Contents>> Wal::Open(const std::string& d
                                                             Logger& logger,
                                                             const Options& options) {
   if (options.segment_bytes == 0) return Status::InvalidArgument("wal: segment size must be > 0");
-  auto listed = internal::ListSegments(dir);
-  if (!listed.ok() && listed.status().code() != Code::kNotFound) return listed.status();
-  if (!listed.ok() || listed->empty()) return Status::NotFound("wal: file not found in " + dir);
-  const std::vector<SegmentName>& segments = *listed;
-  RETURN_IF_ERROR(CheckSequence(segments, dir));
-  auto start = StartSegment(segments, from.index);
+  ASSIGN_OR_RETURN(const std::vector<SegmentName> segments, internal::ListExistingSegments(dir));
+  RETURN_IF_ERROR(internal::CheckSequence(segments, dir));
+  auto start = internal::StartSegment(segments, from.index);
   if (!start) {
     return Status::NotFound("wal: file not found: first segment " + segments[0].file +
                             " starts after snapshot index " + std::to_string(from.index));
@@ -176,7 +127,11 @@ Result<std::pair<std::unique_ptr<Wal>, Contents>> Wal::Open(const std::string& d
   RETURN_IF_ERROR(internal::LockSegment(fd.get(), tail_path));
   RETURN_IF_ERROR(internal::RemoveStaleTemps(dir));
 
-  ASSIGN_OR_RETURN(ReplayResult r, Replay(dir, segments, *start, from));
+  internal::Replayer replayer(from);
+  ASSIGN_OR_RETURN(internal::SegmentsRead r,
+                   internal::ReadSegments(dir, segments, *start, replayer));
+  RETURN_IF_ERROR(replayer.Finish());
+  Contents contents = std::move(replayer.contents());
 
   const internal::SegmentScan& tail = r.tail;
   if (tail.dirty_end > tail.end) {
@@ -189,15 +144,16 @@ Result<std::pair<std::unique_ptr<Wal>, Contents>> Wal::Open(const std::string& d
     return Status::IOError("seek " + tail_path, errno);
   }
 
-  std::unique_ptr<Wal> w(new Wal(dir, logger, options, r.contents.metadata));
+  std::unique_ptr<Wal> w(new Wal(dir, logger, options, contents.metadata));
   w->fd_ = std::move(fd);
   w->path_ = tail_path;
   w->seq_ = segments.back().seq;
   w->offset_ = tail.end;
   w->crc_ = r.crc;
-  w->last_index_ = r.last_index;
-  w->state_ = r.contents.hard_state;
-  return std::make_pair(std::move(w), std::move(r.contents));
+  w->last_index_ = replayer.last_index();
+  w->state_ = contents.hard_state;
+  w->retained_.assign(segments.begin() + static_cast<std::ptrdiff_t>(*start), segments.end());
+  return std::make_pair(std::move(w), std::move(contents));
 }
 
 Status Wal::Save(const raftpb::HardState& hard_state, const std::vector<raftpb::Entry>& entries) {
@@ -273,6 +229,7 @@ Status Wal::CutLocked() {
   offset_ = seg.offset;
   seq_ = seq;
   crc_ = crc;
+  retained_.push_back(name);
   logger_.Info("created a new WAL segment", {{"path", path_}});
   return Status::Ok();
 }

@@ -11,8 +11,16 @@
 // etcd, a torn tail is repaired by Open itself (logged, original kept aside)
 // and anything else that fails a check refuses to open.
 //
+// Retention (etcd: ValidSnapshotEntries, ReleaseLockTo and the server's
+// purgeFile with --max-wals): at restart ValidSnapshotMarkers lists the
+// markers Open may start from; after a snapshot is durable, ReleaseTo marks
+// the segments before it as no longer needed and PurgeReleased deletes the
+// oldest of those while there are more segment files than --max-wals.
+//
 // Thread-safety: a Wal is internally synchronized; Save and SaveSnapshot may
 // be called from any thread, but the server calls them from its raft loop.
+// ReleaseTo and PurgeReleased may be called from any thread (etcd purges from
+// its own goroutine); PurgeReleased does not block Save while it deletes.
 // Ownership: the Logger passed to Create/Open must outlive the Wal. A Wal
 // holds an exclusive flock on the segment it appends to.
 #pragma once
@@ -30,6 +38,7 @@
 #include "base/status.h"
 #include "raftpb/raft.pb.h"
 #include "wal/file_pipeline.h"
+#include "wal/segment.h"
 
 namespace etcdd::wal {
 
@@ -37,6 +46,8 @@ namespace etcdd::wal {
 struct SnapshotMarker {
   uint64_t index = 0;
   uint64_t term = 0;
+
+  bool operator==(const SnapshotMarker&) const = default;
 };
 
 // What Open replays.
@@ -67,24 +78,56 @@ class Wal {
   // True if `dir` holds at least one segment file.
   static bool Exists(const std::string& dir);
 
+  // Reads the WAL in `dir` and returns the snapshot markers a restart may
+  // pass to Open, in log order (etcd: wal.ValidSnapshotEntries). The caller
+  // picks the newest one it also has a snapshot for.
+  //
+  // A marker is valid if its index is <= the commit index of the last
+  // HardState in the log, as in etcd: a marker written for a snapshot from
+  // the leader, before the HardState that commits it reached the disk, is
+  // not. It must also still be openable: the oldest remaining segment must
+  // start at or before it (after PurgeReleased, markers before the oldest
+  // segment's first index are gone or useless). The implicit marker {0, 0}
+  // ("from the beginning") comes first exactly when Open from it is possible,
+  // i.e. the oldest segment starts at index 1 (always true while segment 0
+  // exists); explicit markers with index 0 are not repeated.
+  //
+  // Read-only: takes no lock, so it works whether or not a Wal is open on
+  // `dir`, and repairs nothing. A torn tail of the last segment ends the read
+  // (logged at info level); Open repairs it later.
+  // Errors: NotFound "wal: file not found in <dir>" if `dir` holds no
+  // segment; Corruption (Code::kDataLoss) for anything Open would refuse
+  // except a torn tail (a bad record before the tail, a broken CRC chain, a
+  // missing segment, ...); IOError.
+  static Result<std::vector<SnapshotMarker>> ValidSnapshotMarkers(const std::string& dir,
+                                                                  Logger& logger);
+
   // Opens the WAL in `dir`, verifies and replays it, and positions it for
   // appends. Reading starts at the last segment whose first index is
-  // <= from.index + 1 (earlier segments hold nothing after `from`); entries
-  // with index <= from.index are skipped. Like etcd's ReadAll, an entry whose
-  // index was seen before replaces it and drops everything after it.
+  // <= max(from.index, 1), as etcd's searchIndex: such a segment was started
+  // before the marker for `from` was written and before every entry after
+  // it. Entries with index <= from.index are skipped. Like etcd's ReadAll, an
+  // entry whose index was seen before replaces it and drops everything after
+  // it; a skipped entry read after kept ones is such a rewrite too and drops
+  // them all. Segments before the one reading starts at count as released
+  // (see ReleaseTo).
   //
   // A torn tail of the last segment (a partial or damaged final record with
   // nothing valid after it) is cut off: the segment is first copied to
   // "<segment>.broken" (or ".broken.N" if that exists), then the bytes after
   // the last good record are zeroed and a warning is logged.
   //
-  // Errors: NotFound if `dir` holds no segment ("wal: file not found"), or if
-  // from.index != 0 and no marker for it is in the segments read ("wal:
-  // snapshot not found"); FailedPrecondition "wal: snapshot mismatch" if the
+  // Errors: NotFound "wal: file not found in <dir>" if `dir` holds no
+  // segment; NotFound "wal: file not found: first segment <file> starts
+  // after snapshot index <n>" (etcd's ErrFileNotFound) if every segment
+  // starts after `from`, e.g. Open from {0, 0} after a purge; NotFound "wal:
+  // snapshot not found" if from.index != 0 and no marker for it is in the
+  // segments read; FailedPrecondition "wal: snapshot mismatch" if the
   // marker's term differs, or if another process holds the WAL; Corruption
-  // (Code::kDataLoss, message naming the file and byte offset) for a bad record anywhere but the
-  // torn tail, a broken CRC chain, a missing segment, a segment whose first index does not follow
-  // on from the previous one, conflicting metadata or a gap in entry indexes; IOError.
+  // (Code::kDataLoss, message naming the file and byte offset) for a bad
+  // record anywhere but the torn tail, a broken CRC chain, a missing segment,
+  // a segment whose first index does not follow on from the previous one,
+  // conflicting metadata or a gap in entry indexes; IOError.
   static Result<std::pair<std::unique_ptr<Wal>, Contents>> Open(const std::string& dir,
                                                                 const SnapshotMarker& from,
                                                                 Logger& logger,
@@ -102,6 +145,29 @@ class Wal {
 
   // Appends a snapshot marker and syncs. Errors: as Save.
   Status SaveSnapshot(const SnapshotMarker& marker);
+
+  // Declares that the log up to `index` is no longer needed: a snapshot at
+  // `index` is durable and its marker was saved in this WAL (SaveSnapshot).
+  // As etcd's ReleaseLockTo, the segment reading would start at for a marker
+  // at `index` (the last one whose first index is <= max(index, 1); it may
+  // hold the marker and entries after it) and every later segment are kept;
+  // the earlier ones become releasable. Releasing never moves back, and the
+  // segment being written is never released. Nothing is deleted here.
+  // Errors: InvalidArgument if `index` is beyond the last entry or marker
+  // written (no marker for it can be in this WAL); nothing is released then.
+  Status ReleaseTo(uint64_t index);
+
+  // Deletes released segment files, oldest first, while the directory holds
+  // more than `max_segments` segment files (etcd's --max-wals, default 5; 0
+  // keeps every file). Only "<seq>-<index>.wal" files count: the spare
+  // "*.spare.wal.tmp" and "*.broken" copies do not, and are never deleted.
+  // The directory is fsynced after each deletion, so a crash never leaves a
+  // gap in the sequence. Logs "purged file" (info, with the path) for each.
+  // A segment that has not been released is never deleted, even if that
+  // leaves more than `max_segments` files. Call it after ReleaseTo, or
+  // periodically as etcd does. Errors: IOError (files deleted before the
+  // error stay deleted).
+  Status PurgeReleased(size_t max_segments);
 
   // Syncs records a Save left unsynced (commit-only HardState), best effort.
   ~Wal();
@@ -134,6 +200,10 @@ class Wal {
   bool unsynced_ = false;    // records written since the last sync
   std::string buf_;          // batch buffer, reused across calls
   Status error_;             // sticky
+  // Segments not released, oldest first; the last is the one being written.
+  std::vector<internal::SegmentName> retained_;
+
+  std::mutex purge_mu_;  // serializes PurgeReleased; mu_ may be taken while holding it
   // The next segment's file, prepared in the background; declared last so
   // its thread stops before the rest of the Wal goes away.
   internal::FilePipeline pipeline_;

@@ -9,12 +9,23 @@
 #include <fstream>
 #include <iterator>
 #include <memory>
+#include <ostream>
 #include <string>
 #include <vector>
 
 #include "base/log.h"
 #include "wal/record.h"
+#include "wal/segment.h"
 #include "wal/wal.h"
+
+namespace etcdd::wal {
+
+// How gtest prints a marker (found by argument-dependent lookup).
+inline void PrintTo(const SnapshotMarker& m, std::ostream* os) {
+  *os << "{" << m.index << "," << m.term << "}";
+}
+
+}  // namespace etcdd::wal
 
 namespace etcdd::wal::testing {
 
@@ -73,6 +84,53 @@ inline std::vector<std::string> SegmentFiles(const std::string& dir) {
   }
   std::sort(out.begin(), out.end());
   return out;
+}
+
+// Parsed segment names in `dir`, ordered by seq.
+inline std::vector<internal::SegmentName> Segments(const std::string& dir) {
+  std::vector<internal::SegmentName> out;
+  for (const auto& f : SegmentFiles(dir)) {
+    if (auto n = internal::ParseSegmentFileName(f)) out.push_back(*n);
+  }
+  return out;
+}
+
+// What a test wrote to a WAL, to compare replays with.
+struct Written {
+  std::vector<raftpb::Entry> entries;  // entries[i] has index i + 1
+  std::vector<SnapshotMarker> markers;
+  raftpb::HardState state;
+
+  // Entries after `index`.
+  std::vector<raftpb::Entry> After(uint64_t index) const {
+    return {
+        entries.begin() + static_cast<std::ptrdiff_t>(std::min<uint64_t>(index, entries.size())),
+        entries.end()};
+  }
+};
+
+// Appends entries first..last at term 1 in batches of 3 (200 bytes each, so
+// a 4 KiB segment holds about 17), each batch committing itself, and a
+// snapshot marker after every entry whose index is a multiple of `every`.
+inline ::testing::AssertionResult WriteLog(Wal& w, uint64_t first, uint64_t last, uint64_t every,
+                                           Written* out) {
+  for (uint64_t i = first; i <= last; i += 3) {
+    const uint64_t end = std::min(last, i + 2);
+    auto batch = MakeEntries(i, end, 1, 200);
+    out->state = MakeState(1, 1, end);
+    if (Status s = w.Save(out->state, batch); !s.ok()) {
+      return ::testing::AssertionFailure() << s.ToString();
+    }
+    out->entries.insert(out->entries.end(), batch.begin(), batch.end());
+    for (uint64_t j = i; j <= end; ++j) {
+      if (j % every != 0) continue;
+      if (Status s = w.SaveSnapshot({j, 1}); !s.ok()) {
+        return ::testing::AssertionFailure() << s.ToString();
+      }
+      out->markers.push_back({j, 1});
+    }
+  }
+  return ::testing::AssertionSuccess();
 }
 
 struct RawRecord {

@@ -52,6 +52,51 @@ void Applier::Enqueue(std::vector<raftpb::Entry> entries) {
   cv_.notify_one();
 }
 
+void Applier::EnqueueSnapshot(raftpb::Snapshot snap) {
+  {
+    std::lock_guard lock(mu_);
+    snapshot_ = std::move(snap);
+  }
+  cv_.notify_one();
+}
+
+void Applier::InstallSnapshot(const raftpb::Snapshot& snap) {
+  const uint64_t index = snap.metadata().index();
+  const std::string path = hooks_.snapshot_path(index);
+  Status s = store_.RestoreFrom(path);
+  if (s.ok()) s = store_.Sync();
+  auto cs = s.ok() ? store_.GetMeta(kConfStateMetaKey) : Result<std::optional<std::string>>(s);
+  auto ms = s.ok() ? store_.GetMeta(kMembersMetaKey) : Result<std::optional<std::string>>(s);
+  serverpb::Members members;
+  if (s.ok() && (!cs.ok() || !ms.ok() || !*cs || !*ms || !conf_state_.ParseFromString(**cs) ||
+                 !members.ParseFromString(**ms))) {
+    s = Status::Corruption("snapshot without a member list or conf state", path);
+  }
+  if (s.ok() && store_.ConsistentIndex() != index) {
+    s = Status::Corruption("snapshot data is at index " + std::to_string(store_.ConsistentIndex()) +
+                               ", not " + std::to_string(index),
+                           path);
+  }
+  if (!s.ok()) {
+    logger_.Error("failed to install the snapshot from the leader; stopping",
+                  {{"error", s.message()}, {"path", path}});
+    _exit(1);
+  }
+  ::unlink(path.c_str());  // installed and synced: the backend holds it now
+  {
+    std::lock_guard lock(members_mu_);
+    members_ = members;
+  }
+  {
+    std::lock_guard lock(mu_);
+    applied_ = index;
+  }
+  applied_cv_.notify_all();
+  logger_.Info("restored the backend from the leader's snapshot",
+               {{"snapshot-index", index}, {"revision", store_.CurrentRevision()}});
+  if (hooks_.members_changed) hooks_.members_changed(members);
+}
+
 bool Applier::WaitApplied(uint64_t index, std::chrono::steady_clock::time_point deadline) {
   if (applied_.load() >= index) return true;
   std::unique_lock lock(mu_);
@@ -64,12 +109,18 @@ void Applier::Run() {
   auto next_expiry = std::chrono::steady_clock::now() + kExpiryInterval;
   for (;;) {
     std::vector<raftpb::Entry> batch;
+    std::optional<raftpb::Snapshot> snap;
     {
       std::unique_lock lock(mu_);
-      cv_.wait_until(lock, next_expiry, [&] { return stop_ || !queue_.empty(); });
-      if (stop_ && queue_.empty()) return;  // everything queued is applied
+      cv_.wait_until(lock, next_expiry,
+                     [&] { return stop_ || !queue_.empty() || snapshot_.has_value(); });
+      if (stop_ && queue_.empty() && !snapshot_) return;  // everything queued is applied
       batch.swap(queue_);
+      snap.swap(snapshot_);
     }
+    // Entries queued before the snapshot are older than it, and are skipped
+    // once it is installed; the ConfChanges among them are still reported.
+    if (snap) InstallSnapshot(*snap);
     if (!batch.empty()) ApplyBatch(batch);
     auto now = std::chrono::steady_clock::now();
     if (now >= next_expiry) {

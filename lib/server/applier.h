@@ -18,6 +18,8 @@
 #include <deque>
 #include <functional>
 #include <mutex>
+#include <optional>
+#include <string>
 #include <thread>
 #include <variant>
 #include <vector>
@@ -50,6 +52,8 @@ class Applier {
     std::function<void(raftpb::ConfChange)> conf_change;
     // After a batch that changed the member list, with the new list.
     std::function<void(const serverpb::Members&)> members_changed;
+    // Where the backend file of a snapshot from the leader at `index` is.
+    std::function<std::string(uint64_t index)> snapshot_path;
   };
 
   // `conf_state` and `members` are the configuration and member list as of
@@ -65,6 +69,18 @@ class Applier {
   // Queues committed entries (in log order) for application.
   void Enqueue(std::vector<raftpb::Entry> entries);
 
+  // Queues a snapshot from the leader: before any entry queued after it is
+  // applied, the backend is replaced with the snapshot's file
+  // (Hooks::snapshot_path), synced, and the file removed; the member list and
+  // ConfState are reloaded from it. Entries queued before it are older than
+  // it and are skipped. A file that cannot be installed stops the process,
+  // as a failed apply does.
+  void EnqueueSnapshot(raftpb::Snapshot snap);
+
+  // The ConfState as of the last applied entry; apply thread only (for
+  // snapshots taken from the applied hook).
+  const raftpb::ConfState& ConfState() const { return conf_state_; }
+
   // The index of the last applied entry.
   uint64_t AppliedIndex() const { return applied_.load(); }
 
@@ -78,6 +94,7 @@ class Applier {
  private:
   void Run();
   void ApplyBatch(std::vector<raftpb::Entry>& batch);
+  void InstallSnapshot(const raftpb::Snapshot& snap);
   ApplyResult ApplyNormal(mvcc::Store::WriteTxn& txn, const raftpb::Entry& e, uint64_t* id);
   // Validates and applies a ConfChange entry to the member list and the
   // ConfState (both stored in `txn`), reports the decision to
@@ -98,6 +115,7 @@ class Applier {
   std::condition_variable cv_;          // new entries, or stop
   std::condition_variable applied_cv_;  // applied_ advanced
   std::vector<raftpb::Entry> queue_;    // guarded by mu_
+  std::optional<raftpb::Snapshot> snapshot_;  // guarded by mu_
   bool stop_ = false;                   // guarded by mu_
   std::atomic<uint64_t> applied_{0};
   std::thread thread_;

@@ -27,13 +27,15 @@ const char* StateName(raft::StateType s) {
 
 RaftNode::RaftNode(std::unique_ptr<raft::RawNode> node,
                    std::shared_ptr<raft::MemoryStorage> storage, std::unique_ptr<wal::Wal> wal,
-                   Options options, MessageSink send, CommitSink sink, Logger& logger)
+                   Options options, MessageSink send, CommitSink sink, SnapshotSink snapshot_sink,
+                   Logger& logger)
     : node_(std::move(node)),
       storage_(std::move(storage)),
       wal_(std::move(wal)),
       options_(options),
       send_(std::move(send)),
       sink_(std::move(sink)),
+      snapshot_sink_(std::move(snapshot_sink)),
       logger_(logger) {
   auto st = node_->GetStatus();
   term_ = st.term;
@@ -85,6 +87,22 @@ void RaftNode::Propose(std::string data) {
     proposals_.push_back(std::move(data));
   }
   cv_.notify_one();
+}
+
+bool RaftNode::Post(std::function<void(raft::RawNode&)> fn) {
+  {
+    std::lock_guard lock(mu_);
+    if (stop_) return false;
+    tasks_.push_back(std::move(fn));
+  }
+  cv_.notify_one();
+  return true;
+}
+
+void RaftNode::ReportSnapshot(uint64_t id, bool ok) {
+  Post([id, ok](raft::RawNode& n) {
+    n.ReportSnapshot(id, ok ? raft::SnapshotStatus::kFinish : raft::SnapshotStatus::kFailure);
+  });
 }
 
 void RaftNode::ProposeConfChange(raftpb::ConfChange cc) {
@@ -146,14 +164,17 @@ std::future<Result<uint64_t>> RaftNode::ReadIndex() {
   return f;
 }
 
-void RaftNode::CompactLog(uint64_t applied_index, uint64_t keep) {
-  // Compact only once twice `keep` entries have piled up, so the cost of
-  // dropping the log's front is spread over many entries.
-  uint64_t first = storage_->FirstIndex();
-  if (applied_index < first + 2 * keep) return;
-  uint64_t to = applied_index - keep;
-  Status s = storage_->Compact(to);
-  if (!s.ok()) logger_.Warn("failed to compact raft log", {{"index", to}, {"error", s.message()}});
+Status RaftNode::CreateSnapshot(uint64_t index, const raftpb::ConfState& conf_state,
+                                uint64_t keep, size_t max_wals) {
+  ASSIGN_OR_RETURN(raftpb::Snapshot snap, storage_->CreateSnapshot(index, &conf_state, ""));
+  RETURN_IF_ERROR(wal_->SaveSnapshot({index, snap.metadata().term()}));
+  RETURN_IF_ERROR(wal_->ReleaseTo(index));
+  RETURN_IF_ERROR(wal_->PurgeReleased(max_wals));
+  if (index > keep && index - keep > storage_->FirstIndex()) {
+    RETURN_IF_ERROR(storage_->Compact(index - keep));
+  }
+  logger_.Info("saved snapshot", {{"snapshot-index", index}, {"term", snap.metadata().term()}});
+  return Status::Ok();
 }
 
 void RaftNode::Run() {
@@ -279,13 +300,29 @@ void RaftNode::HandleReady(raft::Ready rd) {
            {"term", node_->GetStatus().term}});
     }
   }
+  auto fatal = [&](const Status& s) {
+    // Without a durable log no write can be acknowledged; etcd panics here.
+    logger_.Error("failed to save Raft state to the WAL; stopping", {{"error", s.message()}});
+    _exit(1);
+  };
+  if (rd.snapshot) {
+    // A snapshot from the leader: its data was saved by the snapshot handler;
+    // the marker makes a restart look for it.
+    Status s = wal_->SaveSnapshot({rd.snapshot->metadata().index(), rd.snapshot->metadata().term()});
+    if (!s.ok()) fatal(s);
+  }
   if (rd.hard_state || !rd.entries.empty()) {
     Status s = wal_->Save(rd.hard_state.value_or(raftpb::HardState()), rd.entries);
-    if (!s.ok()) {
-      // Without a durable log no write can be acknowledged; etcd panics here.
-      logger_.Error("failed to save Raft state to the WAL; stopping", {{"error", s.message()}});
-      _exit(1);
-    }
+    if (!s.ok()) fatal(s);
+  }
+  if (rd.snapshot) {
+    Status s = storage_->ApplySnapshot(*rd.snapshot);
+    if (!s.ok()) fatal(s);
+    logger_.Info("applied incoming snapshot", {{"snapshot-index", rd.snapshot->metadata().index()},
+                                              {"term", rd.snapshot->metadata().term()}});
+    snapshot_sink_(*rd.snapshot);
+  }
+  if (rd.hard_state || !rd.entries.empty()) {
     if (rd.hard_state) {
       Status hs = storage_->SetHardState(*rd.hard_state);
       if (!hs.ok()) logger_.Error("raft storage", {{"error", hs.message()}});

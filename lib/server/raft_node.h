@@ -49,9 +49,15 @@ class RaftNode {
   // state they depend on is persisted; must not block.
   using MessageSink = std::function<void(std::vector<raftpb::Message>)>;
 
+  // Receives a snapshot from the leader once it is persisted (WAL marker) and
+  // installed in the Raft storage, on the loop thread, before any entry
+  // committed after it reaches the CommitSink. The backend data is in the
+  // file the snapshot handler saved for its index.
+  using SnapshotSink = std::function<void(const raftpb::Snapshot&)>;
+
   RaftNode(std::unique_ptr<raft::RawNode> node, std::shared_ptr<raft::MemoryStorage> storage,
            std::unique_ptr<wal::Wal> wal, Options options, MessageSink send, CommitSink sink,
-           Logger& logger);
+           SnapshotSink snapshot_sink, Logger& logger);
   ~RaftNode();  // Stop()s
 
   void Start();
@@ -86,6 +92,8 @@ class RaftNode {
   // leader's view of progress (RawNode::TransferLeader, Progress).
   template <typename Fn>
   auto Call(Fn fn) -> std::optional<decltype(fn(std::declval<raft::RawNode&>()))>;
+  // Queues `fn` for the loop thread without waiting; false if stopped.
+  bool Post(std::function<void(raft::RawNode&)> fn);
 
   // Blocks until the leader is `lead` (0: any leader) or `deadline` passes;
   // returns whether it is.
@@ -100,9 +108,19 @@ class RaftNode {
   // The log's last index (etcd Status's raft_index counts appended entries).
   uint64_t LastIndex() const { return storage_->LastIndex(); }
 
-  // Drops in-memory log entries up to `index` (applied), keeping the last
-  // `keep` entries for slow followers. Thread-safe.
-  void CompactLog(uint64_t applied_index, uint64_t keep);
+  // Records a Raft snapshot at `index` (applied, with its ConfState) whose
+  // data is the backend, which the caller has synced: the snapshot marker
+  // goes to the WAL, WAL segments before it are released and the oldest
+  // beyond `max_wals` (0: none) deleted, and the in-memory log is compacted
+  // to `index - keep` (etcd: SnapshotCatchUpEntries). Called from the apply
+  // thread. Errors: those of the WAL and the Raft storage (logged by the
+  // caller; the next snapshot retries).
+  Status CreateSnapshot(uint64_t index, const raftpb::ConfState& conf_state, uint64_t keep,
+                        size_t max_wals);
+
+  // Tells Raft how sending a snapshot to `id` went (etcd's ReportSnapshot).
+  // Does not wait for the loop.
+  void ReportSnapshot(uint64_t id, bool ok);
 
  private:
   struct ReadRound {
@@ -126,6 +144,7 @@ class RaftNode {
   const Options options_;
   MessageSink send_;
   CommitSink sink_;
+  SnapshotSink snapshot_sink_;
   Logger& logger_;
 
   std::mutex mu_;
@@ -158,12 +177,9 @@ auto RaftNode::Call(Fn fn) -> std::optional<decltype(fn(std::declval<raft::RawNo
   using R = decltype(fn(std::declval<raft::RawNode&>()));
   auto p = std::make_shared<std::promise<R>>();
   auto f = p->get_future();
-  {
-    std::lock_guard lock(mu_);
-    if (stop_) return std::nullopt;
-    tasks_.push_back([p, fn = std::move(fn)](raft::RawNode& n) { p->set_value(fn(n)); });
+  if (!Post([p, fn = std::move(fn)](raft::RawNode& n) { p->set_value(fn(n)); })) {
+    return std::nullopt;
   }
-  cv_.notify_one();
   // The loop runs every queued task before it exits, so the future is ready.
   return f.get();
 }

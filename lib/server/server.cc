@@ -9,9 +9,6 @@
 namespace etcdd::server {
 
 namespace {
-// In-memory Raft log entries kept behind the applied index for followers
-// that lag (etcd: SnapshotCatchUpEntries).
-constexpr uint64_t kCatchUpEntries = 5000;
 // Committed-but-unapplied entries beyond which new proposals are refused
 // (etcd: maxGapBetweenApplyAndCommitIndex).
 constexpr uint64_t kMaxApplyGap = 5000;
@@ -52,6 +49,12 @@ Result<std::unique_ptr<EtcdServer>> EtcdServer::Start(const ServerConfig& cfg, L
 EtcdServer::~EtcdServer() { Stop(); }
 
 void EtcdServer::Stop() {
+  {
+    std::lock_guard lock(snap_mu_);
+    snap_stop_ = true;
+  }
+  snap_cv_.notify_all();
+  if (snap_sender_.joinable()) snap_sender_.join();
   if (transport_) transport_->Stop();
   if (raft_) raft_->Stop();
   if (applier_) applier_->Stop();
@@ -112,7 +115,8 @@ Status EtcdServer::Open() {
   }
 
   Applier::Hooks hooks;
-  hooks.applied = [this](uint64_t applied) { raft_->CompactLog(applied, kCatchUpEntries); };
+  hooks.applied = [this](uint64_t applied) { MaybeSnapshot(applied); };
+  hooks.snapshot_path = [this](uint64_t index) { return SnapshotPath(index); };
   hooks.conf_change = [this](raftpb::ConfChange cc) { raft_->ConfChangeApplied(std::move(cc)); };
   hooks.members_changed = [this](const serverpb::Members& m) { OnMembersChanged(m); };
   ASSIGN_OR_RETURN(serverpb::Members applied_members, LoadMembers());
@@ -123,10 +127,11 @@ Status EtcdServer::Open() {
   // transport_ is set below, before the loop thread starts.
   raft_ = std::make_unique<RaftNode>(
       std::move(node), storage, std::move(wal), ro,
-      [this](std::vector<raftpb::Message> m) {
-        if (transport_) transport_->Send(std::move(m));
-      },
-      [this](std::vector<raftpb::Entry> e) { applier_->Enqueue(std::move(e)); }, logger_);
+      [this](std::vector<raftpb::Message> m) { SendMessages(std::move(m)); },
+      [this](std::vector<raftpb::Entry> e) { applier_->Enqueue(std::move(e)); },
+      [this](const raftpb::Snapshot& snap) { applier_->EnqueueSnapshot(snap); }, logger_);
+  last_snapshot_index_ = store_->ConsistentIndex();
+  snap_sender_ = std::thread([this] { RunSnapshotSender(); });
   RETURN_IF_ERROR(StartTransport(members));
   // Request ids are unique per member and increase across restarts: the high
   // bits are the start-up time in ms, like etcd's idutil generator.
@@ -212,7 +217,8 @@ Status EtcdServer::Join(std::unique_ptr<wal::Wal>* wal, serverpb::Members* membe
 
 Status EtcdServer::Restart(std::shared_ptr<raft::MemoryStorage> storage,
                            std::unique_ptr<wal::Wal>* wal, raftpb::ConfState* conf_state) {
-  ASSIGN_OR_RETURN(auto opened, wal::Wal::Open(cfg_.WalDir(), wal::SnapshotMarker{}, logger_));
+  ASSIGN_OR_RETURN(wal::SnapshotMarker from, PrepareRestart());
+  ASSIGN_OR_RETURN(auto opened, wal::Wal::Open(cfg_.WalDir(), from, logger_));
   *wal = std::move(opened.first);
   wal::Contents& c = opened.second;
   serverpb::WalMetadata meta;
@@ -266,8 +272,8 @@ Status EtcdServer::StartTransport(const serverpb::Members& members) {
       transport_,
       transport::Transport::Start(
           opts, cfg_.listen_peer_urls, [this](raftpb::Message m) { raft_->Step(std::move(m)); },
-          [](const raftpb::Message&, std::string) {
-            return Status::Unimplemented("etcdserver: receiving snapshots is not supported yet");
+          [this](const raftpb::Message& m, std::string data) {
+            return ReceiveSnapshot(m, std::move(data));
           },
           logger_));
   SyncPeers(members);
@@ -463,6 +469,15 @@ etcdserverpb::StatusResponse EtcdServer::MaintenanceStatus() const {
   const serverpb::Members members = applier_->Members();
   const serverpb::Member* self = FindMember(members, member_id_);
   resp.set_islearner(self != nullptr && self->is_learner());
+  return resp;
+}
+
+Result<etcdserverpb::HashKVResponse> EtcdServer::HashKV(int64_t revision) const {
+  ASSIGN_OR_RETURN(auto hash, store_->HashKV(revision));
+  etcdserverpb::HashKVResponse resp;
+  FillHeader(resp.mutable_header());
+  resp.set_hash(hash.first);
+  resp.set_compact_revision(hash.second);
   return resp;
 }
 

@@ -17,7 +17,9 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <condition_variable>
 #include <mutex>
+#include <thread>
 #include <vector>
 
 #include "base/file.h"
@@ -94,6 +96,10 @@ class EtcdServer {
   // Maintenance.Status: version, db size and in-use size (bytes), leader, Raft
   // index/term and applied index.
   etcdserverpb::StatusResponse MaintenanceStatus() const;
+  // Maintenance.HashKV: etcd's hash of the key space up to `revision` (0:
+  // current), for comparing members. Errors: OutOfRange for a compacted or
+  // future revision.
+  Result<etcdserverpb::HashKVResponse> HashKV(int64_t revision) const;
   // Cluster.MemberList.
   etcdserverpb::MemberListResponse MemberList() const;
 
@@ -172,9 +178,28 @@ class EtcdServer {
   // Proposes this member's name and client URLs (etcd's publish) and waits
   // until applied or `deadline`.
   Status Publish(std::chrono::steady_clock::time_point deadline);
-  // Listens on the peer URLs and connects to the other members (none for a
-  // single-member cluster).
+  // Listens on the peer URLs and connects to the other members.
   Status StartTransport(const serverpb::Members& members);
+
+  // Snapshots (DESIGN.md §3): the backend is the state machine's snapshot.
+  // "member/snap/<index, 16 hex digits>.snap.db": a backend copy received
+  // from the leader, kept until installed.
+  std::string SnapshotPath(uint64_t index) const;
+  // Applied hook: every --snapshot-count applied entries, syncs the backend
+  // and records a Raft snapshot at the applied index (RaftNode::CreateSnapshot).
+  void MaybeSnapshot(uint64_t applied);
+  // Message sink: MsgSnap goes to the snapshot sender, the rest to the peers.
+  void SendMessages(std::vector<raftpb::Message> msgs);
+  // The snapshot sender thread: for each MsgSnap, copies the backend, sets
+  // the message's metadata to the copy's index, term and ConfState, streams
+  // it and reports the outcome to Raft.
+  void RunSnapshotSender();
+  Status SendSnapshot(raftpb::Message msg);
+  // Transport handler: saves a snapshot from the leader and steps its MsgSnap.
+  Status ReceiveSnapshot(const raftpb::Message& msg, std::string data);
+  // Restart: installs a received snapshot the WAL recorded but the backend
+  // does not hold yet, and picks the WAL marker to replay from.
+  Result<wal::SnapshotMarker> PrepareRestart();
 
   // Assigns `req` its id, checks its size, the quota and the apply backlog,
   // proposes it, and calls `done` with its apply result.
@@ -194,6 +219,12 @@ class EtcdServer {
   Logger& logger_;
   const std::function<void()> on_removed_;
   std::once_flag removed_once_;
+  uint64_t last_snapshot_index_ = 0;  // apply thread after Open
+  std::mutex snap_mu_;
+  std::condition_variable snap_cv_;
+  std::vector<raftpb::Message> snap_queue_;  // guarded by snap_mu_
+  bool snap_stop_ = false;                   // guarded by snap_mu_
+  std::thread snap_sender_;
   std::mutex peers_mu_;
   std::map<uint64_t, std::vector<std::string>> peers_;  // guarded by peers_mu_
   std::optional<DirLock> lock_;

@@ -105,6 +105,10 @@ class MaintenanceService final : public pb::Maintenance::Service {
     *resp = s_.MaintenanceStatus();
     return grpc::Status::OK;
   }
+  grpc::Status HashKV(grpc::ServerContext*, const pb::HashKVRequest* req,
+                      pb::HashKVResponse* resp) override {
+    return Reply(s_.HashKV(req->revision()), resp);
+  }
   grpc::Status MoveLeader(grpc::ServerContext* ctx, const pb::MoveLeaderRequest* req,
                           pb::MoveLeaderResponse* resp) override {
     return Reply(s_.MoveLeader(req->targetid(), Deadline(*ctx)), resp);

@@ -1,13 +1,47 @@
-#!/usr/bin/env python3
-"""Runs kvbench against real etcd and against etcdd in one run and prints the
-figures side by side with their ratios (etcdd / etcd).
+#!/usr/bin/python3
+"""Runs kvbench against real etcd 3.4 (/usr/bin/etcd) and against etcdd in one
+run and prints the figures side by side with their ratios (etcdd / etcd).
 
-    tests/bench/compare.py [--quick]
+    flock /tmp/etcdd-build.lock ninja -C build -j2 kvbench etcdd
+    tests/bench/compare.py [--quick] [--json out.json]             # one member
+    tests/bench/compare.py --cluster 3 [--quick] [--trials 10] [--json out.json]
 
-Both servers are single members on loopback with fresh data dirs, measured one
-after the other so they never compete for the two cores.
+Single member (default): puts at 1 and 100 clients, linearizable and
+serializable ranges at 100 clients, and the RSS after 100k keys.
+
+Cluster (--cluster N): N members on loopback with etcd's default timers,
+passed explicitly to both (--heartbeat-interval 100 --election-timeout 1000):
+  - put, 1 client, to the leader;
+  - put, 100 clients, to the leader;
+  - put, 100 clients spread over all members;
+  - leader failover: kill -9 of the leader to the first acknowledged write on
+    the survivors, median and max over --trials trials (see failover.py).
+Where the load goes: kvbench spreads connections over the endpoints it is
+given, as etcd's tools/benchmark does, and --target-leader is emulated by
+passing the leader alone. One client has one connection, so "spread" would
+land it on whichever member is listed first, a leader in one run and a
+follower in the next; it is therefore measured against the leader, the
+figure a single writer gets at best. At 100 clients both are reported, as in
+etcd's op-guide performance table: leader only isolates the leader's write
+path, all members adds the followers' forwarding hop.
+
+etcd and etcdd are measured one after the other, each on fresh data dirs, so
+they never compete for the cores; the members of a cluster do share them,
+equally for both. Run on a quiet machine: throughput and p99 move a lot with
+concurrent load; failover less, being dominated by the randomized election
+timeout (its own noise is described in failover.py).
+
+How long (2 cores, measured on a busy machine, so upper bounds): single
+member about 30 s per server with --quick, 1.5 min without; cluster about
+20 s per server with --quick, 1 min without. Each failover trial takes 2-3 s
+(1-2 s to fail over, then the killed member's restart). --scale multiplies
+the request counts (default 3, --quick 1); --trials sets the failover trials
+(default 10, --quick 3).
+
+Needs Debian's python3-grpcio and python3-etcd3, hence /usr/bin/python3.
 """
 
+import argparse
 import json
 import os
 import subprocess
@@ -16,19 +50,29 @@ import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "support"))
-from etcdd_harness import REPO, Server  # noqa: E402
+from etcdd_harness import REPO, Cluster, Server  # noqa: E402
+import etcd_rpc  # noqa: E402
+import failover  # noqa: E402
 
 KVBENCH = os.path.join(REPO, "build", "tests", "bench", "kvbench")
 ETCDD = os.path.join(REPO, "build", "cmd", "etcdd", "etcdd")
 ETCD = "/usr/bin/etcd"
+# etcd's defaults, stated so that a change of either server's defaults cannot
+# silently change what is compared.
+TIMERS = ["--heartbeat-interval", "100", "--election-timeout", "1000"]
 
 
-def kvbench(endpoint, *args):
-    run = subprocess.run([KVBENCH, "--endpoint", endpoint] + list(args),
+def kvbench(endpoints, *args):
+    run = subprocess.run([KVBENCH, "--endpoints", ",".join(endpoints)] + list(args),
                          capture_output=True, text=True)
     if run.returncode != 0:
         sys.exit("kvbench %s failed: %s%s" % (" ".join(args), run.stderr, run.stdout))
     return json.loads(run.stdout)
+
+
+def puts(endpoints, clients, conns, total):
+    return kvbench(endpoints, "--op", "put", "--clients", str(clients), "--conns", str(conns),
+                   "--total", str(total))
 
 
 def rss_kib(pid):
@@ -39,40 +83,76 @@ def rss_kib(pid):
     return 0
 
 
-def measure(binary, scale):
+def measure_single(binary, scale, _args):
     results = {}
     with tempfile.TemporaryDirectory() as tmp, Server(tmp, binary=binary) as s:
-        ep = s.endpoint
-        results["put 1 client"] = kvbench(ep, "--op", "put", "--clients", "1",
-                                          "--total", str(2000 * scale))
-        results["put 100 clients"] = kvbench(ep, "--op", "put", "--clients", "100", "--conns",
-                                             "10", "--total", str(20000 * scale))
+        ep = [s.endpoint]
+        results["put 1 client"] = puts(ep, 1, 1, int(2000 * scale))
+        results["put 100 clients"] = puts(ep, 100, 10, int(20000 * scale))
         results["range linearizable 100 clients"] = kvbench(
             ep, "--op", "range", "--consistency", "l", "--clients", "100", "--conns", "10",
-            "--total", str(20000 * scale))
+            "--total", str(int(20000 * scale)))
         results["range serializable 100 clients"] = kvbench(
             ep, "--op", "range", "--consistency", "s", "--clients", "100", "--conns", "10",
-            "--total", str(50000 * scale))
+            "--total", str(int(50000 * scale)))
         kvbench(ep, "--op", "put", "--clients", "100", "--conns", "10", "--total", "100000",
                 "--sequential-keys")
         results["rss after 100k keys (KiB)"] = rss_kib(s.proc.pid)
     return results
 
 
-def main():
-    scale = 1 if "--quick" in sys.argv else 3
-    etcd = measure(ETCD, scale)
-    etcdd = measure(ETCDD, scale)
+def measure_cluster(binary, scale, args):
+    results = {}
+    with tempfile.TemporaryDirectory() as tmp, \
+            Cluster(tmp, args.cluster, extra_args=TIMERS, binary=binary) as c:
+        leader = [etcd_rpc.wait_for_leader(c.members, 30).endpoint]
+        every = c.endpoints()
+        results["put 1 client, leader"] = puts(leader, 1, 1, int(2000 * scale))
+        # 12 connections in both 100-client rows: 4 per member of 3 when spread.
+        results["put 100 clients, leader"] = puts(leader, 100, 12, int(20000 * scale))
+        results["put 100 clients, all members"] = puts(every, 100, 12, int(20000 * scale))
+        results["leader failover"] = failover.measure(c, args.trials)
+    return results
+
+
+def print_table(etcd, etcdd):
     print("%-34s %14s %14s %8s" % ("scenario", "etcd", "etcdd", "ratio"))
+
+    def ms_row(name, a, b):
+        print("%-34s %11.2fms %11.2fms %8.2f" % (name, a, b, b / max(a, 1e-9)))
+
     for name in etcd:
         a, b = etcd[name], etcdd[name]
-        if isinstance(a, dict):
+        if isinstance(a, dict) and "throughput" in a:
             print("%-34s %12.0f/s %12.0f/s %8.2f" % (name, a["throughput"], b["throughput"],
                                                       b["throughput"] / a["throughput"]))
-            print("%-34s %11.2fms %11.2fms %8.2f" % ("  p99", a["p99_ms"], b["p99_ms"],
-                                                      b["p99_ms"] / max(a["p99_ms"], 1e-9)))
+            ms_row("  p99", a["p99_ms"], b["p99_ms"])
+        elif isinstance(a, dict):
+            ms_row(name + " median", a["median_ms"], b["median_ms"])
+            ms_row("  max (%d trials)" % len(a["trials_ms"]), a["max_ms"], b["max_ms"])
         else:
             print("%-34s %14d %14d %8.2f" % (name, a, b, b / a))
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--quick", action="store_true", help="scale 1 and 3 failover trials")
+    p.add_argument("--scale", type=float, help="request-count multiplier (default 3)")
+    p.add_argument("--cluster", type=int, metavar="N", help="N-member cluster benchmark")
+    p.add_argument("--trials", type=int, help="failover trials (default 10, --quick 3)")
+    p.add_argument("--json", metavar="PATH", help="also save every figure as JSON")
+    args = p.parse_args()
+    scale = args.scale or (1 if args.quick else 3)
+    args.trials = args.trials or (3 if args.quick else 10)
+    measure = measure_cluster if args.cluster else measure_single
+    etcd = measure(ETCD, scale, args)
+    etcdd = measure(ETCDD, scale, args)
+    print_table(etcd, etcdd)
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"members": args.cluster or 1, "scale": scale, "etcd_binary": ETCD,
+                       "etcdd_binary": ETCDD, "etcd": etcd, "etcdd": etcdd}, f, indent=2)
+            f.write("\n")
 
 
 if __name__ == "__main__":

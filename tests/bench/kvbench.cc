@@ -1,12 +1,18 @@
 // kvbench: a load generator for any etcd v3 endpoint (etcd or etcdd), so one
 // run measures both on the same machine.
 //
-//   kvbench --endpoint 127.0.0.1:2379 --op put --clients 100 --conns 10 --total 20000
-//   kvbench --endpoint 127.0.0.1:2379 --op range --consistency s --total 50000
+//   kvbench --endpoints 127.0.0.1:2379 --op put --clients 100 --conns 10 --total 20000
+//   kvbench --endpoints 127.0.0.1:2379 --op range --consistency s --total 50000
+//   kvbench --endpoints 127.0.0.1:2379,127.0.0.1:22379,127.0.0.1:32379 --op put ...
+//
+// With several endpoints, connection i dials endpoint i mod N and client c
+// uses connection c mod --conns, as etcd's tools/benchmark does: the load is
+// spread over the members given, and a caller that wants "leader only" passes
+// the leader's endpoint alone (tools/benchmark's --target-leader).
 //
 // Keys are --key-size bytes (zero-padded decimal) drawn uniformly from
 // --key-space; values are --val-size bytes. Prints one JSON line: op,
-// clients, total requests, errors, seconds, throughput (requests/s) and
+// clients, number of endpoints, total requests, errors, seconds, throughput (requests/s) and
 // latency percentiles in ms.
 #include <grpcpp/grpcpp.h>
 
@@ -25,7 +31,7 @@
 namespace {
 
 struct Options {
-  std::string endpoint = "127.0.0.1:2379";
+  std::vector<std::string> endpoints = {"127.0.0.1:2379"};
   std::string op = "put";
   std::string consistency = "l";
   int clients = 1;
@@ -54,7 +60,7 @@ double Percentile(std::vector<double>& sorted, double p) {
 int main(int argc, char** argv) {
   Options o;
   CLI::App app{"kvbench: etcd v3 load generator"};
-  app.add_option("--endpoint", o.endpoint);
+  app.add_option("--endpoints,--endpoint", o.endpoints, "host:port[,host:port...]")->delimiter(',');
   app.add_option("--op", o.op)->check(CLI::IsMember({"put", "range"}));
   app.add_option("--consistency", o.consistency)->check(CLI::IsMember({"l", "s"}));
   app.add_option("--clients", o.clients)->check(CLI::PositiveNumber);
@@ -71,8 +77,8 @@ int main(int argc, char** argv) {
     grpc::ChannelArguments args;
     args.SetInt("grpc.use_local_subchannel_pool", 1);  // a real connection per stub
     args.SetMaxReceiveMessageSize(-1);
-    stubs.push_back(etcdserverpb::KV::NewStub(
-        grpc::CreateCustomChannel(o.endpoint, grpc::InsecureChannelCredentials(), args)));
+    stubs.push_back(etcdserverpb::KV::NewStub(grpc::CreateCustomChannel(
+        o.endpoints[i % o.endpoints.size()], grpc::InsecureChannelCredentials(), args)));
   }
   const std::string value(o.val_size, 'v');
   std::atomic<int> next{0};
@@ -106,7 +112,8 @@ int main(int argc, char** argv) {
         }
         auto t1 = std::chrono::steady_clock::now();
         if (!st.ok()) {
-          if (errors.fetch_add(1) == 0) std::fprintf(stderr, "error: %s\n", st.error_message().c_str());
+          if (errors.fetch_add(1) == 0)
+            std::fprintf(stderr, "error: %s\n", st.error_message().c_str());
           continue;
         }
         latencies[c].push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
@@ -119,10 +126,11 @@ int main(int argc, char** argv) {
   for (auto& l : latencies) all.insert(all.end(), l.begin(), l.end());
   std::sort(all.begin(), all.end());
   std::printf(
-      "{\"op\":\"%s\",\"consistency\":\"%s\",\"clients\":%d,\"total\":%d,\"errors\":%d,"
+      "{\"op\":\"%s\",\"consistency\":\"%s\",\"clients\":%d,\"endpoints\":%zu,\"total\":%d,"
+      "\"errors\":%d,"
       "\"seconds\":%.3f,\"throughput\":%.1f,\"p50_ms\":%.3f,\"p90_ms\":%.3f,\"p99_ms\":%.3f}\n",
-      o.op.c_str(), o.consistency.c_str(), o.clients, o.total, errors.load(), secs,
-      static_cast<double>(all.size()) / secs, Percentile(all, 0.5), Percentile(all, 0.9),
+      o.op.c_str(), o.consistency.c_str(), o.clients, o.endpoints.size(), o.total, errors.load(),
+      secs, static_cast<double>(all.size()) / secs, Percentile(all, 0.5), Percentile(all, 0.9),
       Percentile(all, 0.99));
   return errors.load() == 0 ? 0 : 1;
 }

@@ -1,5 +1,6 @@
 #include "server/server.h"
 
+#include <future>
 #include <random>
 
 #include "mvcc/validate.h"
@@ -79,6 +80,7 @@ Status EtcdServer::Open() {
   const bool join = !restart && cfg_.initial_cluster_state == "existing";
   if (restart) {
     RETURN_IF_ERROR(Restart(storage, &wal, &conf_state));
+    RETURN_IF_ERROR(CheckSameCluster());
     ASSIGN_OR_RETURN(members, LoadMembers());
   } else if (join) {
     RETURN_IF_ERROR(Join(&wal, &members));
@@ -174,6 +176,29 @@ Status EtcdServer::Bootstrap(std::unique_ptr<wal::Wal>* wal, serverpb::Members* 
   meta.set_member_id(member_id_);
   meta.set_cluster_id(cluster_id_);
   ASSIGN_OR_RETURN(*wal, wal::Wal::Create(cfg_.WalDir(), meta.SerializeAsString(), logger_));
+  return Status::Ok();
+}
+
+Status EtcdServer::CheckSameCluster() const {
+  std::vector<std::pair<std::string, std::future<Result<transport::ClusterInfo>>>> asks;
+  for (const auto& [name, urls] : cfg_.initial_cluster) {
+    if (name == cfg_.name) continue;
+    std::vector<std::string> peer_urls;
+    for (const auto& u : urls) peer_urls.push_back(u.ToString());
+    asks.emplace_back(peer_urls.front(), std::async(std::launch::async, [peer_urls] {
+                        return transport::Transport::FetchClusterInfo(peer_urls,
+                                                                      std::chrono::seconds(1));
+                      }));
+  }
+  for (auto& [url, ask] : asks) {
+    auto info = ask.get();
+    if (!info.ok() || info->cluster_id == cluster_id_) continue;
+    return Status::FailedPrecondition(
+        "data dir " + cfg_.data_dir + " belongs to cluster " + IdToHex(cluster_id_) +
+        ", but the member at " + url + " is in cluster " + IdToHex(info->cluster_id) +
+        "; to join that cluster, remove this data dir and start the member with "
+        "--initial-cluster-state=existing after `member add`");
+  }
   return Status::Ok();
 }
 

@@ -152,6 +152,11 @@ class EtcdServer {
   // --initial-cluster-state=existing: learns the cluster id and this
   // member's id from a running member (it must have been added already).
   Status Join(std::unique_ptr<wal::Wal>* wal, serverpb::Members* members);
+  // Restart: asks the other members named in --initial-cluster (in parallel,
+  // 1 s each) for their cluster id; FailedPrecondition if one that answers
+  // belongs to another cluster than this data dir. Members that do not
+  // answer are not a problem (a whole cluster restarts together).
+  Status CheckSameCluster() const;
   // The members of --initial-cluster with etcd's ids, and the cluster id.
   serverpb::Members InitialMembers(uint64_t* cluster_id) const;
   // Brings the transport's peers in line with `members` (all but this one).

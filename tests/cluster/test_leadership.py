@@ -1,0 +1,90 @@
+"""Leadership transfer and cluster identity on a 3-member cluster, with the
+real etcdctl: `move-leader`, the hand-over a leader makes on SIGTERM, and a
+member restarted on another cluster's data dir.
+
+Runs against real etcd too (ETCDD_BIN=/usr/bin/etcd), except the last test,
+which checks an etcdd refusal that etcd does not make."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "support"))
+from etcdd_harness import Cluster, Server, is_real_etcd  # noqa: E402
+
+
+def etcdctl(endpoints, *args):
+    env = dict(os.environ, ETCDCTL_API="3")
+    return subprocess.run(["etcdctl", "--endpoints", ",".join(endpoints)] + list(args),
+                          capture_output=True, text=True, env=env, timeout=60)
+
+
+def statuses(endpoints):
+    r = etcdctl(endpoints, "endpoint", "status", "-w", "json")
+    return {s["Endpoint"]: s["Status"] for s in json.loads(r.stdout)}
+
+
+def test_move_leader(tmp_path):
+    with Cluster(tmp_path, 3) as c:
+        eps = c.endpoints()
+        st = statuses(eps)
+        leader = next(iter(st.values()))["leader"]
+        leader_ep = next(ep for ep, s in st.items() if s["header"]["member_id"] == leader)
+        follower_ep, follower = next((ep, s["header"]["member_id"]) for ep, s in st.items()
+                                     if s["header"]["member_id"] != leader)
+
+        # Sent to a follower only: etcdctl finds no leader among its endpoints.
+        r = etcdctl([follower_ep], "move-leader", "%x" % leader)
+        assert r.returncode != 0 and "no leader endpoint given" in r.stderr
+
+        # To a member that does not exist.
+        r = etcdctl(eps, "move-leader", "1234")
+        assert r.returncode != 0 and "bad leader transferee" in r.stderr
+
+        r = etcdctl(eps, "move-leader", "%x" % follower)
+        assert r.returncode == 0, r.stderr
+        assert r.stdout == "Leadership transferred from %x to %x\n" % (leader, follower)
+        after = statuses(eps)
+        assert {s["leader"] for s in after.values()} == {follower}
+        assert after[leader_ep]["raftTerm"] > st[leader_ep]["raftTerm"]
+
+
+def test_sigterm_on_leader_hands_over(tmp_path):
+    with Cluster(tmp_path, 3) as c:
+        st = statuses(c.endpoints())
+        leader = next(iter(st.values()))["leader"]
+        leader_ep = next(ep for ep, s in st.items() if s["header"]["member_id"] == leader)
+        old = next(m for m in c.members if m.endpoint == leader_ep)
+        # etcd re-raises the signal after its clean-up; etcdd exits 0.
+        assert old.stop() in (0, -15)
+        # etcd's zap logger says "leadership transfer finished", its default
+        # capnslog "finished leadership transfer".
+        assert any("leadership transfer finished" in line or
+                   "finished leadership transfer" in line for line in old.log), \
+            "the leader stopped without handing over"
+        # The survivors agree on a new leader at once: no election timeout.
+        survivors = [m.endpoint for m in c.members if m is not old]
+        leaders = {s["leader"] for s in statuses(survivors).values()}
+        assert len(leaders) == 1 and leaders.pop() not in (0, leader)
+
+
+@pytest.mark.skipif(is_real_etcd(), reason="etcd starts and logs cluster ID mismatches")
+def test_data_dir_of_another_cluster_is_refused(tmp_path):
+    with Cluster(tmp_path, 3) as c:
+        m2 = c.members[2]
+        m2.stop()
+        # A single-member cluster of its own, on the same name and URLs.
+        other = Server(tmp_path / "other", name=m2.name, client_port=m2.client_port,
+                       peer_port=m2.peer_port, extra_args=["--initial-cluster-token", "other"])
+        other.start()
+        other.stop()
+        m2.data_dir = other.data_dir
+        m2.launch()
+        assert m2.proc.wait(timeout=30) == 1
+        m2._reader.join()
+        log = "".join(m2.log)
+        assert "belongs to cluster" in log and "is in cluster" in log, log
+        m2.proc = None

@@ -292,6 +292,17 @@ void RaftNode::HandleReady(raft::Ready rd) {
     }
     lead_cv_.notify_all();
     if (old != rd.soft_state->lead) {
+      // Rounds started without a leader were dropped by Raft: ask the new
+      // one. Rounds a previous leader had are failed, as etcd's read loop
+      // does on a leader change; the caller may retry.
+      if (old != 0) {
+        for (auto& [ctx, round] : read_rounds_) {
+          for (auto& p : round.waiters) {
+            p.set_value(Status::Unavailable("etcdserver: leader changed"));
+          }
+        }
+        read_rounds_.clear();
+      }
       reissue_reads_ = rd.soft_state->lead != 0;
       logger_.Info(
           rd.soft_state->lead == 0 ? "raft.node: lost leader" : "raft.node: elected leader",

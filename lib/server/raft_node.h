@@ -73,7 +73,8 @@ class RaftNode {
   // leader confirmed (etcd's ReadIndex, ReadOnlySafe), or Unavailable
   // "etcdserver: request timed out" if the round found no quorum within
   // Options::read_timeout_ms (it is re-sent every 500 ms until then, as etcd
-  // retries its ReadIndex).
+  // retries its ReadIndex), or Unavailable "etcdserver: leader changed" if the
+  // leader it was sent to lost leadership first (etcd's ErrLeaderChanged).
   std::future<Result<uint64_t>> ReadIndex();
 
   // Queues a configuration change for proposal, like Propose. The apply loop

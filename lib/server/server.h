@@ -140,6 +140,8 @@ class EtcdServer {
   void TransferLeadershipForStop();
 
   uint64_t member_id() const { return member_id_; }
+  // The current leader's member id; 0 while there is none.
+  uint64_t leader() const { return raft_->Lead(); }
   uint64_t cluster_id() const { return cluster_id_; }
 
  private:

@@ -1,6 +1,7 @@
 """Leadership transfer and cluster identity on a 3-member cluster, with the
-real etcdctl: `move-leader`, the hand-over a leader makes on SIGTERM, and a
-member restarted on another cluster's data dir.
+real etcdctl: `move-leader`, the hand-over a leader makes on SIGTERM, a
+member restarted on another cluster's data dir, and "etcdserver: no leader"
+for requests that require one.
 
 Runs against real etcd too (ETCDD_BIN=/usr/bin/etcd), except the last test,
 which checks an etcdd refusal that etcd does not make."""
@@ -10,9 +11,12 @@ import os
 import subprocess
 import sys
 
+import grpc
 import pytest
+from etcd3 import etcdrpc
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "support"))
+from etcd_rpc import wait_until  # noqa: E402
 from etcdd_harness import Cluster, Server, is_real_etcd  # noqa: E402
 
 
@@ -88,3 +92,25 @@ def test_data_dir_of_another_cluster_is_refused(tmp_path):
         log = "".join(m2.log)
         assert "belongs to cluster" in log and "is in cluster" in log, log
         m2.proc = None
+
+
+def test_require_leader_without_quorum(tmp_path):
+    with Cluster(tmp_path, 3) as c:
+        alone = c.members[0]
+        for m in c.members[1:]:
+            m.kill9()
+        channel = grpc.insecure_channel(alone.endpoint)
+        kv = etcdrpc.KVStub(channel)
+        maintenance = etcdrpc.MaintenanceStub(channel)
+        # Without a quorum the member loses its leader (CheckQuorum on a
+        # leader, the election timeout on a follower).
+        wait_until(lambda: maintenance.Status(etcdrpc.StatusRequest(), timeout=5).leader == 0,
+                   timeout=30, what="the member to lose its leader")
+        with pytest.raises(grpc.RpcError) as e:
+            kv.Range(etcdrpc.RangeRequest(key=b"k"), timeout=5,
+                     metadata=[("hasleader", "true")])
+        assert e.value.code() == grpc.StatusCode.UNAVAILABLE
+        assert e.value.details() == "etcdserver: no leader"
+        # A serializable read without the requirement is served locally.
+        kv.Range(etcdrpc.RangeRequest(key=b"k", serializable=True), timeout=5)
+        channel.close()

@@ -37,6 +37,16 @@ std::chrono::steady_clock::time_point Deadline(const grpc::ServerContext& ctx) {
   return std::chrono::steady_clock::now() + (until - std::chrono::system_clock::now());
 }
 
+// etcd's WithRequireLeader: a request whose metadata says "hasleader: true"
+// fails with Unavailable "etcdserver: no leader" while this member has none
+// (etcd's unary interceptor), instead of waiting for one.
+bool MissingLeader(const grpc::ServerContextBase& ctx, const EtcdServer& s) {
+  if (s.leader() != 0) return false;
+  auto it = ctx.client_metadata().find("hasleader");
+  return it != ctx.client_metadata().end() && it->second == "true";
+}
+const grpc::Status kNoLeader(grpc::StatusCode::UNAVAILABLE, "etcdserver: no leader");
+
 template <typename Response>
 grpc::Status Reply(Result<Response> r, Response* out) {
   if (!r.ok()) return ToGrpc(r.status());
@@ -55,8 +65,9 @@ using KvBase = pb::KV::WithCallbackMethod_Put<
 class KvService final : public KvBase {
  public:
   explicit KvService(EtcdServer& s) : s_(s) {}
-  grpc::Status Range(grpc::ServerContext*, const pb::RangeRequest* req,
+  grpc::Status Range(grpc::ServerContext* ctx, const pb::RangeRequest* req,
                      pb::RangeResponse* resp) override {
+    if (MissingLeader(*ctx, s_)) return kNoLeader;
     return Reply(s_.Range(*req), resp);
   }
   grpc::ServerUnaryReactor* Put(grpc::CallbackServerContext* ctx, const pb::PutRequest* req,
@@ -70,8 +81,9 @@ class KvService final : public KvBase {
   }
   // Synchronous: a read-only Txn is answered locally and, when linearizable,
   // waits for a ReadIndex round, which a callback thread must not do.
-  grpc::Status Txn(grpc::ServerContext*, const pb::TxnRequest* req,
+  grpc::Status Txn(grpc::ServerContext* ctx, const pb::TxnRequest* req,
                    pb::TxnResponse* resp) override {
+    if (MissingLeader(*ctx, s_)) return kNoLeader;
     std::promise<Result<pb::TxnResponse>> done;
     auto result = done.get_future();
     s_.Txn(*req, [&done](Result<pb::TxnResponse> r) { done.set_value(std::move(r)); });
@@ -86,9 +98,13 @@ class KvService final : public KvBase {
  private:
   // Runs `call` with a completion that fills `resp` and finishes the call.
   template <typename Response, typename Call>
-  static grpc::ServerUnaryReactor* Start(grpc::CallbackServerContext* ctx, Response* resp,
+  grpc::ServerUnaryReactor* Start(grpc::CallbackServerContext* ctx, Response* resp,
                                          Call call) {
     grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+    if (MissingLeader(*ctx, s_)) {
+      reactor->Finish(kNoLeader);
+      return reactor;
+    }
     call(EtcdServer::Done<Response>(
         [reactor, resp](Result<Response> r) { reactor->Finish(Reply(std::move(r), resp)); }));
     return reactor;

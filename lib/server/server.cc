@@ -135,12 +135,15 @@ Status EtcdServer::Open() {
   last_snapshot_index_ = store_->ConsistentIndex();
   snap_sender_ = std::thread([this] { RunSnapshotSender(); });
   RETURN_IF_ERROR(StartTransport(members));
-  // Request ids are unique per member and increase across restarts: the high
-  // bits are the start-up time in ms, like etcd's idutil generator.
-  next_request_id_ = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                               std::chrono::system_clock::now().time_since_epoch())
-                                               .count())
-                     << 22;
+  // Request ids, as etcd's idutil generator makes them: the low 16 bits of
+  // the member id, then the start-up time in ms (40 bits) and a counter (8
+  // bits), so that ids differ between members (every member's apply loop
+  // answers waiters by id) and increase across restarts.
+  const uint64_t now_ms = static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(
+          std::chrono::system_clock::now().time_since_epoch())
+          .count());
+  next_request_id_ = ((member_id_ & 0xffff) << 48) | ((now_ms & ((1ull << 40) - 1)) << 8);
   applier_->Start();
   raft_->Start();
   logger_.Info(restart ? "restarting local member" : "starting local member",
@@ -293,6 +296,7 @@ Status EtcdServer::StartTransport(const serverpb::Members& members) {
   opts.member_id = member_id_;
   opts.cluster_id = cluster_id_;
   opts.members = [this] { return applier_->Members().SerializeAsString(); };
+  opts.removed_by_peer = [this](uint64_t) { OnRemoved(); };
   ASSIGN_OR_RETURN(
       transport_,
       transport::Transport::Start(
@@ -327,7 +331,10 @@ void EtcdServer::SyncPeers(const serverpb::Members& members) {
 void EtcdServer::OnMembersChanged(const serverpb::Members& members) {
   if (transport_) SyncPeers(members);
   const auto& removed = members.removed();
-  if (std::find(removed.begin(), removed.end(), member_id_) == removed.end()) return;
+  if (std::find(removed.begin(), removed.end(), member_id_) != removed.end()) OnRemoved();
+}
+
+void EtcdServer::OnRemoved() {
   std::call_once(removed_once_, [this] {
     logger_.Warn("the member has been permanently removed from the cluster",
                  {{"local-member-id", IdToHex(member_id_)}});

@@ -165,6 +165,9 @@ class EtcdServer {
   void SyncPeers(const serverpb::Members& members);
   // Applier hook: the member list changed.
   void OnMembersChanged(const serverpb::Members& members);
+  // This member was removed (it applied its removal, or a peer refused it):
+  // logs it and calls on_removed_, once.
+  void OnRemoved();
   // Proposes `cc` (its id set here) and waits until it is applied.
   Result<serverpb::Members> ProposeConfChange(raftpb::ConfChange cc,
                                               const serverpb::ConfChangeContext& ctx);

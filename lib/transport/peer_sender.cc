@@ -203,6 +203,10 @@ void PeerSender::OnFailure(const Status& st) {
     last_error_ = st.ToString();
   }
   const std::string id = IdHex(peer_id_);
+  if (st.code() == Code::kFailedPrecondition && st.message() == kMemberRemoved &&
+      options_.removed_by_peer) {
+    options_.removed_by_peer(peer_id_);
+  }
   if (was_active) {
     logger_.Warn("peer became inactive (message send to peer failed)",
                  {{"peer-id", id}, {"error", st.ToString()}});

@@ -20,7 +20,18 @@ PeerService::PeerService(const Options& options, Handler handler, SnapshotHandle
       snapshot_handler_(std::move(snapshot_handler)),
       logger_(logger) {}
 
+void PeerService::MarkRemoved(uint64_t id) {
+  std::lock_guard lock(removed_mu_);
+  removed_.insert(id);
+}
+
 grpc::Status PeerService::CheckCluster(uint64_t cluster_id, uint64_t from) {
+  {
+    std::lock_guard lock(removed_mu_);
+    if (removed_.count(from) > 0) {
+      return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, kMemberRemoved);
+    }
+  }
   if (cluster_id == options_.cluster_id) return grpc::Status::OK;
   logger_.Warn("request cluster ID mismatch",
                {{"local-member-id", IdHex(options_.member_id)},
@@ -54,12 +65,14 @@ grpc::Status PeerService::Stream(
   }
   logger_.Debug("established stream from remote peer", {{"remote-peer-id", IdHex(from)}});
   while (stream->Read(&env)) {
-    // The handshake already checked these; a change mid-stream is a bug or an attack.
-    if (env.cluster_id() != options_.cluster_id || env.from() != from) {
-      return CheckCluster(env.cluster_id(), env.from()).ok()
+    // The handshake already checked these; a change mid-stream is a bug or an
+    // attack. A member removed meanwhile is refused here.
+    if (env.cluster_id() != options_.cluster_id || env.from() != from ||
+        !CheckCluster(env.cluster_id(), from).ok()) {
+      grpc::Status refused = CheckCluster(env.cluster_id(), env.from());
+      return refused.ok()
                  ? grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "sender changed mid-stream")
-                 : grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
-                                "request cluster ID mismatch");
+                 : refused;
     }
     for (auto& m : *env.mutable_messages()) {
       handler_(std::move(m));

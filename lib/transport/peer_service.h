@@ -5,6 +5,8 @@
 
 #include <atomic>
 #include <cstdint>
+#include <mutex>
+#include <set>
 
 #include "base/log.h"
 #include "transport/transport.h"
@@ -26,11 +28,15 @@ class PeerService final : public transportpb::Peer::Service {
   grpc::Status ClusterInfo(grpc::ServerContext* ctx, const transportpb::ClusterInfoRequest* req,
                            transportpb::ClusterInfoResponse* resp) override;
 
+  // Refuses `id`'s streams and snapshots from now on, including open ones.
+  void MarkRemoved(uint64_t id);
+
   // Messages handed to the Handler so far.
   uint64_t received() const { return received_.load(); }
 
  private:
-  // FAILED_PRECONDITION, logged as etcd does, unless `cluster_id` is ours.
+  // FAILED_PRECONDITION, logged as etcd does, unless `cluster_id` is ours;
+  // FAILED_PRECONDITION kMemberRemoved if `from` was removed.
   grpc::Status CheckCluster(uint64_t cluster_id, uint64_t from);
   // Reads the snapshot data after `first`, checking it against total_bytes.
   Status ReadSnapshotData(grpc::ServerReader<transportpb::SnapshotChunk>& reader,
@@ -41,6 +47,8 @@ class PeerService final : public transportpb::Peer::Service {
   const SnapshotHandler snapshot_handler_;
   Logger& logger_;
   std::atomic<uint64_t> received_{0};
+  mutable std::mutex removed_mu_;
+  std::set<uint64_t> removed_;  // guarded by removed_mu_
 };
 
 }  // namespace etcdd::transport

@@ -92,6 +92,7 @@ Status Transport::UpdatePeer(uint64_t id, const std::vector<std::string>& peer_u
 }
 
 void Transport::RemovePeer(uint64_t id) {
+  if (service_) service_->MarkRemoved(id);
   std::unique_ptr<PeerSender> peer;
   {
     std::lock_guard lk(mu_);

@@ -60,10 +60,16 @@ struct Options {
   size_t snapshot_chunk_bytes = 1 << 20;
   // A batch (one envelope) stops growing past this many bytes of messages.
   size_t max_batch_bytes = 1 << 20;
+  // Called (from a transport thread) when a peer refuses this member because
+  // it was removed from the cluster (etcd: errMemberRemoved, HTTP 410).
+  std::function<void(uint64_t peer)> removed_by_peer;
   // Answers the ClusterInfo call with the application's member list
   // (serialized); unset: the call fails with UNAVAILABLE.
   std::function<std::string()> members;
 };
+
+// The refusal a removed member's streams get (etcd's errMemberRemoved).
+inline constexpr char kMemberRemoved[] = "the member has been permanently removed from the cluster";
 
 // A peer's answer to FetchClusterInfo.
 struct ClusterInfo {
@@ -115,7 +121,10 @@ class Transport {
   // Replaces the URLs of member `id`; the next (re)connection uses them.
   // Unknown ids are ignored, as in etcd. Errors: as AddPeer.
   Status UpdatePeer(uint64_t id, const std::vector<std::string>& peer_urls);
-  // Stops the stream to `id`, discarding its queue; unknown ids are ignored.
+  // Stops the stream to `id`, discarding its queue, and from now on refuses
+  // its streams and snapshots with FAILED_PRECONDITION kMemberRemoved (a
+  // removed member never comes back; this is how it learns it was removed).
+  // Unknown ids are ignored.
   void RemovePeer(uint64_t id);
 
   // Queues each message for its `to` peer without blocking. A message whose

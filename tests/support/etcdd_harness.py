@@ -11,6 +11,17 @@ test's expectations are checked against the reference.
 Readiness is an event: the harness reads the server's log and returns when it
 says "ready to serve client requests" (etcd and etcdd both log it), or fails
 after `ready_timeout` seconds with the log tail.
+
+Network faults between members: `Cluster(tmpdir, 3, peer_proxies=True)` puts a
+TcpProxy (tcp_proxy.py) in front of every member's peer listener. A member
+listens on its real peer port but advertises the proxy's port
+(--initial-advertise-peer-urls and --initial-cluster), so every byte of peer
+traffic into member X passes X's proxy. Every member dials the same advertised
+URL of X, so the proxy tells senders apart by the process owning the client
+socket (tcp_proxy.ProcessIdentifier, /proc). `cluster.isolate(m)` then blocks
+m's proxy for everyone and every other proxy for connections from m: m can
+neither send nor receive peer traffic, while clients still reach it.
+`cluster.partition([a], [b, c])` cuts along any groups; `cluster.heal()` undoes.
 """
 
 import os
@@ -18,6 +29,8 @@ import signal
 import socket
 import subprocess
 import threading
+
+from tcp_proxy import ProcessIdentifier, TcpProxy
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 DEFAULT_BIN = os.path.join(REPO, "build", "cmd", "etcdd", "etcdd")
@@ -39,12 +52,15 @@ def is_real_etcd():
 
 class Server:
     def __init__(self, tmpdir, name="default", client_port=None, peer_port=None,
-                 extra_args=(), ready_timeout=30, binary=None, initial_cluster=None):
+                 extra_args=(), ready_timeout=30, binary=None, initial_cluster=None,
+                 advertise_peer_port=None):
         self.binary = binary or server_binary()
         self.name = name
         self.data_dir = os.path.join(str(tmpdir), name + ".etcd")
         self.client_port = client_port or free_port()
-        self.peer_port = peer_port or free_port()
+        self.peer_port = peer_port or free_port()  # listened on
+        # Advertised to peers; differs from peer_port when a proxy is in between.
+        self.advertise_peer_port = advertise_peer_port or self.peer_port
         self.endpoint = "127.0.0.1:%d" % self.client_port
         self.extra_args = list(extra_args)
         self.initial_cluster = initial_cluster  # None: this member alone
@@ -55,13 +71,19 @@ class Server:
         self._reader = None
 
     def args(self):
-        peer = "http://127.0.0.1:%d" % self.peer_port
+        listen_peer = "http://127.0.0.1:%d" % self.peer_port
+        peer = "http://127.0.0.1:%d" % self.advertise_peer_port
         client = "http://" + self.endpoint
         return [self.binary, "--name", self.name, "--data-dir", self.data_dir,
                 "--listen-client-urls", client, "--advertise-client-urls", client,
-                "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
+                "--listen-peer-urls", listen_peer, "--initial-advertise-peer-urls", peer,
                 "--initial-cluster", self.initial_cluster or "%s=%s" % (self.name, peer),
                 ] + self.extra_args
+
+    @property
+    def pid(self):
+        """The running process's pid, or None."""
+        return self.proc.pid if self.running() else None
 
     def start(self):
         self.launch()
@@ -135,16 +157,65 @@ class Cluster:
 
         with Cluster(tmpdir, 3) as c:
             c.members[0].endpoint
+
+    With peer_proxies=True, peer traffic goes through one TcpProxy per member
+    (see the module comment) and isolate/partition/heal cut and restore it.
     """
 
-    def __init__(self, tmpdir, size, extra_args=(), binary=None):
+    def __init__(self, tmpdir, size, extra_args=(), binary=None, peer_proxies=False):
         names = ["m%d" % i for i in range(size)]
         peers = {n: free_port() for n in names}
-        initial = ",".join("%s=http://127.0.0.1:%d" % (n, p) for n, p in peers.items())
+        self.proxies = {}  # member name -> TcpProxy in front of its peer listener
+        if peer_proxies:
+            identify = ProcessIdentifier(self._member_pids)
+            self.proxies = {n: TcpProxy(peers[n], identify=identify).start() for n in names}
+        advertised = {n: self.proxies[n].port if n in self.proxies else peers[n] for n in names}
+        initial = ",".join("%s=http://127.0.0.1:%d" % (n, p) for n, p in advertised.items())
         self.members = [Server(tmpdir, name=n, peer_port=peers[n], initial_cluster=initial,
+                               advertise_peer_port=advertised[n],
                                extra_args=list(extra_args) + ["--initial-cluster-token", "t"],
                                binary=binary)
                         for n in names]
+
+    def member(self, name):
+        return next(m for m in self.members if m.name == name)
+
+    def _member_pids(self):
+        pids = {}
+        for m in self.members:
+            pid = m.pid
+            if pid is not None:
+                pids[pid] = m.name
+        return pids
+
+    def partition(self, *groups, mode="refuse"):
+        """Cuts peer traffic between the given groups of members (Server objects
+        or names); members in no group form one more group. Traffic inside a
+        group flows. `mode` is a TcpProxy blocking mode."""
+        assert self.proxies, "partition needs Cluster(..., peer_proxies=True)"
+        self.heal()
+        names = [{m if isinstance(m, str) else m.name for m in g} for g in groups]
+        rest = {m.name for m in self.members} - set().union(*names)
+        if rest:
+            names.append(rest)
+        for group in names:
+            outsiders = {m.name for m in self.members} - group
+            for n in group:
+                self.proxies[n].block_sources(outsiders, mode)
+
+    def isolate(self, member, mode="refuse"):
+        """Cuts `member` (Server or name) off from every other member, both ways.
+        Its client port stays reachable."""
+        name = member if isinstance(member, str) else member.name
+        self.heal()
+        self.proxies[name].block(mode)
+        for n, proxy in self.proxies.items():
+            if n != name:
+                proxy.block_sources({name}, mode)
+
+    def heal(self):
+        for proxy in self.proxies.values():
+            proxy.heal()
 
     def start(self):
         for m in self.members:
@@ -162,3 +233,5 @@ class Cluster:
     def __exit__(self, *exc):
         for m in self.members:
             m.kill9()
+        for proxy in self.proxies.values():
+            proxy.close()

@@ -4,7 +4,11 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <condition_variable>
 #include <cstdio>
+#include <future>
+#include <mutex>
+#include <thread>
 #include <iostream>
 
 #include "base/log.h"
@@ -38,19 +42,67 @@ int Run(const etcdd::DaemonFlags& f, etcdd::Logger& log) {
   // A member removed from the cluster stops, as etcd's does.
   auto server = etcdd::server::EtcdServer::Start(cfg, log, [] { kill(getpid(), SIGTERM); });
   if (!server.ok()) return Fail(log, "failed to start member", server.status());
-  auto ready = (*server)->WaitReady(std::chrono::milliseconds(60000));
-  if (!ready.ok()) return Fail(log, "member did not become ready", ready);
+
+  // Stop signals are taken by one thread from now on, so that a member still
+  // waiting for its cluster (no quorum yet) stops at once too.
+  std::mutex mu;
+  std::condition_variable cv;
+  int sig = 0;  // guarded by mu
+  std::thread signals([&] {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    int s = 0;
+    sigwait(&set, &s);
+    std::lock_guard lock(mu);
+    sig = s;
+    cv.notify_all();
+  });
+  auto wait_signal = [&] {
+    std::unique_lock lock(mu);
+    cv.wait(lock, [&] { return sig != 0; });
+    signals.join();
+    return sig;
+  };
+  std::promise<etcdd::Status> ready_promise;
+  auto ready_future = ready_promise.get_future();
+  std::thread waiter([&] {
+    ready_promise.set_value((*server)->WaitReady(std::chrono::milliseconds(60000)));
+    std::lock_guard lock(mu);
+    cv.notify_all();
+  });
+  {
+    std::unique_lock lock(mu);
+    cv.wait(lock, [&] {
+      return sig != 0 || ready_future.wait_for(std::chrono::seconds(0)) == std::future_status::ready;
+    });
+  }
+  if (ready_future.wait_for(std::chrono::seconds(0)) != std::future_status::ready) {
+    log.Info("received signal before the member was ready; shutting down",
+             {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
+    (*server)->Stop();  // WaitReady returns "server stopped"
+    waiter.join();
+    signals.join();
+    return 0;
+  }
+  waiter.join();
+  auto ready = ready_future.get();
+  if (!ready.ok()) {
+    kill(getpid(), SIGTERM);  // release the signal thread
+    signals.join();
+    return Fail(log, "member did not become ready", ready);
+  }
   auto grpc = etcdd::server::GrpcServer::Start(cfg.listen_client_urls, cfg.max_request_bytes,
                                                **server, log);
-  if (!grpc.ok()) return Fail(log, "failed to serve clients", grpc.status());
+  if (!grpc.ok()) {
+    kill(getpid(), SIGTERM);
+    signals.join();
+    return Fail(log, "failed to serve clients", grpc.status());
+  }
   log.Info("ready to serve client requests");
 
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGTERM);
-  sigaddset(&set, SIGINT);
-  int sig = 0;
-  sigwait(&set, &sig);
+  sig = wait_signal();
   log.Info("received signal; shutting down", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
   // A leader hands over first, so the cluster does not wait out an election.
   (*server)->TransferLeadershipForStop();

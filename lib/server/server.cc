@@ -50,6 +50,7 @@ Result<std::unique_ptr<EtcdServer>> EtcdServer::Start(const ServerConfig& cfg, L
 EtcdServer::~EtcdServer() { Stop(); }
 
 void EtcdServer::Stop() {
+  stopped_ = true;
   {
     std::lock_guard lock(snap_mu_);
     snap_stop_ = true;
@@ -359,7 +360,7 @@ std::chrono::milliseconds EtcdServer::RequestTimeout() const {
 Status EtcdServer::WaitReady(std::chrono::milliseconds timeout) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   Status last = Status::Unavailable("etcdserver: request timed out");
-  while (std::chrono::steady_clock::now() < deadline) {
+  while (std::chrono::steady_clock::now() < deadline && !stopped_.load()) {
     last = WaitLinearizable(deadline);
     if (last.ok()) last = Publish(deadline);
     if (last.ok()) return last;
@@ -374,13 +375,24 @@ Status EtcdServer::Publish(std::chrono::steady_clock::time_point deadline) {
   attrs->set_name(cfg_.name);
   for (const auto& u : cfg_.advertise_client_urls) attrs->add_client_urls(u.ToString());
   req.set_id(++next_request_id_);
-  std::promise<Status> applied;
-  auto done = applied.get_future();
-  waiters_.Register(req.id(), deadline, [&applied](ApplyResult r) {
-    auto* s = std::get_if<Status>(&r);
-    applied.set_value(s ? *s : Status::Ok());
-  });
-  raft_->Propose(req.SerializeAsString());
+  ApplyResult r =
+      ProposeAndWait(req.id(), deadline, [&] { raft_->Propose(req.SerializeAsString()); });
+  auto* s = std::get_if<Status>(&r);
+  return s ? *s : Status::Ok();
+}
+
+ApplyResult EtcdServer::ProposeAndWait(uint64_t id, std::chrono::steady_clock::time_point deadline,
+                                       const std::function<void()>& propose) {
+  // Shared: after a Stop, or a deadline passed here first, the waiter may
+  // still be answered later.
+  auto applied = std::make_shared<std::promise<ApplyResult>>();
+  auto done = applied->get_future();
+  waiters_.Register(id, deadline, [applied](ApplyResult r) { applied->set_value(std::move(r)); });
+  propose();
+  // The apply loop answers expired waiters every 100 ms; a stopped one does not.
+  if (done.wait_until(deadline + std::chrono::seconds(1)) != std::future_status::ready) {
+    return Status::Unavailable("etcdserver: request timed out");
+  }
   return done.get();
 }
 

@@ -60,7 +60,8 @@ class EtcdServer {
   // Errors: Unavailable "etcdserver: request timed out".
   Status WaitReady(std::chrono::milliseconds timeout);
 
-  // Stops the loops; in-flight requests fail with "etcdserver: server stopped".
+  // Stops the loops; in-flight requests fail with "etcdserver: server stopped",
+  // and so does a WaitReady in progress. Thread-safe.
   void Stop();
 
   // Completion callback of an asynchronous request; called exactly once, on
@@ -185,6 +186,11 @@ class EtcdServer {
                  raftpb::ConfState* conf_state);
   // The member list stored in the backend.
   Result<serverpb::Members> LoadMembers() const;
+  // Registers a waiter for request `id`, calls `propose`, and waits for the
+  // apply result until `deadline` (then Unavailable "etcdserver: request
+  // timed out"); returns even if the server stops meanwhile.
+  ApplyResult ProposeAndWait(uint64_t id, std::chrono::steady_clock::time_point deadline,
+                             const std::function<void()>& propose);
   // Proposes this member's name and client URLs (etcd's publish) and waits
   // until applied or `deadline`.
   Status Publish(std::chrono::steady_clock::time_point deadline);
@@ -229,6 +235,7 @@ class EtcdServer {
   Logger& logger_;
   const std::function<void()> on_removed_;
   std::once_flag removed_once_;
+  std::atomic<bool> stopped_{false};
   uint64_t last_snapshot_index_ = 0;  // apply thread after Open
   std::mutex snap_mu_;
   std::condition_variable snap_cv_;

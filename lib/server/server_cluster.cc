@@ -38,12 +38,8 @@ Result<serverpb::Members> EtcdServer::ProposeConfChange(raftpb::ConfChange cc,
                                                         const serverpb::ConfChangeContext& ctx) {
   cc.set_id(++next_request_id_);
   cc.set_context(ctx.SerializeAsString());
-  std::promise<ApplyResult> applied;
-  auto result = applied.get_future();
-  waiters_.Register(cc.id(), std::chrono::steady_clock::now() + RequestTimeout(),
-                    [&applied](ApplyResult r) { applied.set_value(std::move(r)); });
-  raft_->ProposeConfChange(std::move(cc));
-  ApplyResult r = result.get();
+  ApplyResult r = ProposeAndWait(cc.id(), std::chrono::steady_clock::now() + RequestTimeout(),
+                                 [&] { raft_->ProposeConfChange(cc); });
   if (auto* s = std::get_if<Status>(&r)) return *s;
   return std::get<serverpb::Members>(std::move(r));
 }

@@ -7,9 +7,9 @@
 #include <condition_variable>
 #include <cstdio>
 #include <future>
+#include <iostream>
 #include <mutex>
 #include <thread>
-#include <iostream>
 
 #include "base/log.h"
 #include "flags.h"
@@ -75,7 +75,8 @@ int Run(const etcdd::DaemonFlags& f, etcdd::Logger& log) {
   {
     std::unique_lock lock(mu);
     cv.wait(lock, [&] {
-      return sig != 0 || ready_future.wait_for(std::chrono::seconds(0)) == std::future_status::ready;
+      return sig != 0 ||
+             ready_future.wait_for(std::chrono::seconds(0)) == std::future_status::ready;
     });
   }
   if (ready_future.wait_for(std::chrono::seconds(0)) != std::future_status::ready) {

@@ -12,8 +12,7 @@
 namespace etcdd::server {
 
 Applier::Applier(mvcc::Store& store, raftpb::ConfState conf_state, serverpb::Members members,
-                 int max_learners, WaitRegistry<ApplyResult>& waiters, Hooks hooks,
-                 Logger& logger)
+                 int max_learners, WaitRegistry<ApplyResult>& waiters, Hooks hooks, Logger& logger)
     : store_(store),
       conf_state_(std::move(conf_state)),
       members_(std::move(members)),
@@ -216,10 +215,9 @@ ApplyResult Applier::ApplyConfChange(mvcc::Store::WriteTxn& txn, const raftpb::C
     raftpb::ConfChange refused = cc;
     refused.set_node_id(0);
     hooks_.conf_change(refused);
-    logger_.Warn("refused configuration change",
-                 {{"type", raftpb::ConfChangeType_Name(cc.type())},
-                  {"member-id", IdToHex(cc.node_id())},
-                  {"error", valid.message()}});
+    logger_.Warn("refused configuration change", {{"type", raftpb::ConfChangeType_Name(cc.type())},
+                                                  {"member-id", IdToHex(cc.node_id())},
+                                                  {"error", valid.message()}});
     return valid;
   }
   serverpb::Members updated = Members();

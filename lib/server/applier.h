@@ -112,11 +112,11 @@ class Applier {
   Logger& logger_;
 
   std::mutex mu_;
-  std::condition_variable cv_;          // new entries, or stop
-  std::condition_variable applied_cv_;  // applied_ advanced
-  std::vector<raftpb::Entry> queue_;    // guarded by mu_
+  std::condition_variable cv_;                // new entries, or stop
+  std::condition_variable applied_cv_;        // applied_ advanced
+  std::vector<raftpb::Entry> queue_;          // guarded by mu_
   std::optional<raftpb::Snapshot> snapshot_;  // guarded by mu_
-  bool stop_ = false;                   // guarded by mu_
+  bool stop_ = false;                         // guarded by mu_
   std::atomic<uint64_t> applied_{0};
   std::thread thread_;
 };

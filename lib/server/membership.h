@@ -21,13 +21,13 @@
 namespace etcdd::server {
 
 // etcd's errors for configuration changes, as the gRPC layer returns them.
-Status ErrMemberNotFound();        // NotFound "etcdserver: member not found"
-Status ErrMemberExists();          // FailedPrecondition "etcdserver: member ID already exist"
-Status ErrPeerUrlExists();         // FailedPrecondition "etcdserver: Peer URLs already exists"
-Status ErrTooManyLearners();       // FailedPrecondition "etcdserver: too many learner members..."
-Status ErrMemberNotLearner();      // FailedPrecondition "etcdserver: can only promote a learner member"
-Status ErrLearnerNotReady();       // FailedPrecondition "... which is in sync with leader"
-Status ErrNotEnoughStarted();      // FailedPrecondition "etcdserver: re-configuration failed ..."
+Status ErrMemberNotFound();    // NotFound "etcdserver: member not found"
+Status ErrMemberExists();      // FailedPrecondition "etcdserver: member ID already exist"
+Status ErrPeerUrlExists();     // FailedPrecondition "etcdserver: Peer URLs already exists"
+Status ErrTooManyLearners();   // FailedPrecondition "etcdserver: too many learner members..."
+Status ErrMemberNotLearner();  // FailedPrecondition "etcdserver: can only promote a learner member"
+Status ErrLearnerNotReady();   // FailedPrecondition "... which is in sync with leader"
+Status ErrNotEnoughStarted();  // FailedPrecondition "etcdserver: re-configuration failed ..."
 
 // The member with `id`, or nullptr.
 const serverpb::Member* FindMember(const serverpb::Members& members, uint64_t id);

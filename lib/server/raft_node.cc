@@ -123,9 +123,8 @@ void RaftNode::ConfChangeApplied(raftpb::ConfChange cc) {
 
 bool RaftNode::WaitLeader(uint64_t lead, std::chrono::steady_clock::time_point deadline) {
   std::unique_lock lock(mu_);
-  return lead_cv_.wait_until(lock, deadline, [&] {
-    return lead == 0 ? lead_.load() != 0 : lead_.load() == lead;
-  });
+  return lead_cv_.wait_until(lock, deadline,
+                             [&] { return lead == 0 ? lead_.load() != 0 : lead_.load() == lead; });
 }
 
 bool RaftNode::ApplyConfChanges(size_t n) {
@@ -164,8 +163,8 @@ std::future<Result<uint64_t>> RaftNode::ReadIndex() {
   return f;
 }
 
-Status RaftNode::CreateSnapshot(uint64_t index, const raftpb::ConfState& conf_state,
-                                uint64_t keep, size_t max_wals) {
+Status RaftNode::CreateSnapshot(uint64_t index, const raftpb::ConfState& conf_state, uint64_t keep,
+                                size_t max_wals) {
   ASSIGN_OR_RETURN(raftpb::Snapshot snap, storage_->CreateSnapshot(index, &conf_state, ""));
   RETURN_IF_ERROR(wal_->SaveSnapshot({index, snap.metadata().term()}));
   RETURN_IF_ERROR(wal_->ReleaseTo(index));
@@ -319,7 +318,8 @@ void RaftNode::HandleReady(raft::Ready rd) {
   if (rd.snapshot) {
     // A snapshot from the leader: its data was saved by the snapshot handler;
     // the marker makes a restart look for it.
-    Status s = wal_->SaveSnapshot({rd.snapshot->metadata().index(), rd.snapshot->metadata().term()});
+    Status s =
+        wal_->SaveSnapshot({rd.snapshot->metadata().index(), rd.snapshot->metadata().term()});
     if (!s.ok()) fatal(s);
   }
   if (rd.hard_state || !rd.entries.empty()) {
@@ -330,7 +330,7 @@ void RaftNode::HandleReady(raft::Ready rd) {
     Status s = storage_->ApplySnapshot(*rd.snapshot);
     if (!s.ok()) fatal(s);
     logger_.Info("applied incoming snapshot", {{"snapshot-index", rd.snapshot->metadata().index()},
-                                              {"term", rd.snapshot->metadata().term()}});
+                                               {"term", rd.snapshot->metadata().term()}});
     snapshot_sink_(*rd.snapshot);
   }
   if (rd.hard_state || !rd.entries.empty()) {
@@ -353,9 +353,9 @@ void RaftNode::HandleReady(raft::Ready rd) {
   // ConfChange entries take effect once the apply loop has applied them
   // (and decided whether to), before the Ready is acknowledged, so that Raft
   // allows the next change only after this one is in force.
-  size_t conf_changes = std::count_if(
-      rd.committed_entries.begin(), rd.committed_entries.end(),
-      [](const raftpb::Entry& e) { return e.type() == raftpb::ENTRY_CONF_CHANGE; });
+  size_t conf_changes =
+      std::count_if(rd.committed_entries.begin(), rd.committed_entries.end(),
+                    [](const raftpb::Entry& e) { return e.type() == raftpb::ENTRY_CONF_CHANGE; });
   if (conf_changes == 0) {
     node_->Advance(rd);
     if (!rd.committed_entries.empty()) sink_(std::move(rd.committed_entries));

@@ -157,7 +157,7 @@ class RaftNode {
   std::vector<raftpb::ConfChange> conf_proposals_;             // guarded by mu_
   std::vector<raftpb::ConfChange> applied_conf_changes_;       // guarded by mu_
   std::vector<std::function<void(raft::RawNode&)>> tasks_;     // guarded by mu_
-  std::condition_variable lead_cv_;  // lead_ changed (waits hold mu_)
+  std::condition_variable lead_cv_;                            // lead_ changed (waits hold mu_)
 
   // Loop-thread state.
   std::vector<std::string> held_proposals_;  // waiting for a leader

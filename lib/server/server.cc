@@ -123,6 +123,8 @@ Status EtcdServer::Open() {
   hooks.conf_change = [this](raftpb::ConfChange cc) { raft_->ConfChangeApplied(std::move(cc)); };
   hooks.members_changed = [this](const serverpb::Members& m) { OnMembersChanged(m); };
   ASSIGN_OR_RETURN(serverpb::Members applied_members, LoadMembers());
+  const serverpb::Member* self = FindMember(applied_members, member_id_);
+  is_learner_ = self != nullptr && self->is_learner();
   applier_ = std::make_unique<Applier>(*store_, conf_state, applied_members, cfg_.max_learners,
                                        waiters_, std::move(hooks), logger_);
   RaftNode::Options ro{cfg_.heartbeat_interval_ms, cfg_.ElectionTicks(),
@@ -140,10 +142,10 @@ Status EtcdServer::Open() {
   // the member id, then the start-up time in ms (40 bits) and a counter (8
   // bits), so that ids differ between members (every member's apply loop
   // answers waiters by id) and increase across restarts.
-  const uint64_t now_ms = static_cast<uint64_t>(
-      std::chrono::duration_cast<std::chrono::milliseconds>(
-          std::chrono::system_clock::now().time_since_epoch())
-          .count());
+  const uint64_t now_ms =
+      static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                std::chrono::system_clock::now().time_since_epoch())
+                                .count());
   next_request_id_ = ((member_id_ & 0xffff) << 48) | ((now_ms & ((1ull << 40) - 1)) << 8);
   applier_->Start();
   raft_->Start();
@@ -239,8 +241,8 @@ Status EtcdServer::Join(std::unique_ptr<wal::Wal>* wal, serverpb::Members* membe
   meta.set_member_id(member_id_);
   meta.set_cluster_id(cluster_id_);
   ASSIGN_OR_RETURN(*wal, wal::Wal::Create(cfg_.WalDir(), meta.SerializeAsString(), logger_));
-  logger_.Info("joining an existing cluster", {{"local-member-id", IdToHex(member_id_)},
-                                              {"cluster-id", IdToHex(cluster_id_)}});
+  logger_.Info("joining an existing cluster",
+               {{"local-member-id", IdToHex(member_id_)}, {"cluster-id", IdToHex(cluster_id_)}});
   return Status::Ok();
 }
 
@@ -298,14 +300,13 @@ Status EtcdServer::StartTransport(const serverpb::Members& members) {
   opts.cluster_id = cluster_id_;
   opts.members = [this] { return applier_->Members().SerializeAsString(); };
   opts.removed_by_peer = [this](uint64_t) { OnRemoved(); };
-  ASSIGN_OR_RETURN(
-      transport_,
-      transport::Transport::Start(
-          opts, cfg_.listen_peer_urls, [this](raftpb::Message m) { raft_->Step(std::move(m)); },
-          [this](const raftpb::Message& m, std::string data) {
-            return ReceiveSnapshot(m, std::move(data));
-          },
-          logger_));
+  ASSIGN_OR_RETURN(transport_, transport::Transport::Start(
+                                   opts, cfg_.listen_peer_urls,
+                                   [this](raftpb::Message m) { raft_->Step(std::move(m)); },
+                                   [this](const raftpb::Message& m, std::string data) {
+                                     return ReceiveSnapshot(m, std::move(data));
+                                   },
+                                   logger_));
   SyncPeers(members);
   return Status::Ok();
 }
@@ -321,15 +322,18 @@ void EtcdServer::SyncPeers(const serverpb::Members& members) {
   }
   for (const auto& [id, urls] : wanted) {
     auto it = peers_.find(id);
-    Status s = it == peers_.end() ? transport_->AddPeer(id, urls)
+    Status s = it == peers_.end()   ? transport_->AddPeer(id, urls)
                : it->second != urls ? transport_->UpdatePeer(id, urls)
                                     : Status::Ok();
-    if (!s.ok()) logger_.Warn("cannot reach peer", {{"peer-id", IdToHex(id)}, {"error", s.message()}});
+    if (!s.ok())
+      logger_.Warn("cannot reach peer", {{"peer-id", IdToHex(id)}, {"error", s.message()}});
   }
   peers_ = std::move(wanted);
 }
 
 void EtcdServer::OnMembersChanged(const serverpb::Members& members) {
+  const serverpb::Member* self = FindMember(members, member_id_);
+  is_learner_ = self != nullptr && self->is_learner();
   if (transport_) SyncPeers(members);
   const auto& removed = members.removed();
   if (std::find(removed.begin(), removed.end(), member_id_) != removed.end()) OnRemoved();

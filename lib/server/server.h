@@ -13,11 +13,11 @@
 #pragma once
 
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
-#include <condition_variable>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -143,6 +143,8 @@ class EtcdServer {
   uint64_t member_id() const { return member_id_; }
   // The current leader's member id; 0 while there is none.
   uint64_t leader() const { return raft_->Lead(); }
+  // Whether this member is a learner (as of the last applied change).
+  bool is_learner() const { return is_learner_.load(); }
   uint64_t cluster_id() const { return cluster_id_; }
 
  private:
@@ -236,6 +238,7 @@ class EtcdServer {
   const std::function<void()> on_removed_;
   std::once_flag removed_once_;
   std::atomic<bool> stopped_{false};
+  std::atomic<bool> is_learner_{false};
   uint64_t last_snapshot_index_ = 0;  // apply thread after Open
   std::mutex snap_mu_;
   std::condition_variable snap_cv_;

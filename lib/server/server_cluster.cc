@@ -21,7 +21,8 @@ Status ErrNotLeader() { return Status::FailedPrecondition("etcdserver: not leade
 
 // Peer URLs as etcd accepts them (types.NewURLs): parseable, with a host and
 // port, and no path.
-Result<std::vector<std::string>> CheckPeerUrls(const google::protobuf::RepeatedPtrField<std::string>& in) {
+Result<std::vector<std::string>> CheckPeerUrls(
+    const google::protobuf::RepeatedPtrField<std::string>& in) {
   if (in.empty()) return ErrBadUrls();
   std::vector<std::string> out;
   for (const auto& raw : in) {

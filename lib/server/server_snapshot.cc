@@ -33,7 +33,8 @@ void EtcdServer::MaybeSnapshot(uint64_t applied) {
   // The WAL may forget entries up to `applied` only once the backend holds
   // them durably (it is written without fsync, see mvcc::Options).
   Status s = store_->Sync();
-  if (s.ok()) s = raft_->CreateSnapshot(applied, applier_->ConfState(), kCatchUpEntries, cfg_.max_wals);
+  if (s.ok())
+    s = raft_->CreateSnapshot(applied, applier_->ConfState(), kCatchUpEntries, cfg_.max_wals);
   if (!s.ok()) {
     logger_.Warn("failed to save snapshot", {{"snapshot-index", applied}, {"error", s.message()}});
     return;
@@ -118,18 +119,18 @@ Status EtcdServer::ReceiveSnapshot(const raftpb::Message& msg, std::string data)
   RETURN_IF_ERROR(WriteFileAtomic(path, data));
   auto info = mvcc::Store::InspectSnapshot(path);
   if (info.ok() && info->consistent_index != index) {
-    info = Status::Corruption("snapshot data is at index " +
-                                  std::to_string(info->consistent_index) + ", message says " +
-                                  std::to_string(index),
-                              path);
+    info =
+        Status::Corruption("snapshot data is at index " + std::to_string(info->consistent_index) +
+                               ", message says " + std::to_string(index),
+                           path);
   }
   if (!info.ok()) {
     ::unlink(path.c_str());
     return info.status();
   }
-  logger_.Info("received database snapshot", {{"remote-peer-id", IdToHex(msg.from())},
-                                              {"snapshot-index", index},
-                                              {"bytes", data.size()}});
+  logger_.Info(
+      "received database snapshot",
+      {{"remote-peer-id", IdToHex(msg.from())}, {"snapshot-index", index}, {"bytes", data.size()}});
   raftpb::Message step = msg;
   step.mutable_snapshot()->clear_data();
   raft_->Step(std::move(step));

@@ -185,6 +185,12 @@ def test_learner_promote_and_removed_member_stops(tmp_path):
                                      "--initial-cluster-token", "t"])
         learner.start()
         try:
+            # A learner serves serializable reads only (etcd 3.4).
+            r = etcdctl([learner.endpoint], "put", "/x", "y", check=False)
+            assert r.returncode != 0 and "rpc not supported for learner" in r.stderr
+            wait_until(lambda: etcdctl([learner.endpoint], "get", "/k", "--consistency=s",
+                                       "--print-value-only").stdout == "v\n",
+                       what="the learner to catch up")
             # A second learner exceeds the default limit of one.
             r = etcdctl(eps, "member", "add", "l2", "--learner",
                         "--peer-urls", "http://127.0.0.1:%d" % free_port(), check=False)

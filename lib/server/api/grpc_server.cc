@@ -37,15 +37,25 @@ std::chrono::steady_clock::time_point Deadline(const grpc::ServerContext& ctx) {
   return std::chrono::steady_clock::now() + (until - std::chrono::system_clock::now());
 }
 
-// etcd's WithRequireLeader: a request whose metadata says "hasleader: true"
-// fails with Unavailable "etcdserver: no leader" while this member has none
-// (etcd's unary interceptor), instead of waiting for one.
-bool MissingLeader(const grpc::ServerContextBase& ctx, const EtcdServer& s) {
-  if (s.leader() != 0) return false;
+// etcd's unary interceptor: a learner serves only Status and serializable
+// Range ("etcdserver: rpc not supported for learner"); a request whose
+// metadata says "hasleader: true" (clientv3.WithRequireLeader) fails with
+// "etcdserver: no leader" while this member has none, instead of waiting.
+grpc::Status Admit(const grpc::ServerContextBase& ctx, const EtcdServer& s, bool learner_ok) {
+  if (!learner_ok && s.is_learner()) {
+    return grpc::Status(grpc::StatusCode::UNAVAILABLE, "etcdserver: rpc not supported for learner");
+  }
+  if (s.leader() != 0) return grpc::Status::OK;
   auto it = ctx.client_metadata().find("hasleader");
-  return it != ctx.client_metadata().end() && it->second == "true";
+  if (it == ctx.client_metadata().end() || it->second != "true") return grpc::Status::OK;
+  return grpc::Status(grpc::StatusCode::UNAVAILABLE, "etcdserver: no leader");
 }
-const grpc::Status kNoLeader(grpc::StatusCode::UNAVAILABLE, "etcdserver: no leader");
+
+// Returns the Admit error from the calling handler, if any.
+#define ADMIT(ctx, learner_ok)                                                 \
+  if (grpc::Status admitted = Admit(*(ctx), s_, learner_ok); !admitted.ok()) { \
+    return admitted;                                                           \
+  }
 
 template <typename Response>
 grpc::Status Reply(Result<Response> r, Response* out) {
@@ -67,7 +77,7 @@ class KvService final : public KvBase {
   explicit KvService(EtcdServer& s) : s_(s) {}
   grpc::Status Range(grpc::ServerContext* ctx, const pb::RangeRequest* req,
                      pb::RangeResponse* resp) override {
-    if (MissingLeader(*ctx, s_)) return kNoLeader;
+    ADMIT(ctx, req->serializable());
     return Reply(s_.Range(*req), resp);
   }
   grpc::ServerUnaryReactor* Put(grpc::CallbackServerContext* ctx, const pb::PutRequest* req,
@@ -83,7 +93,7 @@ class KvService final : public KvBase {
   // waits for a ReadIndex round, which a callback thread must not do.
   grpc::Status Txn(grpc::ServerContext* ctx, const pb::TxnRequest* req,
                    pb::TxnResponse* resp) override {
-    if (MissingLeader(*ctx, s_)) return kNoLeader;
+    ADMIT(ctx, false);
     std::promise<Result<pb::TxnResponse>> done;
     auto result = done.get_future();
     s_.Txn(*req, [&done](Result<pb::TxnResponse> r) { done.set_value(std::move(r)); });
@@ -98,11 +108,10 @@ class KvService final : public KvBase {
  private:
   // Runs `call` with a completion that fills `resp` and finishes the call.
   template <typename Response, typename Call>
-  grpc::ServerUnaryReactor* Start(grpc::CallbackServerContext* ctx, Response* resp,
-                                         Call call) {
+  grpc::ServerUnaryReactor* Start(grpc::CallbackServerContext* ctx, Response* resp, Call call) {
     grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-    if (MissingLeader(*ctx, s_)) {
-      reactor->Finish(kNoLeader);
+    if (grpc::Status admitted = Admit(*ctx, s_, false); !admitted.ok()) {
+      reactor->Finish(admitted);
       return reactor;
     }
     call(EtcdServer::Done<Response>(
@@ -116,17 +125,20 @@ class KvService final : public KvBase {
 class MaintenanceService final : public pb::Maintenance::Service {
  public:
   explicit MaintenanceService(EtcdServer& s) : s_(s) {}
-  grpc::Status Status(grpc::ServerContext*, const pb::StatusRequest*,
+  grpc::Status Status(grpc::ServerContext* ctx, const pb::StatusRequest*,
                       pb::StatusResponse* resp) override {
+    ADMIT(ctx, true);
     *resp = s_.MaintenanceStatus();
     return grpc::Status::OK;
   }
-  grpc::Status HashKV(grpc::ServerContext*, const pb::HashKVRequest* req,
+  grpc::Status HashKV(grpc::ServerContext* ctx, const pb::HashKVRequest* req,
                       pb::HashKVResponse* resp) override {
+    ADMIT(ctx, false);
     return Reply(s_.HashKV(req->revision()), resp);
   }
   grpc::Status MoveLeader(grpc::ServerContext* ctx, const pb::MoveLeaderRequest* req,
                           pb::MoveLeaderResponse* resp) override {
+    ADMIT(ctx, false);
     return Reply(s_.MoveLeader(req->targetid(), Deadline(*ctx)), resp);
   }
 
@@ -137,25 +149,30 @@ class MaintenanceService final : public pb::Maintenance::Service {
 class ClusterService final : public pb::Cluster::Service {
  public:
   explicit ClusterService(EtcdServer& s) : s_(s) {}
-  grpc::Status MemberList(grpc::ServerContext*, const pb::MemberListRequest*,
+  grpc::Status MemberList(grpc::ServerContext* ctx, const pb::MemberListRequest*,
                           pb::MemberListResponse* resp) override {
+    ADMIT(ctx, false);
     *resp = s_.MemberList();
     return grpc::Status::OK;
   }
-  grpc::Status MemberAdd(grpc::ServerContext*, const pb::MemberAddRequest* req,
+  grpc::Status MemberAdd(grpc::ServerContext* ctx, const pb::MemberAddRequest* req,
                          pb::MemberAddResponse* resp) override {
+    ADMIT(ctx, false);
     return Reply(s_.MemberAdd(*req), resp);
   }
-  grpc::Status MemberRemove(grpc::ServerContext*, const pb::MemberRemoveRequest* req,
+  grpc::Status MemberRemove(grpc::ServerContext* ctx, const pb::MemberRemoveRequest* req,
                             pb::MemberRemoveResponse* resp) override {
+    ADMIT(ctx, false);
     return Reply(s_.MemberRemove(*req), resp);
   }
-  grpc::Status MemberUpdate(grpc::ServerContext*, const pb::MemberUpdateRequest* req,
+  grpc::Status MemberUpdate(grpc::ServerContext* ctx, const pb::MemberUpdateRequest* req,
                             pb::MemberUpdateResponse* resp) override {
+    ADMIT(ctx, false);
     return Reply(s_.MemberUpdate(*req), resp);
   }
-  grpc::Status MemberPromote(grpc::ServerContext*, const pb::MemberPromoteRequest* req,
+  grpc::Status MemberPromote(grpc::ServerContext* ctx, const pb::MemberPromoteRequest* req,
                              pb::MemberPromoteResponse* resp) override {
+    ADMIT(ctx, false);
     return Reply(s_.MemberPromote(*req), resp);
   }
 

@@ -218,6 +218,9 @@ class EtcdServer {
   // Restart: installs a received snapshot the WAL recorded but the backend
   // does not hold yet, and picks the WAL marker to replay from.
   Result<wal::SnapshotMarker> PrepareRestart();
+  // Deletes snapshot files no restart needs: backend copies left by an
+  // interrupted send, and received snapshots at or below the backend's index.
+  void RemoveStaleSnapshotFiles() const;
 
   // Assigns `req` its id, checks its size, the quota and the apply backlog,
   // proposes it, and calls `done` with its apply result.

@@ -8,6 +8,7 @@
 
 #include <cinttypes>
 #include <cstdio>
+#include <filesystem>
 
 #include "base/file.h"
 #include "server/ids.h"
@@ -137,6 +138,20 @@ Status EtcdServer::ReceiveSnapshot(const raftpb::Message& msg, std::string data)
   return Status::Ok();
 }
 
+void EtcdServer::RemoveStaleSnapshotFiles() const {
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(cfg_.MemberDir() + "/snap", ec)) {
+    const std::string name = e.path().filename().string();
+    uint64_t index = 0;
+    bool stale = name.rfind("send-", 0) == 0 ||  // a copy being sent when we stopped
+                 (std::sscanf(name.c_str(), "%16" SCNx64 ".snap.db", &index) == 1 &&
+                  index <= store_->ConsistentIndex());  // installed or superseded
+    if (stale && std::filesystem::remove(e.path(), ec)) {
+      logger_.Info("removed stale snapshot file", {{"path", e.path().string()}});
+    }
+  }
+}
+
 Result<wal::SnapshotMarker> EtcdServer::PrepareRestart() {
   ASSIGN_OR_RETURN(auto markers, wal::Wal::ValidSnapshotMarkers(cfg_.WalDir(), logger_));
   // A snapshot from the leader is recorded in the WAL before the backend is
@@ -154,6 +169,7 @@ Result<wal::SnapshotMarker> EtcdServer::PrepareRestart() {
     ::unlink(path.c_str());
     logger_.Info("restored the backend from a received snapshot", {{"path", path}});
   }
+  RemoveStaleSnapshotFiles();
   // Replay from the newest marker the backend covers.
   wal::SnapshotMarker from;
   for (const auto& m : markers) {

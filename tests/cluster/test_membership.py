@@ -81,6 +81,19 @@ def add_member(endpoints, *args):
     return result[-1].stdout
 
 
+def joining_member(tmp_path, name, peer_port, add_output):
+    """The member `member add` announced, configured from the ETCD_* lines it
+    printed, as the runbook does; not started."""
+    env = dict(line.split("=", 1) for line in add_output.splitlines()
+               if line.startswith("ETCD_"))
+    assert env["ETCD_NAME"] == '"%s"' % name
+    assert env["ETCD_INITIAL_CLUSTER_STATE"] == '"existing"'
+    return Server(tmp_path, name=name, peer_port=peer_port,
+                  initial_cluster=env["ETCD_INITIAL_CLUSTER"].strip('"'),
+                  extra_args=["--initial-cluster-state", "existing",
+                              "--initial-cluster-token", "t"])
+
+
 def put_many(client, n, prefix):
     for i in range(n):
         client.put("%s/%06d" % (prefix, i), "v%d" % i)
@@ -143,12 +156,7 @@ def test_replace_a_dead_member(tmp_path):
 
         peer_port = free_port()
         out = add_member(alive, "m3", "--peer-urls", "http://127.0.0.1:%d" % peer_port)
-        env = dict(line.split("=", 1) for line in out.splitlines() if line.startswith("ETCD_"))
-        assert env["ETCD_INITIAL_CLUSTER_STATE"] == '"existing"'
-        new = Server(tmp_path, name="m3", peer_port=peer_port,
-                     initial_cluster=env["ETCD_INITIAL_CLUSTER"].strip('"'),
-                     extra_args=["--initial-cluster-state", "existing",
-                                 "--initial-cluster-token", "t"])
+        new = joining_member(tmp_path, "m3", peer_port, out)
         new.start()
         try:
             eps = alive + [new.endpoint]
@@ -173,16 +181,12 @@ def test_learner_promote_and_removed_member_stops(tmp_path):
         peer_port = free_port()
         out = add_member(eps, "l", "--learner", "--peer-urls", "http://127.0.0.1:%d" % peer_port)
         learner_id = out.split()[1]
-        env = dict(line.split("=", 1) for line in out.splitlines() if line.startswith("ETCD_"))
         # A learner that has not started cannot be promoted.
         r = etcdctl(eps, "member", "promote", learner_id, check=False)
         assert r.returncode != 0
         assert "can only promote a learner member which is in sync with leader" in r.stderr
 
-        learner = Server(tmp_path, name="l", peer_port=peer_port,
-                         initial_cluster=env["ETCD_INITIAL_CLUSTER"].strip('"'),
-                         extra_args=["--initial-cluster-state", "existing",
-                                     "--initial-cluster-token", "t"])
+        learner = joining_member(tmp_path, "l", peer_port, out)
         learner.start()
         try:
             # A learner serves serializable reads only (etcd 3.4).

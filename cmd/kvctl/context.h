@@ -83,8 +83,9 @@ cli::ExitStatus ConnectFailure(const Status& status);
 // Registration of the command groups (one file each).
 void AddKvCommands(CLI::App* app, Context* ctx);           // put, get, del
 void AddTxnCommand(CLI::App* app, Context* ctx);           // txn
-void AddMaintenanceCommands(CLI::App* app, Context* ctx);  // compaction, endpoint, version
-void AddMemberCommands(CLI::App* app, Context* ctx);       // member list
+void AddMaintenanceCommands(CLI::App* app, Context* ctx);  // compaction, move-leader, version
+void AddEndpointCommands(CLI::App* app, Context* ctx);     // endpoint health, status, hashkv
+void AddMemberCommands(CLI::App* app, Context* ctx);       // member add, remove, update, ...
 
 // The whole program: parses `args` (argv, program name first), runs the
 // command, prints "Error: ..." on failure, and returns the exit code.

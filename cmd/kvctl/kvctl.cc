@@ -78,6 +78,7 @@ void BuildCommandTree(CLI::App* app, Context* ctx) {
   AddKvCommands(app, ctx);
   AddTxnCommand(app, ctx);
   AddMaintenanceCommands(app, ctx);
+  AddEndpointCommands(app, ctx);
   AddMemberCommands(app, ctx);
 }
 

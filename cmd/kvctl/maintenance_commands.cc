@@ -1,8 +1,6 @@
-// kvctl compaction, endpoint health, endpoint status and version (etcdctl's
-// compaction_command.go, ep_command.go, version_command.go).
+// kvctl compaction, move-leader and version (etcdctl's compaction_command.go,
+// move_leader_command.go, version_command.go).
 #include <CLI/CLI.hpp>
-#include <chrono>
-#include <future>
 #include <memory>
 
 #include "cli/go_format.h"
@@ -33,108 +31,30 @@ ExitStatus RunCompaction(Context& ctx, bool physical, const std::vector<std::str
   return ExitStatus::Ok();
 }
 
-// The endpoints to address: --endpoints, or with --cluster the client URLs
-// of every member (etcdctl's endpointsFromCluster, which skips auth).
-cli::ExitOr<std::vector<std::string>> TargetEndpoints(Context& ctx, const Session& s,
-                                                      bool cluster) {
-  if (!cluster) return s.options.endpoints;
-  client::Config config = s.config;
-  config.user.clear();
-  config.password.clear();
-  ASSIGN_OR_EXIT(auto client, ctx.Connect(config));
-  auto members = client->MemberList();
-  if (!members.ok()) {
-    return ExitStatus::Error("failed to fetch endpoints from etcd cluster member list: " +
-                             members.status().message());
-  }
-  std::vector<std::string> endpoints;
-  for (const auto& m : members->members()) {
-    endpoints.insert(endpoints.end(), m.clienturls().begin(), m.clienturls().end());
-  }
-  return endpoints;
-}
-
-// One endpoint's health: a linearizable read of the key "health" succeeds
-// (or is refused for permissions, which still went through consensus).
-cli::EndpointHealth CheckHealth(const client::Config& base, const std::string& endpoint) {
-  client::Config config = base;
-  config.endpoints = {endpoint};
-  const auto start = std::chrono::steady_clock::now();
-  cli::EndpointHealth h{endpoint, false, "", ""};
-  auto client = client::Client::Connect(config);
-  Status st = client.status();
-  if (client.ok()) {
-    etcdserverpb::RangeRequest request;
-    request.set_key("health");
-    st = client.value()->Range(request).status();
-  }
-  h.took = cli::GoDuration(std::chrono::steady_clock::now() - start);
-  if (st.ok() || st.message() == "etcdserver: permission denied") {
-    h.health = true;
-  } else {
-    h.error = st.message();
-  }
-  return h;
-}
-
-ExitStatus RunHealth(Context& ctx, bool cluster) {
-  ASSIGN_OR_EXIT(Session s, ctx.Prepare());
-  ASSIGN_OR_EXIT(auto endpoints, TargetEndpoints(ctx, s, cluster));
-  std::vector<std::future<cli::EndpointHealth>> checks;
-  for (const auto& ep : endpoints) {
-    checks.push_back(std::async(std::launch::async, CheckHealth, s.config, ep));
-  }
-  std::vector<cli::EndpointHealth> results;
-  bool unhealthy = false;
-  for (auto& c : checks) {
-    results.push_back(c.get());
-    unhealthy = unhealthy || !results.back().error.empty();
-  }
-  RETURN_IF_EXIT(s.printer->Health(results));
-  if (unhealthy) return ExitStatus::Error("unhealthy cluster");
-  return ExitStatus::Ok();
-}
-
-ExitStatus RunStatus(Context& ctx, bool cluster) {
+// etcdctl's move-leader: find the leader among the endpoints by asking each
+// for its status in turn (the first that fails ends the command), then ask
+// the leader to hand leadership to `args[0]` (a hexadecimal member id).
+ExitStatus RunMoveLeader(Context& ctx, const std::vector<std::string>& args) {
+  if (args.size() != 1) return ExitStatus::BadArgs("move-leader command needs 1 argument");
+  auto target = cli::ParseGoUint64(args[0], 16);
+  if (!target.ok()) return ExitStatus::BadArgs(target.status().message());
   ASSIGN_OR_EXIT(Session s, ctx.Prepare());
   auto client = client::Client::Connect(s.config);
-  // etcdctl's client connects lazily, so when no endpoint answers each
-  // status call fails on its own; report it per endpoint in the same way.
-  if (!client.ok() && client.status().code() != Code::kDeadlineExceeded) {
-    return ConnectFailure(client.status());
-  }
-  ASSIGN_OR_EXIT(auto endpoints, TargetEndpoints(ctx, s, cluster));
-  std::vector<cli::EndpointStatus> results;
-  bool failed = false;
+  // etcdctl's client dials lazily: with no endpoint reachable, the first
+  // status call fails at its deadline with the same message.
+  if (!client.ok()) return ConnectFailure(client.status());
+  const std::vector<std::string>& endpoints = s.config.endpoints;
   for (const auto& ep : endpoints) {
-    auto status = client.ok() ? client.value()->Status(ep)
-                              : Result<etcdserverpb::StatusResponse>(client.status());
-    if (!status.ok()) {
-      failed = true;
-      ctx.io().err << "Failed to get the status of endpoint " << ep << " ("
-                   << status.status().message() << ")\n";
-      continue;
-    }
-    results.push_back({ep, status.value()});
+    auto status = client.value()->Status(ep);
+    if (!status.ok()) return ExitStatus::FromStatus(status.status());
+    const uint64_t leader = status->leader();
+    if (status->header().member_id() != leader) continue;
+    auto response = client.value()->MoveLeader(ep, target.value());
+    if (!response.ok()) return ExitStatus::FromStatus(response.status());
+    return s.printer->MoveLeader(leader, target.value(), response.value());
   }
-  RETURN_IF_EXIT(s.printer->Status(results));
-  if (failed) return ExitStatus::Error("").Silenced();
-  return ExitStatus::Ok();
-}
-
-void AddEndpointCommands(CLI::App* app, Context* ctx) {
-  auto* endpoint = app->add_subcommand("endpoint", "Endpoint related commands");
-  endpoint->require_subcommand(0, 1);
-  auto cluster = std::make_shared<bool>(false);
-  endpoint->add_flag("--cluster", *cluster, "use all endpoints from the cluster member list");
-  auto* health = endpoint->add_subcommand(
-      "health", "Checks the healthiness of endpoints specified in `--endpoints` flag");
-  health->callback(
-      [ctx, cluster] { ctx->SetAction([ctx, cluster] { return RunHealth(*ctx, *cluster); }); });
-  auto* status = endpoint->add_subcommand(
-      "status", "Prints out the status of endpoints specified in `--endpoints` flag");
-  status->callback(
-      [ctx, cluster] { ctx->SetAction([ctx, cluster] { return RunStatus(*ctx, *cluster); }); });
+  return ExitStatus::BadArgs("no leader endpoint given at " +
+                             cli::GoStringSlice(s.options.endpoints));
 }
 
 }  // namespace
@@ -150,7 +70,13 @@ void AddMaintenanceCommands(CLI::App* app, Context* ctx) {
     ctx->SetAction([ctx, physical, args] { return RunCompaction(*ctx, *physical, *args); });
   });
 
-  AddEndpointCommands(app, ctx);
+  auto* move_leader =
+      app->add_subcommand("move-leader", "Transfers leadership to another etcd cluster member.");
+  auto move_args = std::make_shared<std::vector<std::string>>();
+  move_leader->add_option("args", *move_args, "<transferee-member-id>");
+  move_leader->callback([ctx, move_args] {
+    ctx->SetAction([ctx, move_args] { return RunMoveLeader(*ctx, *move_args); });
+  });
 
   auto* version = app->add_subcommand("version", "Prints the version of kvctl");
   version->callback([ctx] {

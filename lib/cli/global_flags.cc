@@ -266,6 +266,20 @@ ExitStatus ParseErrorToExit(const std::string& cli11_error_name, const std::stri
     // CLI11: "--limit: 1 required TEXT missing".
     return ExitStatus::Error("flag needs an argument: " + what.substr(0, what.find(':')));
   }
+  // CLI11: "Could not convert: --learner = maybe", for a boolean flag given a
+  // value (the other flags are kept as text and parsed by the commands).
+  const std::string convert = "Could not convert: ";
+  const size_t eq = what.find(" = ");
+  if (cli11_error_name == "ConversionError" && what.rfind(convert, 0) == 0 &&
+      eq != std::string::npos) {
+    const std::string flag = what.substr(convert.size(), eq - convert.size());
+    const std::string value = what.substr(eq + 3);
+    auto parsed = ParseGoBool(value);
+    if (!parsed.ok()) {
+      return ExitStatus::Error("invalid argument " + GoQuote(value) + " for \"" + flag +
+                               "\" flag: " + parsed.status().message());
+    }
+  }
   return ExitStatus::Error(what);
 }
 

@@ -112,7 +112,8 @@ UserCredentials SplitUser(const std::string& user, const std::string& password);
 ExitStatus UnknownArgumentsError(const std::vector<std::string>& args, const std::string& program);
 
 // Translates a CLI11 parse error message into pflag's wording where one
-// exists ("flag needs an argument: --limit"); exit 1.
+// exists ("flag needs an argument: --limit", `invalid argument "x" for
+// "--prefix" flag: strconv.ParseBool: parsing "x": invalid syntax`); exit 1.
 ExitStatus ParseErrorToExit(const std::string& cli11_error_name, const std::string& what);
 
 }  // namespace etcdd::cli

@@ -61,6 +61,12 @@ Rows EndpointStatusRows(const std::vector<EndpointStatus>& list) {
   return t;
 }
 
+Rows EndpointHashKVRows(const std::vector<EndpointHashKV>& list) {
+  Rows t{{"endpoint", "hash"}, {}};
+  for (const auto& h : list) t.rows.push_back({h.endpoint, std::to_string(h.hash.hash())});
+  return t;
+}
+
 ExitStatus Unsupported(const std::string& format) {
   return ExitStatus::BadFeature(format + " not supported as output format");
 }
@@ -121,8 +127,38 @@ class SimplePrinter : public Printer {
     PrintRows(EndpointStatusRows(list));
     return ExitStatus::Ok();
   }
+  ExitStatus HashKV(const std::vector<EndpointHashKV>& list) override {
+    PrintRows(EndpointHashKVRows(list));
+    return ExitStatus::Ok();
+  }
+  ExitStatus MemberAdd(const etcdserverpb::MemberAddResponse& r) override {
+    return Membership(r.member().id(), "added to", r.header());
+  }
+  ExitStatus MemberRemove(uint64_t id, const etcdserverpb::MemberRemoveResponse& r) override {
+    return Membership(id, "removed from", r.header());
+  }
+  ExitStatus MemberUpdate(uint64_t id, const etcdserverpb::MemberUpdateResponse& r) override {
+    return Membership(id, "updated in", r.header());
+  }
+  ExitStatus MemberPromote(uint64_t id, const etcdserverpb::MemberPromoteResponse& r) override {
+    return Membership(id, "promoted in", r.header());
+  }
+  ExitStatus MoveLeader(uint64_t leader, uint64_t target,
+                        const etcdserverpb::MoveLeaderResponse&) override {
+    out_ << "Leadership transferred from " << Hex(leader) << " to " << Hex(target) << "\n";
+    return ExitStatus::Ok();
+  }
 
  private:
+  // "Member %16x <what> cluster %16x": ids space-padded to 16 hex digits.
+  ExitStatus Membership(uint64_t id, const char* what, const etcdserverpb::ResponseHeader& h) {
+    char buf[96];
+    std::snprintf(buf, sizeof buf, "Member %16llx %s cluster %16llx\n",
+                  static_cast<unsigned long long>(id), what,
+                  static_cast<unsigned long long>(h.cluster_id()));
+    out_ << buf;
+    return ExitStatus::Ok();
+  }
   void PrintKv(const mvccpb::KeyValue& kv) {
     if (!value_only_) out_ << (hex_ ? HexEscaped(kv.key()) : kv.key()) << "\n";
     out_ << (hex_ ? HexEscaped(kv.value()) : kv.value()) << "\n";
@@ -148,8 +184,22 @@ class ProtobufPrinter : public Printer {
   ExitStatus Del(const etcdserverpb::DeleteRangeResponse& r) override { return Write(r); }
   ExitStatus Txn(const etcdserverpb::TxnResponse& r) override { return Write(r); }
   ExitStatus MemberList(const etcdserverpb::MemberListResponse& r) override { return Write(r); }
+  ExitStatus MemberAdd(const etcdserverpb::MemberAddResponse& r) override { return Write(r); }
+  ExitStatus MemberRemove(uint64_t, const etcdserverpb::MemberRemoveResponse& r) override {
+    return Write(r);
+  }
+  ExitStatus MemberUpdate(uint64_t, const etcdserverpb::MemberUpdateResponse& r) override {
+    return Write(r);
+  }
+  ExitStatus MemberPromote(uint64_t, const etcdserverpb::MemberPromoteResponse& r) override {
+    return Write(r);
+  }
   ExitStatus Health(const std::vector<EndpointHealth>&) override { return Unsupported("protobuf"); }
   ExitStatus Status(const std::vector<EndpointStatus>&) override { return Unsupported("protobuf"); }
+  ExitStatus HashKV(const std::vector<EndpointHashKV>&) override { return Unsupported("protobuf"); }
+  ExitStatus MoveLeader(uint64_t, uint64_t, const etcdserverpb::MoveLeaderResponse& r) override {
+    return Write(r);
+  }
 
  private:
   ExitStatus Write(const google::protobuf::Message& m) {
@@ -174,6 +224,24 @@ class TablePrinter : public Printer {
   }
   ExitStatus Status(const std::vector<EndpointStatus>& list) override {
     return Draw(EndpointStatusRows(list));
+  }
+  ExitStatus HashKV(const std::vector<EndpointHashKV>& list) override {
+    return Draw(EndpointHashKVRows(list));
+  }
+  ExitStatus MemberAdd(const etcdserverpb::MemberAddResponse&) override {
+    return Unsupported("table");
+  }
+  ExitStatus MemberRemove(uint64_t, const etcdserverpb::MemberRemoveResponse&) override {
+    return Unsupported("table");
+  }
+  ExitStatus MemberUpdate(uint64_t, const etcdserverpb::MemberUpdateResponse&) override {
+    return Unsupported("table");
+  }
+  ExitStatus MemberPromote(uint64_t, const etcdserverpb::MemberPromoteResponse&) override {
+    return Unsupported("table");
+  }
+  ExitStatus MoveLeader(uint64_t, uint64_t, const etcdserverpb::MoveLeaderResponse&) override {
+    return Unsupported("table");
   }
 
  private:

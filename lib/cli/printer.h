@@ -11,7 +11,7 @@
 //             keys and values base64, ids as decimal numbers.
 //   fields    one `"Name" : value` line per field, strings Go-quoted.
 //   protobuf  the response's protobuf encoding, no newline.
-//   table     bordered tables; only for member and endpoint results.
+//   table     bordered tables; only for member list and endpoint results.
 //
 // A format that cannot print a result fails with ExitCode::kBadFeature and
 // "<format> not supported as output format", as etcdctl does; nothing has
@@ -45,6 +45,12 @@ struct EndpointStatus {
   etcdserverpb::StatusResponse status;
 };
 
+// One row of `endpoint hashkv` (etcdctl's epHashKV).
+struct EndpointHashKV {
+  std::string endpoint;
+  etcdserverpb::HashKVResponse hash;
+};
+
 struct PrinterOptions {
   std::string format = "simple";  // simple, json, fields, protobuf, table
   bool hex = false;               // --hex: keys and values as "\xNN" in simple output
@@ -60,9 +66,25 @@ class Printer {
   virtual ExitStatus Del(const etcdserverpb::DeleteRangeResponse& r) = 0;
   virtual ExitStatus Txn(const etcdserverpb::TxnResponse& r) = 0;
   virtual ExitStatus MemberList(const etcdserverpb::MemberListResponse& r) = 0;
+  // The membership changes; `id` is the member the command named. The simple
+  // format prints one line ("Member %16x added to cluster %16x"); the
+  // ETCD_* lines that etcdctl prints after it are the command's. fields and
+  // table do not support them (etcdctl's printers fail only after the change
+  // was made, and so do the commands that use these).
+  virtual ExitStatus MemberAdd(const etcdserverpb::MemberAddResponse& r) = 0;
+  virtual ExitStatus MemberRemove(uint64_t id, const etcdserverpb::MemberRemoveResponse& r) = 0;
+  virtual ExitStatus MemberUpdate(uint64_t id, const etcdserverpb::MemberUpdateResponse& r) = 0;
+  virtual ExitStatus MemberPromote(uint64_t id, const etcdserverpb::MemberPromoteResponse& r) = 0;
   // The simple format writes health lines to the error stream, as etcdctl.
   virtual ExitStatus Health(const std::vector<EndpointHealth>& list) = 0;
   virtual ExitStatus Status(const std::vector<EndpointStatus>& list) = 0;
+  // Not supported by protobuf, as in etcdctl.
+  virtual ExitStatus HashKV(const std::vector<EndpointHashKV>& list) = 0;
+  // "Leadership transferred from <leader> to <target>" (ids in hex) in the
+  // simple format; json and protobuf print the response; fields and table do
+  // not support it.
+  virtual ExitStatus MoveLeader(uint64_t leader, uint64_t target,
+                                const etcdserverpb::MoveLeaderResponse& r) = 0;
 };
 
 // A printer for `options.format` writing results to `out` (and, for the

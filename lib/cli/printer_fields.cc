@@ -45,6 +45,31 @@ class FieldsPrinter : public Printer {
     return ExitStatus::Ok();
   }
   ExitStatus Status(const std::vector<EndpointStatus>& list) override;
+  ExitStatus HashKV(const std::vector<EndpointHashKV>& list) override {
+    for (const auto& h : list) {
+      PrintHeader(h.hash.header());
+      out_ << "\"Endpoint\" : " << GoQuote(h.endpoint) << "\n";
+      out_ << "\"Hash\" : " << h.hash.hash() << "\n\n";
+    }
+    return ExitStatus::Ok();
+  }
+  // etcdctl's fields printer has no form for membership changes and leader
+  // moves.
+  ExitStatus MemberAdd(const etcdserverpb::MemberAddResponse&) override {
+    return Unsupported("fields");
+  }
+  ExitStatus MemberRemove(uint64_t, const etcdserverpb::MemberRemoveResponse&) override {
+    return Unsupported("fields");
+  }
+  ExitStatus MemberUpdate(uint64_t, const etcdserverpb::MemberUpdateResponse&) override {
+    return Unsupported("fields");
+  }
+  ExitStatus MemberPromote(uint64_t, const etcdserverpb::MemberPromoteResponse&) override {
+    return Unsupported("fields");
+  }
+  ExitStatus MoveLeader(uint64_t, uint64_t, const etcdserverpb::MoveLeaderResponse&) override {
+    return Unsupported("fields");
+  }
 
  private:
   // A response without a header prints zeros, as Go's nil-safe getters do.

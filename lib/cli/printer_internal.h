@@ -19,6 +19,7 @@ struct Rows {
 Rows MemberListRows(const etcdserverpb::MemberListResponse& r);
 Rows EndpointHealthRows(const std::vector<EndpointHealth>& list);
 Rows EndpointStatusRows(const std::vector<EndpointStatus>& list);
+Rows EndpointHashKVRows(const std::vector<EndpointHashKV>& list);
 
 // "<format> not supported as output format", exit 4.
 ExitStatus Unsupported(const std::string& format);

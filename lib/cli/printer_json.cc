@@ -132,6 +132,29 @@ Json StatusJson(const etcdserverpb::StatusResponse& s) {
   return j;
 }
 
+Json HashKVJson(const etcdserverpb::HashKVResponse& h) {
+  Json j = Json::object();
+  if (h.has_header()) j["header"] = HeaderJson(h.header());
+  SetIfNonZero(j, "hash", h.hash());
+  SetIfNonZero(j, "compact_revision", h.compact_revision());
+  return j;
+}
+
+Json MembersJson(const google::protobuf::RepeatedPtrField<etcdserverpb::Member>& members) {
+  Json a = Json::array();
+  for (const auto& m : members) a.push_back(MemberJson(m));
+  return a;
+}
+
+// MemberRemove/Update/Promote/ListResponse share this shape.
+template <typename Response>
+Json MembershipJson(const Response& r) {
+  Json j = Json::object();
+  if (r.has_header()) j["header"] = HeaderJson(r.header());
+  SetIfNonEmpty(j, "members", MembersJson(r.members()));
+  return j;
+}
+
 class JsonPrinter : public Printer {
  public:
   explicit JsonPrinter(std::ostream& out) : out_(out) {}
@@ -143,11 +166,27 @@ class JsonPrinter : public Printer {
   }
   ExitStatus Txn(const etcdserverpb::TxnResponse& r) override { return Print(TxnJson(r)); }
   ExitStatus MemberList(const etcdserverpb::MemberListResponse& r) override {
+    return Print(MembershipJson(r));
+  }
+  ExitStatus MemberAdd(const etcdserverpb::MemberAddResponse& r) override {
     Json j = Json::object();
     if (r.has_header()) j["header"] = HeaderJson(r.header());
-    Json members = Json::array();
-    for (const auto& m : r.members()) members.push_back(MemberJson(m));
-    SetIfNonEmpty(j, "members", members);
+    if (r.has_member()) j["member"] = MemberJson(r.member());
+    SetIfNonEmpty(j, "members", MembersJson(r.members()));
+    return Print(j);
+  }
+  ExitStatus MemberRemove(uint64_t, const etcdserverpb::MemberRemoveResponse& r) override {
+    return Print(MembershipJson(r));
+  }
+  ExitStatus MemberUpdate(uint64_t, const etcdserverpb::MemberUpdateResponse& r) override {
+    return Print(MembershipJson(r));
+  }
+  ExitStatus MemberPromote(uint64_t, const etcdserverpb::MemberPromoteResponse& r) override {
+    return Print(MembershipJson(r));
+  }
+  ExitStatus MoveLeader(uint64_t, uint64_t, const etcdserverpb::MoveLeaderResponse& r) override {
+    Json j = Json::object();
+    if (r.has_header()) j["header"] = HeaderJson(r.header());
     return Print(j);
   }
   ExitStatus Health(const std::vector<EndpointHealth>& list) override {
@@ -168,6 +207,16 @@ class JsonPrinter : public Printer {
       Json j = Json::object();
       j["Endpoint"] = e.endpoint;
       j["Status"] = StatusJson(e.status);
+      a.push_back(j);
+    }
+    return Print(a);
+  }
+  ExitStatus HashKV(const std::vector<EndpointHashKV>& list) override {
+    Json a = Json::array();
+    for (const auto& h : list) {
+      Json j = Json::object();
+      j["Endpoint"] = h.endpoint;
+      j["HashKV"] = HashKVJson(h.hash);
       a.push_back(j);
     }
     return Print(a);

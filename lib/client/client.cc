@@ -309,7 +309,7 @@ Result<pb::MoveLeaderResponse> Client::MoveLeader(const std::string& endpoint, u
   pb::MoveLeaderRequest req;
   req.set_targetid(target_id);
   return InvokeOn<pb::MoveLeaderResponse>(
-      endpoint, Policy::kMutable,
+      endpoint, Policy::kImmutable,
       [&](Conn& c, grpc::ClientContext* ctx, pb::MoveLeaderResponse* r) {
         return c.maintenance->MoveLeader(ctx, req, r);
       });

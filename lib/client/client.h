@@ -101,13 +101,27 @@ class Client {
       const etcdserverpb::LeaseTimeToLiveRequest& req);
   Result<etcdserverpb::LeaseLeasesResponse> LeaseLeases();
 
-  // Cluster service. MemberList is immutable.
+  // Cluster service, sent to the pinned endpoint. MemberList is immutable;
+  // the membership changes are mutable (clientv3 does not retry them either).
+  // Member ids are the raft ids that MemberList reports; peer URLs are sent
+  // as given (clientv3 first checks them with types.NewURLs; kvctl does that
+  // with cli::ValidatePeerUrls, and the server checks them again).
+  // Errors are the server's, e.g. "etcdserver: member not found",
+  // "etcdserver: Peer URLs already exists", "etcdserver: unhealthy cluster"
+  // (a strict reconfiguration check failed), "etcdserver: too many learner
+  // members in cluster", "etcdserver: can only promote a learner member which
+  // is in sync with leader", "etcdserver: can only promote a learner member".
   Result<etcdserverpb::MemberListResponse> MemberList();
+  // Adds a voting member, or a learner when req.islearner() is set. The
+  // response names the new member (id and peer URLs) and lists all members.
   Result<etcdserverpb::MemberAddResponse> MemberAdd(const etcdserverpb::MemberAddRequest& req);
+  // Removes member req.id(); the response lists the remaining members.
   Result<etcdserverpb::MemberRemoveResponse> MemberRemove(
       const etcdserverpb::MemberRemoveRequest& req);
+  // Replaces the peer URLs of member req.id().
   Result<etcdserverpb::MemberUpdateResponse> MemberUpdate(
       const etcdserverpb::MemberUpdateRequest& req);
+  // Makes learner req.id() a voting member.
   Result<etcdserverpb::MemberPromoteResponse> MemberPromote(
       const etcdserverpb::MemberPromoteRequest& req);
 
@@ -115,10 +129,20 @@ class Client {
   // `endpoint status`, `defrag`, `endpoint hashkv` and `move-leader` address
   // each endpoint. `endpoint` is spelled as in Config::endpoints (another
   // endpoint is dialled for the call). No failover to other endpoints;
-  // Status and HashKV are retried on the same endpoint until the deadline.
+  // Status, HashKV and MoveLeader are retried on the same endpoint on
+  // UNAVAILABLE until the deadline (clientv3's "repeatable" policy).
   Result<etcdserverpb::StatusResponse> Status(const std::string& endpoint);
   Result<etcdserverpb::DefragmentResponse> Defragment(const std::string& endpoint);
+  // The hash of the endpoint's key-value history up to `revision` (0: the
+  // current revision), as etcd's Maintenance.HashKV; members that applied
+  // the same history answer the same hash. Errors: "etcdserver: mvcc:
+  // required revision is a future revision", "... has been compacted".
   Result<etcdserverpb::HashKVResponse> HashKV(const std::string& endpoint, int64_t revision);
+  // Asks `endpoint`, which must be the leader, to hand leadership to member
+  // `target_id` and waits until it has (etcd answers when the transfer is
+  // done). Errors: "etcdserver: not leader" from a follower, "etcdserver:
+  // bad leader transferee" for an id that is not a voting member, "etcdserver:
+  // request timed out, leader transfer took too long".
   Result<etcdserverpb::MoveLeaderResponse> MoveLeader(const std::string& endpoint,
                                                       uint64_t target_id);
   // Alarm list/activate/deactivate, sent to the pinned endpoint (cluster-wide

@@ -196,6 +196,73 @@ TEST(PerEndpoint, StatusAsksTheNamedEndpoint) {
   EXPECT_EQ(members->members(0).id(), pinned.member_id());
 }
 
+TEST(PerEndpoint, HashKVAsksTheNamedEndpointAtTheRevision) {
+  FakeEtcd first(1);
+  FakeEtcd second(2);
+  auto c = MustConnect(ConfigFor({first.endpoint(), second.endpoint()}));
+  ASSERT_NE(c, nullptr);
+  for (const FakeEtcd* s : {&first, &second}) {
+    auto r = c->HashKV(s->endpoint(), 42);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    EXPECT_EQ(r->header().member_id(), s->member_id());
+    EXPECT_EQ(r->hash(), 42u);
+  }
+}
+
+TEST(PerEndpoint, MoveLeaderRetriesUnavailableOnTheSameEndpointOnly) {
+  FakeEtcd leader(1);
+  FakeEtcd follower(2);
+  auto c = MustConnect(ConfigFor({follower.endpoint(), leader.endpoint()}));
+  ASSERT_NE(c, nullptr);
+  // clientv3 sends MoveLeader with its "repeatable" policy: UNAVAILABLE is
+  // retried, on the endpoint that was asked.
+  std::atomic<int> refusals{1};
+  leader.on_move_leader = [&refusals] {
+    if (refusals-- > 0)
+      return grpc::Status(grpc::StatusCode::UNAVAILABLE, "etcdserver: leader changed");
+    return grpc::Status::OK;
+  };
+  auto moved = c->MoveLeader(leader.endpoint(), 3);
+  ASSERT_TRUE(moved.ok()) << moved.status().ToString();
+  EXPECT_EQ(leader.move_leaders.load(), 2);
+  EXPECT_EQ(leader.moved_to.load(), 3u);
+  EXPECT_EQ(follower.move_leaders.load(), 0);
+
+  follower.on_move_leader = [] {
+    return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, "etcdserver: not leader");
+  };
+  auto refused = c->MoveLeader(follower.endpoint(), 3);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), Code::kFailedPrecondition);
+  EXPECT_EQ(refused.status().message(), "etcdserver: not leader");
+  EXPECT_EQ(follower.move_leaders.load(), 1);
+}
+
+TEST(Membership, MemberAddIsSentOnceAndNotRetried) {
+  FakeEtcd server(7);
+  auto c = MustConnect(ConfigFor({server.endpoint()}));
+  ASSERT_NE(c, nullptr);
+  etcdserverpb::MemberAddRequest req;
+  req.add_peerurls("http://127.0.0.1:2380");
+  req.set_islearner(true);
+  auto added = c->MemberAdd(req);
+  ASSERT_TRUE(added.ok()) << added.status().ToString();
+  EXPECT_EQ(added->member().id(), 8u);
+  EXPECT_TRUE(added->member().islearner());
+  ASSERT_EQ(added->member().peerurls_size(), 1);
+  EXPECT_EQ(added->member().peerurls(0), "http://127.0.0.1:2380");
+
+  // A membership change that reached a server is not repeated, even when
+  // the server answers UNAVAILABLE (its strict reconfiguration check).
+  server.on_member_add = [] {
+    return grpc::Status(grpc::StatusCode::UNAVAILABLE, "etcdserver: unhealthy cluster");
+  };
+  auto refused = c->MemberAdd(req);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().message(), "etcdserver: unhealthy cluster");
+  EXPECT_EQ(server.member_adds.load(), 2);
+}
+
 TEST(Auth, TokenIsSentAndRenewedOnceWhenInvalid) {
   FakeEtcd server(1);
   std::mutex mu;

@@ -58,6 +58,22 @@ class FakeEtcd::Maintenance final : public etcdserverpb::Maintenance::Service {
     resp->set_version("3.4.23");
     return grpc::Status::OK;
   }
+  grpc::Status HashKV(grpc::ServerContext*, const etcdserverpb::HashKVRequest* req,
+                      etcdserverpb::HashKVResponse* resp) override {
+    FillHeader(resp->mutable_header(), f_->member_id_);
+    resp->set_hash(static_cast<uint32_t>(req->revision()));
+    return grpc::Status::OK;
+  }
+  grpc::Status MoveLeader(grpc::ServerContext*, const etcdserverpb::MoveLeaderRequest* req,
+                          etcdserverpb::MoveLeaderResponse*) override {
+    ++f_->move_leaders;
+    if (f_->on_move_leader) {
+      grpc::Status s = f_->on_move_leader();
+      if (!s.ok()) return s;
+    }
+    f_->moved_to = req->targetid();
+    return grpc::Status::OK;
+  }
 
  private:
   FakeEtcd* f_;
@@ -91,6 +107,19 @@ class FakeEtcd::Cluster final : public etcdserverpb::Cluster::Service {
     m->set_id(f_->member_id_);
     m->set_name("fake");
     m->add_clienturls("http://" + f_->endpoint_);
+    return grpc::Status::OK;
+  }
+  grpc::Status MemberAdd(grpc::ServerContext*, const etcdserverpb::MemberAddRequest* req,
+                         etcdserverpb::MemberAddResponse* resp) override {
+    ++f_->member_adds;
+    if (f_->on_member_add) {
+      grpc::Status s = f_->on_member_add();
+      if (!s.ok()) return s;
+    }
+    FillHeader(resp->mutable_header(), f_->member_id_);
+    resp->mutable_member()->set_id(f_->member_id_ + 1);
+    *resp->mutable_member()->mutable_peerurls() = req->peerurls();
+    resp->mutable_member()->set_islearner(req->islearner());
     return grpc::Status::OK;
   }
 

@@ -1,6 +1,7 @@
 // An in-process gRPC server that answers a few etcd RPCs with behaviour the
-// test chooses, on a free loopback port. Lets client tests observe which
-// endpoint received a call and inject server errors without a real etcd.
+// test chooses, on a free loopback port. HashKV answers with the requested
+// revision as the hash, so a test sees which revision was asked for. Lets client tests observe
+// which endpoint received a call and inject server errors without a real etcd.
 //
 // Thread-safety: handlers run on gRPC threads; the hooks and counters are
 // guarded by an internal mutex.
@@ -34,6 +35,10 @@ class FakeEtcd {
   // "token" metadata ("" if none).
   std::function<grpc::Status(const std::string& token)> on_range;
   std::function<grpc::Status(const std::string& token)> on_put;
+  // MemberAdd and MoveLeader fail with this status when set (called once per
+  // request received).
+  std::function<grpc::Status()> on_member_add;
+  std::function<grpc::Status()> on_move_leader;
   // Authenticate answers with this token (for name "root", password "pw").
   std::string token = "tok1";
 
@@ -41,6 +46,10 @@ class FakeEtcd {
   std::atomic<int> puts{0};
   std::atomic<int> statuses{0};
   std::atomic<int> authenticates{0};
+  std::atomic<int> member_adds{0};
+  std::atomic<int> move_leaders{0};
+  // The target of the last MoveLeader that succeeded.
+  std::atomic<uint64_t> moved_to{0};
 
  private:
   class Kv;

@@ -123,5 +123,15 @@ TEST(UnknownArgumentsError, PflagWording) {
             "unknown command \"bogus\" for \"kvctl\"");
 }
 
+TEST(ParseErrorToExit, PflagWording) {
+  EXPECT_EQ(ParseErrorToExit("ArgumentMismatch", "--limit: 1 required TEXT missing").message(),
+            "flag needs an argument: --limit");
+  ExitStatus bad_bool = ParseErrorToExit("ConversionError", "Could not convert: --learner = maybe");
+  EXPECT_EQ(bad_bool.exit_code(), 1);
+  EXPECT_EQ(bad_bool.message(),
+            "invalid argument \"maybe\" for \"--learner\" flag: strconv.ParseBool: parsing "
+            "\"maybe\": invalid syntax");
+}
+
 }  // namespace
 }  // namespace etcdd::cli

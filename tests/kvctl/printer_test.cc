@@ -244,5 +244,103 @@ TEST(Printer, EndpointHealth) {
             "\"Took\" : \n\"Error\" : context deadline exceeded\n\n");
 }
 
+constexpr uint64_t kNewMember = 0x15fef7014879e66ULL;  // 15 hex digits: padded to 16
+
+etcdserverpb::MemberAddResponse LearnerAdded() {
+  etcdserverpb::MemberAddResponse r;
+  SetHeader(r.mutable_header(), 0);
+  r.mutable_member()->set_id(kNewMember);
+  r.mutable_member()->add_peerurls("http://127.0.0.1:1");
+  r.mutable_member()->set_islearner(true);
+  *r.add_members() = r.member();
+  *r.add_members() = OneMember().members(0);
+  return r;
+}
+
+TEST(Printer, MemberAdd) {
+  auto add = [](Printer& p) { return p.MemberAdd(LearnerAdded()); };
+  EXPECT_EQ(Print("simple", add).out,
+            "Member  15fef7014879e66 added to cluster  48276a8f75b6a87\n");
+  EXPECT_EQ(Print("json", add).out,
+            "{\"header\":{\"cluster_id\":324952591200643719,\"member_id\":3319814642761637952,"
+            "\"raft_term\":2},\"member\":{\"ID\":99060981485248102,\"peerURLs\":["
+            "\"http://127.0.0.1:1\"],\"isLearner\":true},\"members\":[{\"ID\":"
+            "99060981485248102,\"peerURLs\":[\"http://127.0.0.1:1\"],\"isLearner\":true},{"
+            "\"ID\":3319814642761637952,\"name\":\"default\",\"peerURLs\":["
+            "\"http://127.0.0.1:23800\"],\"clientURLs\":[\"http://127.0.0.1:23790\"]}]}\n");
+  EXPECT_EQ(Print("protobuf", add).out, LearnerAdded().SerializeAsString());
+  for (const char* format : {"fields", "table"}) {
+    Output o = Print(format, add);
+    EXPECT_EQ(o.exit_code, 4);
+    EXPECT_EQ(o.out, "");
+    EXPECT_EQ(o.err, std::string(format) + " not supported as output format");
+  }
+}
+
+TEST(Printer, MemberRemoveUpdatePromote) {
+  etcdserverpb::MemberRemoveResponse removed;
+  SetHeader(removed.mutable_header(), 0);
+  *removed.add_members() = OneMember().members(0);
+  etcdserverpb::MemberUpdateResponse updated;
+  updated.ParseFromString(removed.SerializeAsString());
+  etcdserverpb::MemberPromoteResponse promoted;
+  promoted.ParseFromString(removed.SerializeAsString());
+  auto remove = [&](Printer& p) { return p.MemberRemove(kNewMember, removed); };
+  auto update = [&](Printer& p) { return p.MemberUpdate(kMember, updated); };
+  auto promote = [&](Printer& p) { return p.MemberPromote(kMember, promoted); };
+  EXPECT_EQ(Print("simple", remove).out,
+            "Member  15fef7014879e66 removed from cluster  48276a8f75b6a87\n");
+  EXPECT_EQ(Print("simple", update).out,
+            "Member 2e1259d415f2a040 updated in cluster  48276a8f75b6a87\n");
+  EXPECT_EQ(Print("simple", promote).out,
+            "Member 2e1259d415f2a040 promoted in cluster  48276a8f75b6a87\n");
+  // The same shape as member list's.
+  const std::string json = Print("json", [](Printer& p) { return p.MemberList(OneMember()); }).out;
+  EXPECT_EQ(Print("json", remove).out, json);
+  EXPECT_EQ(Print("json", update).out, json);
+  EXPECT_EQ(Print("json", promote).out, json);
+  EXPECT_EQ(Print("protobuf", remove).out, removed.SerializeAsString());
+  EXPECT_EQ(Print("protobuf", promote).out, promoted.SerializeAsString());
+  EXPECT_EQ(Print("fields", update).exit_code, 4);
+  EXPECT_EQ(Print("table", promote).err, "table not supported as output format");
+}
+
+TEST(Printer, EndpointHashKV) {
+  EndpointHashKV e{"127.0.0.1:23790", {}};
+  SetHeader(e.hash.mutable_header(), 4);
+  e.hash.set_hash(3628877040U);
+  e.hash.set_compact_revision(-1);
+  auto hashkv = [&](Printer& p) { return p.HashKV({e}); };
+  EXPECT_EQ(Print("simple", hashkv).out, "127.0.0.1:23790, 3628877040\n");
+  EXPECT_EQ(Print("json", hashkv).out,
+            "[{\"Endpoint\":\"127.0.0.1:23790\",\"HashKV\":{\"header\":{\"cluster_id\":"
+            "324952591200643719,\"member_id\":3319814642761637952,\"revision\":4,"
+            "\"raft_term\":2},\"hash\":3628877040,\"compact_revision\":-1}}]\n");
+  EXPECT_EQ(Print("fields", hashkv).out,
+            "\"ClusterID\" : 324952591200643719\n\"MemberID\" : 3319814642761637952\n"
+            "\"Revision\" : 4\n\"RaftTerm\" : 2\n\"Endpoint\" : \"127.0.0.1:23790\"\n"
+            "\"Hash\" : 3628877040\n\n");
+  EXPECT_EQ(Print("table", hashkv).out,
+            "+-----------------+------------+\n"
+            "|    ENDPOINT     |    HASH    |\n"
+            "+-----------------+------------+\n"
+            "| 127.0.0.1:23790 | 3628877040 |\n"
+            "+-----------------+------------+\n");
+  EXPECT_EQ(Print("protobuf", hashkv).err, "protobuf not supported as output format");
+}
+
+TEST(Printer, MoveLeader) {
+  const etcdserverpb::MoveLeaderResponse r;  // etcd sends no header
+  auto move = [&](Printer& p) { return p.MoveLeader(kMember, kNewMember, r); };
+  EXPECT_EQ(Print("simple", move).out,
+            "Leadership transferred from 2e1259d415f2a040 to 15fef7014879e66\n");
+  EXPECT_EQ(Print("json", move).out, "{}\n");
+  Output pb = Print("protobuf", move);
+  EXPECT_EQ(pb.exit_code, 0);
+  EXPECT_EQ(pb.out, "");
+  EXPECT_EQ(Print("fields", move).err, "fields not supported as output format");
+  EXPECT_EQ(Print("table", move).exit_code, 4);
+}
+
 }  // namespace
 }  // namespace etcdd::cli

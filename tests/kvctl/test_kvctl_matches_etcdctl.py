@@ -23,81 +23,19 @@ Known, deliberate differences are normalized, never hidden:
 """
 
 import os
-import re
-import subprocess
 import sys
-from collections import namedtuple
 
 import pytest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(REPO, "tests", "support"))
+sys.path.insert(0, HERE)
+pytest.register_assert_rewrite("kvctl_compare")
 
 from etcdd_harness import Server, free_port  # noqa: E402
-
-ETCDCTL = os.environ.get("ETCDCTL_BIN", "/usr/bin/etcdctl")
-KVCTL = os.environ.get("KVCTL_BIN", os.path.join(REPO, "build", "cmd", "kvctl", "kvctl"))
-FORMATS = ["simple", "json", "fields", "protobuf", "table"]
-
-Run = namedtuple("Run", "code out err")
-
-GO_CLIENT_LOG = re.compile(rb'^\{"level":"warn".*\n', re.M)
-DURATION = re.compile(rb"\d+(\.\d+)?(ns|\xc2\xb5s|ms|s|m|h)(\d+(\.\d+)?(ms|s|m))*")
-CAPNSLOG_PREFIX = re.compile(rb"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6} . \| ", re.M)
-
-
-def run(tool, args, input=None, env=None):
-    """Runs etcdctl or kvctl with a clean ETCDCTL_*/KVCTL_* environment."""
-    e = {k: v for k, v in os.environ.items() if not k.startswith(("ETCDCTL_", "KVCTL_"))}
-    if tool == "etcdctl":
-        e["ETCDCTL_API"] = "3"
-    e.update(env or {})
-    binary = ETCDCTL if tool == "etcdctl" else KVCTL
-    if isinstance(input, str):
-        input = input.encode()
-    p = subprocess.run([binary] + list(args), input=input if input is not None else b"",
-                       capture_output=True, env=e, timeout=60)
-    return Run(p.returncode, p.stdout, GO_CLIENT_LOG.sub(b"", p.stderr))
-
-
-def both(args, input=None, env=None):
-    return run("etcdctl", args, input, env), run("kvctl", args, input, env)
-
-
-def assert_same(args, input=None, env=None, normalize=None):
-    want, got = both(args, input, env)
-    if normalize:
-        want, got = normalize(want), normalize(got)
-    assert got == want, "kvctl %s" % " ".join(args)
-
-
-def without_durations(r):
-    """Durations replaced, and table borders and padding collapsed with them."""
-    out = DURATION.sub(b"D", r.out)
-    out = re.sub(rb"-+", b"-", re.sub(rb" +", b" ", out))
-    return Run(r.code, out, DURATION.sub(b"D", r.err))
-
-
-DB_SIZES = [(re.compile(rb"\d+(\.\d+)? (B|kB|MB|GB)"), b"S"),
-            (re.compile(rb'"(dbSize|dbSizeInUse)":\d+'), rb'"\1":S'),
-            (re.compile(rb'"DBSize" : \d+'), b'"DBSize" : S')]
-
-
-def without_db_sizes(r):
-    """Backend sizes depend on when the backend last committed (every 100 ms),
-    not on the client; they are replaced, with table padding collapsed."""
-    out = r.out
-    for pattern, replacement in DB_SIZES:
-        out = pattern.sub(replacement, out)
-    out = re.sub(rb"-+", b"-", re.sub(rb" +", b" ", out))
-    return Run(r.code, out, r.err)
-
-
-def first_error_line(r):
-    lines = r.err.splitlines()
-    line = lines[0] if lines else b""
-    return Run(r.code, b"", line.replace(b'"etcdctl"', b'"kvctl"'))
+from kvctl_compare import (CAPNSLOG_PREFIX, FORMATS, assert_same, both,  # noqa: E402
+                           first_error_line, run, without_db_sizes, without_durations)
 
 
 # ---- the shared, read-only server

@@ -541,7 +541,13 @@ etcdserverpb::MemberListResponse EtcdServer::MemberList() const {
 
 void EtcdServer::FillMembers(const serverpb::Members& members,
                              google::protobuf::RepeatedPtrField<etcdserverpb::Member>* out) {
-  for (const auto& m : members.members()) {
+  // etcd lists members sorted by id.
+  std::vector<const serverpb::Member*> sorted;
+  for (const auto& m : members.members()) sorted.push_back(&m);
+  std::sort(sorted.begin(), sorted.end(),
+            [](const auto* a, const auto* b) { return a->id() < b->id(); });
+  for (const serverpb::Member* mp : sorted) {
+    const serverpb::Member& m = *mp;
     auto* pb = out->Add();
     pb->set_id(m.id());
     pb->set_name(m.name());

@@ -181,7 +181,7 @@ class EtcdServer {
   // Forwards a promotion to the leader's client URL.
   Result<etcdserverpb::MemberPromoteResponse> ForwardPromote(
       const etcdserverpb::MemberPromoteRequest& req);
-  // A response's member list, from `members`.
+  // A response's member list, from `members`, sorted by id as etcd's.
   static void FillMembers(const serverpb::Members& members,
                           google::protobuf::RepeatedPtrField<etcdserverpb::Member>* out);
   Status Restart(std::shared_ptr<raft::MemoryStorage> storage, std::unique_ptr<wal::Wal>* wal,

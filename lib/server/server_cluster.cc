@@ -69,6 +69,8 @@ Status EtcdServer::CheckStrictReconfig(raftpb::ConfChangeType type, uint64_t id)
       if (id == 0 && connected(0) < c.voters) return ErrUnhealthy();
       return Status::Ok();
     }
+    case raftpb::CONF_CHANGE_ADD_LEARNER_NODE:
+      return connected(0) < c.voters ? ErrUnhealthy() : Status::Ok();
     case raftpb::CONF_CHANGE_REMOVE_NODE: {
       const serverpb::Member* m = FindMember(members, id);
       if (m == nullptr || m->is_learner()) return Status::Ok();
@@ -96,10 +98,10 @@ Result<pb::MemberAddResponse> EtcdServer::MemberAdd(const pb::MemberAddRequest& 
   m->set_id(MemberId(urls, std::to_string(now)));
   for (const auto& u : urls) m->add_peer_urls(u);
   m->set_is_learner(req.islearner());
-  if (!req.islearner()) RETURN_IF_ERROR(CheckStrictReconfig(raftpb::CONF_CHANGE_ADD_NODE, 0));
   raftpb::ConfChange cc;
   cc.set_type(req.islearner() ? raftpb::CONF_CHANGE_ADD_LEARNER_NODE
                               : raftpb::CONF_CHANGE_ADD_NODE);
+  RETURN_IF_ERROR(CheckStrictReconfig(cc.type(), 0));
   cc.set_node_id(m->id());
   ASSIGN_OR_RETURN(serverpb::Members members, ProposeConfChange(cc, ctx));
   pb::MemberAddResponse resp;
@@ -195,7 +197,12 @@ Result<pb::MemberPromoteResponse> EtcdServer::ForwardPromote(const pb::MemberPro
     ctx.set_deadline(std::chrono::system_clock::now() + RequestTimeout());
     pb::MemberPromoteResponse resp;
     grpc::Status st = stub->MemberPromote(&ctx, req, &resp);
-    if (st.ok()) return resp;
+    if (st.ok()) {
+      // etcd's follower answers with its own header.
+      FillHeader(resp.mutable_header());
+      resp.mutable_header()->set_revision(0);
+      return resp;
+    }
     last = Status(static_cast<Code>(st.error_code()), st.error_message());
     if (st.error_code() != grpc::StatusCode::UNAVAILABLE) break;
   }
@@ -221,9 +228,7 @@ Result<pb::MoveLeaderResponse> EtcdServer::MoveLeader(
   }
   logger_.Info("leadership transfer finished", {{"old-leader-member-id", IdToHex(member_id_)},
                                                 {"new-leader-member-id", IdToHex(transferee)}});
-  pb::MoveLeaderResponse resp;
-  FillHeader(resp.mutable_header());
-  return resp;
+  return pb::MoveLeaderResponse();  // etcd's carries no header
 }
 
 void EtcdServer::TransferLeadershipForStop() {

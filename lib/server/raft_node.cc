@@ -310,6 +310,14 @@ void RaftNode::HandleReady(raft::Ready rd) {
            {"term", node_->GetStatus().term}});
     }
   }
+  // The leader sends before it persists, so its fsync and the followers'
+  // overlap (Raft thesis §10.2.1; etcd does the same). Safe here: followers
+  // acknowledge only what they persisted, and this loop steps those
+  // acknowledgements only after this Ready's Save returns, so nothing is
+  // committed before the leader's own copy is durable too. Everyone else
+  // persists first ("persist before send").
+  const bool leader = node_->GetStatus().state == raft::StateType::kLeader;
+  if (leader && !rd.messages.empty()) send_(std::move(rd.messages));
   auto fatal = [&](const Status& s) {
     // Without a durable log no write can be acknowledged; etcd panics here.
     logger_.Error("failed to save Raft state to the WAL; stopping", {{"error", s.message()}});
@@ -343,7 +351,7 @@ void RaftNode::HandleReady(raft::Ready rd) {
     Status as = storage_->Append(rd.entries);
     if (!as.ok()) logger_.Error("raft storage", {{"error", as.message()}});
   }
-  if (!rd.messages.empty()) send_(std::move(rd.messages));
+  if (!leader && !rd.messages.empty()) send_(std::move(rd.messages));
   for (const auto& rs : rd.read_states) {
     auto it = read_rounds_.find(rs.request_ctx);
     if (it == read_rounds_.end()) continue;

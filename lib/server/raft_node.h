@@ -4,7 +4,9 @@
 // For each Ready it persists HardState and entries to the WAL with one fsync
 // (group commit: every proposal queued since the last Ready shares it), then
 // sends messages, resolves ReadIndex rounds, and hands committed entries to
-// the apply sink, in that order ("persist before send", DESIGN.md §3).
+// the apply sink, in that order ("persist before send", DESIGN.md §3). The
+// leader alone sends first, so that its fsync overlaps the followers' (see
+// HandleReady for why that cannot commit an entry the leader has not synced).
 //
 // Thread-safety: Propose, ReadIndex and the accessors may be called from any
 // thread; the RawNode itself is touched only by the loop thread.

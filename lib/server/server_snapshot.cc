@@ -45,18 +45,18 @@ void EtcdServer::MaybeSnapshot(uint64_t applied) {
 
 void EtcdServer::SendMessages(std::vector<raftpb::Message> msgs) {
   if (!transport_) return;
-  bool snapshots = false;
-  {
-    std::lock_guard lock(snap_mu_);
-    auto snap = std::stable_partition(msgs.begin(), msgs.end(), [](const raftpb::Message& m) {
-      return m.type() != raftpb::MSG_SNAP;
-    });
-    snapshots = snap != msgs.end();
-    snap_queue_.insert(snap_queue_.end(), std::make_move_iterator(snap),
-                       std::make_move_iterator(msgs.end()));
+  auto snap = std::stable_partition(msgs.begin(), msgs.end(), [](const raftpb::Message& m) {
+    return m.type() != raftpb::MSG_SNAP;
+  });
+  if (snap != msgs.end()) {
+    {
+      std::lock_guard lock(snap_mu_);
+      snap_queue_.insert(snap_queue_.end(), std::make_move_iterator(snap),
+                         std::make_move_iterator(msgs.end()));
+    }
+    snap_cv_.notify_one();
     msgs.erase(snap, msgs.end());
   }
-  if (snapshots) snap_cv_.notify_one();
   transport_->Send(std::move(msgs));
 }
 

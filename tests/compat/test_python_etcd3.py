@@ -11,6 +11,8 @@ import pytest
 
 import etcd3
 import etcd3.etcdrpc as rpc
+from etcd_rpc import wait_until
+from etcdd_harness import Cluster, free_port
 
 
 @pytest.fixture
@@ -196,3 +198,40 @@ def test_raw_compaction_errors(channel):
     assert rpc_error(kv.Range, rpc.RangeRequest(key=b"k", revision=6)) == \
         (grpc.StatusCode.OUT_OF_RANGE, "etcdserver: mvcc: required revision is a future revision")
     assert kv.Range(rpc.RangeRequest(key=b"k", revision=4), timeout=10).kvs[0].value == b"2"
+
+
+def test_member_changes_on_a_cluster(tmp_path):
+    """etcd3's member calls on a 3-member cluster: add a fourth (never
+    started: 3 of 4 voters still make a quorum), update its peer URL, list,
+    remove it."""
+    with Cluster(tmp_path, 3) as c:
+        host, port = c.members[0].endpoint.rsplit(":", 1)
+        client = etcd3.client(host=host, port=int(port), timeout=10)
+        added_url = "http://127.0.0.1:%d" % free_port()
+
+        def add():
+            try:
+                return client.add_member([added_url])
+            except etcd3.exceptions.ConnectionFailedError:
+                # etcd3 reports UNAVAILABLE so: etcd counts a peer as
+                # connected only 5 s after its stream came up and refuses
+                # with "etcdserver: unhealthy cluster" until then.
+                return None
+        added = wait_until(add, timeout=30, what="member add")
+        assert list(added.peer_urls) == [added_url]
+        members = {m.id: m for m in client.members}
+        assert len(members) == 4 and added.id in members
+        assert members[added.id].name == ""  # not started: no name published yet
+
+        new_url = "http://127.0.0.1:%d" % free_port()
+        client.update_member(added.id, [new_url])
+        assert list({m.id: m for m in client.members}[added.id].peer_urls) == [new_url]
+
+        client.remove_member(added.id)
+        assert sorted(m.name for m in client.members) == ["m0", "m1", "m2"]
+        # etcd3 0.12 passes this error through as the raw gRPC one.
+        with pytest.raises(grpc.RpcError) as e:
+            client.remove_member(added.id)
+        assert e.value.code() == grpc.StatusCode.NOT_FOUND
+        assert e.value.details() == "etcdserver: member not found"
+        client.close()

@@ -167,6 +167,53 @@ class Store {
   // writer except while the key index is walked (as Range).
   Result<std::pair<uint32_t, int64_t>> HashKV(int64_t revision) const;
 
+  // History for watchers catching up (etcd's syncWatchers reading the
+  // revision-keyed bucket): the events on keys in a range, in revision order.
+  // Range forms as Range: empty range_end = the single key `key`; "\0" = every
+  // key >= key; otherwise [key, range_end).
+  //
+  // Reads the committed revisions [from_revision, to_revision] (to_revision
+  // <= 0 or above the current revision: up to the current revision) from one
+  // LMDB snapshot, in revision order and sub-revision order within a
+  // revision. Each event is the one WriteTxn::Events() reported for that
+  // change, prev_kv included when `with_prev_kv` (same rule as
+  // SetEventsPrevKv; like etcd, a change at revision R gets no prev_kv when
+  // R - 1 is below the compact revision, where the old value is gone).
+  //
+  // `limit` (0 = none) bounds the number of events, but a revision is never
+  // split: the batch ends before the first revision that would exceed it, or
+  // holds just that whole revision if it alone exceeds it, so a batch always
+  // progresses. Continue from EventBatch::next_revision.
+  //
+  // Cost: scans every stored revision in [from, to] (LMDB cursor in
+  // revision order; each entry's key is read from the value's first bytes
+  // without parsing it), parses only the matching ones, so it is linear in the
+  // revisions in the window, not in the history before it nor in the key
+  // space. with_prev_kv adds, per non-create event, a key-index lookup (all
+  // under one shared hold of the store lock, like a Range walk) and one LMDB
+  // read.
+  //
+  // Errors: OutOfRange ErrCompacted when from_revision < the compact
+  // revision: etcd's rule (watcher_group.go chooseAll: minRev < compactRev),
+  // so a watcher restarting from the CompactRevision it was told about
+  // succeeds. Note that, as in etcd, history at exactly the compact
+  // revision lacks its DELETE events (compaction removes tombstones <= it).
+  // Corruption for an undecodable entry; IOError. A compaction or
+  // RestoreFrom committing during the call never fails it: it reads again.
+  // Thread-safe; never blocks the writer except during the index lookups.
+  struct EventBatch {
+    std::vector<mvccpb::Event> events;
+    // The first revision not covered: to_revision + 1 (after clamping) when
+    // the window was read to its end, else the revision of the first event
+    // left out by `limit`. from_revision if the window is empty (from > to).
+    int64_t next_revision = 0;
+    int64_t current_revision = 0;  // the snapshot's CurrentRevision()
+    int64_t compact_revision = 0;  // the snapshot's CompactRevision() (0: never)
+  };
+  Result<EventBatch> ReadEvents(std::string_view key, std::string_view range_end,
+                                int64_t from_revision, int64_t to_revision, size_t limit,
+                                bool with_prev_kv) const;
+
   // Backend snapshots for Raft (etcd's backend snapshot / snapshot install).
   //
   // A snapshot file is a compacted LMDB copy of the whole backend (key space,
@@ -269,12 +316,27 @@ class Store {
     // The revision this transaction has reached (CurrentRevision() plus the
     // revisions taken so far).
     int64_t Revision() const;
-    // One event per key written so far, in revision order: PUT events carry
-    // the stored KeyValue; DELETE events carry key and mod_revision (the
-    // deletion's revision), as etcd's watch events do. prev_kv is not filled:
-    // a watcher that needs it reads key at revision kv.mod_revision - 1.
+    // One event per key written so far, in revision order (sub-revision
+    // order within a revision): PUT events carry the stored KeyValue; DELETE
+    // events carry key and mod_revision (the deletion's revision), as etcd's
+    // watch events do. prev_kv: see SetEventsPrevKv. Store::ReadEvents later
+    // returns the same events for these revisions (with prev_kv when the flag
+    // was on; see ReadEvents for the compact revision itself).
     // Valid until the WriteTxn is destroyed (also after Commit).
     const std::vector<mvccpb::Event>& Events() const;
+    // Whether the events of the requests applied from now on carry prev_kv
+    // (default false). When on, every event except a creation (a PUT with
+    // create_revision == mod_revision) carries the key's KeyValue as of
+    // revision mod_revision - 1, absent if the key did not exist then:
+    // exactly what etcd's watch server sends with prev_kv (v3rpc/watch.go
+    // reads the key at mod_revision - 1 for every non-create event).
+    // Cost when on: per overwritten or deleted key, one LMDB lookup in this
+    // write transaction (none when the request asked for prev_kv itself, or
+    // for a put with ignore_value/ignore_lease, which already read it) plus a
+    // KeyValue parse and copy held in memory until the WriteTxn is destroyed.
+    // Off: nothing. The server turns it on while some watcher wants prev_kv;
+    // events applied while it was off can be read again with ReadEvents.
+    void SetEventsPrevKv(bool on);
 
     // Commits data, compaction, metadata and the consistent index in one LMDB
     // transaction and makes them visible to readers. Errors: IOError,

@@ -100,7 +100,8 @@ struct WriteState {
   std::optional<std::pair<uint64_t, uint64_t>> consistent;
   Status broken;  // sticky
   bool done = false;
-  uint64_t lmdb_writes = 0;  // LMDB write attempts, to know whether a rollback must replay
+  uint64_t lmdb_writes = 0;     // LMDB write attempts, to know whether a rollback must replay
+  bool events_prev_kv = false;  // WriteTxn::SetEventsPrevKv
 
   ~WriteState();
 
@@ -129,6 +130,13 @@ struct WriteState {
   Status PutRevision(Revision rev, bool tombstone, const mvccpb::KeyValue& kv);
   Status WriteMeta(MDB_dbi dbi, std::string_view key, std::string_view value);
   Status EraseMeta(MDB_dbi dbi, std::string_view key);
+  // For each (key, revision) of `live` (keys a DeleteRange at `rev` deletes),
+  // the key's KeyValue at rev - 1 (nullopt if it did not exist then), as the
+  // prev_kv of its DELETE event. `fetched` (may be null) holds values already
+  // read for the response's prev_kvs, in the same order.
+  Status FetchPrevKvs(const std::vector<std::pair<const std::string*, Revision>>& live, int64_t rev,
+                      const etcdserverpb::DeleteRangeResponse* fetched,
+                      std::vector<std::optional<mvccpb::KeyValue>>* out);
   // The state this WriteTxn has reached, read at `read_rev` (read_view.h).
   ReadView View(int64_t read_rev) const;
   // Ok, or why no request may run now (finished or broken).

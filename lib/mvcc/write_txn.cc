@@ -148,6 +148,20 @@ Status WriteState::DoPut(const Scope& sc, const PutRequest& req, PutResponse* re
   kv->set_mod_revision(rev);
   kv->set_version(cur ? cur->version + 1 : 1);
   kv->set_lease(req.ignore_lease() ? prev.lease() : req.lease());
+  // etcd's watch fills prev_kv for every event but a creation, from the key
+  // at mod_revision - 1 (v3rpc/watch.go); usually that is `cur`, already read.
+  if (events_prev_kv && kv->create_revision() != rev) {
+    if (const std::optional<KeyRevision> before = ki->Get(rev - 1)) {
+      const bool have =
+          cur->mod == before->mod && (req.prev_kv() || req.ignore_value() || req.ignore_lease());
+      if (have) {
+        *ev.mutable_prev_kv() = prev;
+      } else {
+        RETURN_IF_ERROR(
+            FetchKeyValue(txn, s->key_dbi, before->mod, s->data_path, ev.mutable_prev_kv()));
+      }
+    }
+  }
   const Revision r{rev, NextSub(sc)};
   RETURN_IF_ERROR(PutRevision(r, false, *kv));
   {
@@ -176,6 +190,10 @@ Status WriteState::DoDeleteRange(const Scope& sc, const DeleteRangeRequest& req,
     }
   }
   const int64_t rev = WriteRev(sc);
+  std::vector<std::optional<KeyValue>> prevs;
+  if (events_prev_kv) {
+    RETURN_IF_ERROR(FetchPrevKvs(live, rev, req.prev_kv() ? resp : nullptr, &prevs));
+  }
   const int64_t first_sub = NextSub(sc);
   KeyValue tomb;
   for (size_t i = 0; i < live.size(); ++i) {
@@ -191,10 +209,30 @@ Status WriteState::DoDeleteRange(const Scope& sc, const DeleteRangeRequest& req,
     ev.set_type(Event::DELETE);
     ev.mutable_kv()->set_key(key);
     ev.mutable_kv()->set_mod_revision(rev);
+    if (i < prevs.size() && prevs[i]) *ev.mutable_prev_kv() = std::move(*prevs[i]);
   }
   lock.unlock();
   resp->set_deleted(static_cast<int64_t>(live.size()));
   resp->mutable_header()->set_revision(ReadRev(sc));
+  return Status::Ok();
+}
+
+Status WriteState::FetchPrevKvs(const std::vector<std::pair<const std::string*, Revision>>& live,
+                                int64_t rev, const DeleteRangeResponse* fetched,
+                                std::vector<std::optional<KeyValue>>* out) {
+  out->resize(live.size());
+  for (size_t i = 0; i < live.size(); ++i) {
+    // etcd's watch reads the key at mod_revision - 1. That is live[i] unless
+    // an earlier op of the same txn wrote the key (validation forbids it).
+    const std::optional<KeyRevision> before = s->index.Find(*live[i].first)->Get(rev - 1);
+    if (!before) continue;
+    KeyValue& kv = (*out)[i].emplace();
+    if (fetched != nullptr && before->mod == live[i].second) {
+      kv = fetched->prev_kvs(static_cast<int>(i));
+    } else {
+      RETURN_IF_ERROR(FetchKeyValue(txn, s->key_dbi, before->mod, s->data_path, &kv));
+    }
+  }
   return Status::Ok();
 }
 
@@ -307,6 +345,8 @@ void Store::WriteTxn::SetConsistentIndex(uint64_t index, uint64_t term) {
 int64_t Store::WriteTxn::Revision() const { return w_->rev; }
 
 const std::vector<Event>& Store::WriteTxn::Events() const { return w_->events; }
+
+void Store::WriteTxn::SetEventsPrevKv(bool on) { w_->events_prev_kv = on; }
 
 Status Store::WriteTxn::Commit() {
   WriteState& w = *w_;

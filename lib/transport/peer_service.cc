@@ -52,34 +52,102 @@ grpc::Status PeerService::ClusterInfo(grpc::ServerContext*, const transportpb::C
   return grpc::Status::OK;
 }
 
-grpc::Status PeerService::Stream(
-    grpc::ServerContext* ctx,
-    grpc::ServerReaderWriter<transportpb::StreamAck, transportpb::PeerEnvelope>* stream) {
-  transportpb::PeerEnvelope env;
-  if (!stream->Read(&env)) return grpc::Status(grpc::StatusCode::CANCELLED, "no handshake");
-  grpc::Status st = CheckCluster(env.cluster_id(), env.from());
-  if (!st.ok()) return st;
-  const uint64_t from = env.from();
-  if (!stream->Write(transportpb::StreamAck())) {
-    return grpc::Status(grpc::StatusCode::CANCELLED, "stream closed during handshake");
-  }
-  logger_.Debug("established stream from remote peer", {{"remote-peer-id", IdHex(from)}});
-  while (stream->Read(&env)) {
-    // The handshake already checked these; a change mid-stream is a bug or an
-    // attack. A member removed meanwhile is refused here.
-    if (env.cluster_id() != options_.cluster_id || env.from() != from ||
-        !CheckCluster(env.cluster_id(), from).ok()) {
-      grpc::Status refused = CheckCluster(env.cluster_id(), env.from());
-      return refused.ok()
-                 ? grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "sender changed mid-stream")
-                 : refused;
+// One inbound Raft stream. Reads are chained: OnReadDone delivers the
+// envelope and only then starts the next read, so at most one callback of a
+// stream runs at a time. Finish waits for the handshake ack's write.
+class PeerService::StreamReactor final
+    : public grpc::ServerBidiReactor<transportpb::PeerEnvelope, transportpb::StreamAck> {
+ public:
+  explicit StreamReactor(PeerService& service) : service_(service) { StartRead(&env_); }
+
+  void OnReadDone(bool ok) override {
+    if (!ok && !handshaken_) {
+      return FinishOnce(grpc::Status(grpc::StatusCode::CANCELLED, "no handshake"));
     }
-    for (auto& m : *env.mutable_messages()) {
-      handler_(std::move(m));
-      received_.fetch_add(1);
-    }
+    if (!ok) return FinishOnce(grpc::Status::OK);  // the sender closed or went away
+    if (!handshaken_) return OnHandshake();
+    grpc::Status st = service_.CheckEnvelope(env_, from_);
+    if (!st.ok()) return FinishOnce(st);
+    service_.Deliver(env_);
+    StartRead(&env_);
   }
-  return grpc::Status::OK;
+
+  void OnWriteDone(bool) override {
+    grpc::Status finish;
+    {
+      std::lock_guard lk(mu_);
+      writing_ = false;
+      if (!finish_pending_) return;
+      finish = std::move(finish_status_);
+    }
+    Finish(finish);
+  }
+
+  void OnDone() override { delete this; }
+
+ private:
+  void OnHandshake() {
+    grpc::Status st = service_.CheckCluster(env_.cluster_id(), env_.from());
+    if (!st.ok()) return FinishOnce(st);
+    handshaken_ = true;
+    from_ = env_.from();
+    service_.logger_.Debug("established stream from remote peer",
+                           {{"remote-peer-id", IdHex(from_)}});
+    {
+      std::lock_guard lk(mu_);
+      writing_ = true;
+    }
+    StartWrite(&ack_);
+    StartRead(&env_);
+  }
+
+  // Finish must not overlap the ack's write; it then runs from OnWriteDone.
+  void FinishOnce(grpc::Status st) {
+    {
+      std::lock_guard lk(mu_);
+      if (writing_) {
+        finish_pending_ = true;
+        finish_status_ = std::move(st);
+        return;
+      }
+    }
+    Finish(st);
+  }
+
+  PeerService& service_;
+  transportpb::PeerEnvelope env_;  // the read in flight; one at a time
+  transportpb::StreamAck ack_;
+  bool handshaken_ = false;  // read callbacks only (they never overlap)
+  uint64_t from_ = 0;        // read callbacks only
+  std::mutex mu_;
+  bool writing_ = false;         // guarded by mu_
+  bool finish_pending_ = false;  // guarded by mu_
+  grpc::Status finish_status_;   // guarded by mu_
+};
+
+grpc::ServerBidiReactor<transportpb::PeerEnvelope, transportpb::StreamAck>* PeerService::Stream(
+    grpc::CallbackServerContext*) {
+  return new StreamReactor(*this);
+}
+
+grpc::Status PeerService::CheckEnvelope(const transportpb::PeerEnvelope& env, uint64_t from) {
+  // The handshake already checked these; a change mid-stream is a bug or an
+  // attack. A member removed meanwhile is refused here.
+  if (env.cluster_id() == options_.cluster_id && env.from() == from &&
+      CheckCluster(env.cluster_id(), from).ok()) {
+    return grpc::Status::OK;
+  }
+  grpc::Status refused = CheckCluster(env.cluster_id(), env.from());
+  return refused.ok()
+             ? grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "sender changed mid-stream")
+             : refused;
+}
+
+void PeerService::Deliver(transportpb::PeerEnvelope& env) {
+  for (auto& m : *env.mutable_messages()) {
+    handler_(std::move(m));
+    received_.fetch_add(1);
+  }
 }
 
 Status PeerService::ReadSnapshotData(grpc::ServerReader<transportpb::SnapshotChunk>& reader,

@@ -1,6 +1,10 @@
 // The receiving side: the transportpb.Peer gRPC service that checks the
 // cluster id and hands messages and snapshots to the Transport's handlers.
-// Internal to lib/transport. gRPC runs each call on its own thread.
+// Internal to lib/transport. Stream is a callback-API method: each envelope is
+// handed to the Handler from the gRPC thread that completed its read (no
+// hand-off to a per-call thread), and the next read starts only once the
+// Handler returned, which keeps messages in order. Snapshots and ClusterInfo
+// are sync methods, each call on its own thread.
 #pragma once
 
 #include <atomic>
@@ -14,14 +18,14 @@
 
 namespace etcdd::transport {
 
-class PeerService final : public transportpb::Peer::Service {
+class PeerService final
+    : public transportpb::Peer::WithCallbackMethod_Stream<transportpb::Peer::Service> {
  public:
   PeerService(const Options& options, Handler handler, SnapshotHandler snapshot_handler,
               Logger& logger);
 
-  grpc::Status Stream(
-      grpc::ServerContext* ctx,
-      grpc::ServerReaderWriter<transportpb::StreamAck, transportpb::PeerEnvelope>* stream) override;
+  grpc::ServerBidiReactor<transportpb::PeerEnvelope, transportpb::StreamAck>* Stream(
+      grpc::CallbackServerContext* ctx) override;
   grpc::Status SendSnapshot(grpc::ServerContext* ctx,
                             grpc::ServerReader<transportpb::SnapshotChunk>* reader,
                             transportpb::SnapshotAck* ack) override;
@@ -35,9 +39,16 @@ class PeerService final : public transportpb::Peer::Service {
   uint64_t received() const { return received_.load(); }
 
  private:
+  class StreamReactor;
+
   // FAILED_PRECONDITION, logged as etcd does, unless `cluster_id` is ours;
   // FAILED_PRECONDITION kMemberRemoved if `from` was removed.
   grpc::Status CheckCluster(uint64_t cluster_id, uint64_t from);
+  // The check every envelope of a stream from `from` passes after the
+  // handshake: same cluster, same sender, sender not removed meanwhile.
+  grpc::Status CheckEnvelope(const transportpb::PeerEnvelope& env, uint64_t from);
+  // Hands the envelope's messages to the Handler, in order.
+  void Deliver(transportpb::PeerEnvelope& env);
   // Reads the snapshot data after `first`, checking it against total_bytes.
   Status ReadSnapshotData(grpc::ServerReader<transportpb::SnapshotChunk>& reader,
                           transportpb::SnapshotChunk& first, std::string& data);

@@ -16,8 +16,10 @@
 // the guarantee Raft needs. Only http:// peer URLs are supported (no TLS yet).
 //
 // Thread-safety: every public method may be called from any thread. Handler
-// and SnapshotHandler run on transport threads, possibly concurrently with
-// each other (one thread per remote sender); they must not call Stop().
+// and SnapshotHandler run on transport (gRPC) threads, possibly concurrently
+// with each other, but never concurrently for one remote sender's stream; they
+// must not call Stop(). Handler runs on gRPC's callback threads: it should
+// hand the message off quickly (it may call Send) rather than block.
 // Ownership: the Logger must outlive the Transport.
 #pragma once
 

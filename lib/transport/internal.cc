@@ -33,6 +33,13 @@ std::shared_ptr<grpc::Channel> DialPeer(const std::string& target, const Options
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, dial_ms);
   args.SetMaxSendMessageSize(INT_MAX);
   args.SetMaxReceiveMessageSize(INT_MAX);
+  // A peer behind a network that silently drops packets sends nothing back,
+  // not even a reset: HTTP/2 pings find it (etcd's rafthttp uses read
+  // timeouts for this), so the stream is re-dialled once the network heals.
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, kKeepaliveMs);
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, kKeepaliveMs);
+  args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  args.SetInt(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
   return grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), args);
 }
 

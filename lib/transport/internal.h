@@ -20,6 +20,10 @@ std::string IdHex(uint64_t id);
 // for an empty list, a bad URL or a scheme other than http.
 Result<std::vector<std::string>> PeerTargets(const std::vector<std::string>& peer_urls);
 
+// Interval and timeout of the HTTP/2 keepalive pings on peer connections, ms:
+// a silent peer is given up after about twice this.
+inline constexpr int kKeepaliveMs = 2000;
+
 // A fresh channel to `target` with its own subchannel (so a reconnect really
 // dials again) whose connection attempts give up after options.dial_timeout.
 std::shared_ptr<grpc::Channel> DialPeer(const std::string& target, const Options& options);

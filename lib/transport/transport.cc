@@ -34,6 +34,14 @@ Result<std::unique_ptr<Transport>> Transport::Start(const Options& options,
     builder.AddListeningPort(u.HostPort(), grpc::InsecureServerCredentials(), &t->ports_[i]);
   }
   builder.SetMaxReceiveMessageSize(INT_MAX);
+  // Accept the peers' keepalive pings (see DialPeer) and ping them too, so a
+  // silent inbound stream is closed as well.
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, kKeepaliveMs);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, kKeepaliveMs);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS,
+                             kKeepaliveMs / 2);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 0);
   builder.SetMaxSendMessageSize(INT_MAX);
   builder.RegisterService(t->service_.get());
   t->server_ = builder.BuildAndStart();

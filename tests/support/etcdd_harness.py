@@ -213,9 +213,10 @@ class Cluster:
             if n != name:
                 proxy.block_sources({name}, mode)
 
-    def heal(self):
+    def heal(self, close_blackholed=True):
+        """Restores peer traffic; see TcpProxy.heal for `close_blackholed`."""
         for proxy in self.proxies.values():
-            proxy.heal()
+            proxy.heal(close_blackholed)
 
     def start(self):
         for m in self.members:

@@ -29,7 +29,8 @@ Blocking modes:
   "blackhole" existing and new connections stay open but every byte in either
               direction is read and discarded (the sender sees a silent peer,
               like dropped packets). On heal, blackholed connections are closed:
-              their streams lost bytes and cannot resume.
+              their streams lost bytes and cannot resume (heal(False) leaves
+              them silent instead, for the endpoints' timeouts to find).
 
 Thread-safety: every public method may be called from any thread. The proxy
 runs one accept thread and two pump threads per live connection, all daemons,
@@ -119,12 +120,17 @@ class TcpProxy:
                      if link.source in sources or link.source is None]
         self._apply(links, mode)
 
-    def heal(self):
-        """Lets everything through again. Blackholed connections are closed."""
+    def heal(self, close_blackholed=True):
+        """Lets everything through again. Blackholed connections are closed,
+        unless `close_blackholed` is False: then they stay open and silent
+        forever, as a connection that lost packets does on a real network,
+        and only the endpoints' own timeouts can end them."""
         with self._lock:
             self._block_all = None
             self._blocked_sources.clear()
             stale = [link for link in self._links if link.blackholed]
+        if not close_blackholed:
+            return
         for link in stale:
             self._drop(link)
 

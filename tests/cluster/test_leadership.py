@@ -6,9 +6,7 @@ for requests that require one.
 Runs against real etcd too (ETCDD_BIN=/usr/bin/etcd), except the last test,
 which checks an etcdd refusal that etcd does not make."""
 
-import json
 import os
-import subprocess
 import sys
 
 import grpc
@@ -17,18 +15,8 @@ from etcd3 import etcdrpc
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "support"))
 from etcd_rpc import wait_until  # noqa: E402
+from etcdctl_cli import etcdctl, statuses  # noqa: E402
 from etcdd_harness import Cluster, Server, is_real_etcd  # noqa: E402
-
-
-def etcdctl(endpoints, *args):
-    env = dict(os.environ, ETCDCTL_API="3")
-    return subprocess.run(["etcdctl", "--endpoints", ",".join(endpoints)] + list(args),
-                          capture_output=True, text=True, env=env, timeout=60)
-
-
-def statuses(endpoints):
-    r = etcdctl(endpoints, "endpoint", "status", "-w", "json")
-    return {s["Endpoint"]: s["Status"] for s in json.loads(r.stdout)}
 
 
 def test_move_leader(tmp_path):

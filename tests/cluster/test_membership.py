@@ -12,13 +12,13 @@ Runs against real etcd too (ETCDD_BIN=/usr/bin/etcd)."""
 
 import json
 import os
-import subprocess
 import sys
-import time
 
 import etcd3
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "support"))
+from etcd_rpc import wait_until  # noqa: E402
+from etcdctl_cli import etcdctl, statuses  # noqa: E402
 from etcdd_harness import Cluster, Server, free_port, is_real_etcd  # noqa: E402
 
 # Small enough that the test writes past several snapshots quickly; the
@@ -28,42 +28,17 @@ SNAPSHOT_COUNT = 1000
 CATCH_UP_ENTRIES = 5000
 
 
-def etcdctl(endpoints, *args, check=True):
-    env = dict(os.environ, ETCDCTL_API="3")
-    r = subprocess.run(["etcdctl", "--endpoints", ",".join(endpoints)] + list(args),
-                       capture_output=True, text=True, env=env, timeout=60)
-    if check:
-        assert r.returncode == 0, r.stderr
-    return r
-
-
 def client_for(server):
     host, port = server.endpoint.split(":")
     return etcd3.client(host=host, port=int(port), timeout=15)
 
 
-def statuses(endpoints):
-    out = etcdctl(endpoints, "endpoint", "status", "-w", "json").stdout
-    return [s["Status"] for s in json.loads(out)]
-
-
-def wait_until(predicate, timeout=60, what="condition"):
-    """Polls `predicate` until it holds; the events waited for (a member
-    applying a snapshot, a learner catching up) have no notification."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.1)
-    raise AssertionError("timed out waiting for " + what)
-
-
 def same_state(endpoints):
     """Every member at the same revision with the same KV hash."""
-    st = statuses(endpoints)
+    st = statuses(endpoints).values()
     if len({s["header"]["revision"] for s in st}) != 1:
         return False
-    out = etcdctl(endpoints, "endpoint", "hashkv", "-w", "json").stdout
+    out = etcdctl(endpoints, "endpoint", "hashkv", "-w", "json", check=True).stdout
     return len({h["HashKV"]["hash"] for h in json.loads(out)}) == 1
 
 
@@ -73,11 +48,11 @@ def add_member(endpoints, *args):
     result = []
 
     def attempt():
-        r = etcdctl(endpoints, "member", "add", *args, check=False)
+        r = etcdctl(endpoints, "member", "add", *args)
         assert r.returncode == 0 or "unhealthy cluster" in r.stderr, r.stderr
         result.append(r)
         return r.returncode == 0
-    wait_until(attempt, what="member add")
+    wait_until(attempt, 60, "member add")
     return result[-1].stdout
 
 
@@ -102,9 +77,9 @@ def put_many(client, n, prefix):
 def test_lagging_follower_catches_up_from_snapshot(tmp_path):
     args = ["--snapshot-count", str(SNAPSHOT_COUNT)]
     with Cluster(tmp_path, 3, extra_args=args) as c:
-        leader_id = statuses(c.endpoints())[0]["leader"]
-        ids = {s["header"]["member_id"]: m for s, m in zip(statuses(c.endpoints()), c.members)}
-        follower = next(m for i, m in ids.items() if i != leader_id)
+        st = statuses(c.endpoints())
+        leader_id = next(iter(st.values()))["leader"]
+        follower = next(m for m in c.members if st[m.endpoint]["header"]["member_id"] != leader_id)
         others = [m for m in c.members if m is not follower]
         follower.stop()
 
@@ -113,7 +88,7 @@ def test_lagging_follower_catches_up_from_snapshot(tmp_path):
         writer.close()
 
         follower.start()
-        wait_until(lambda: same_state(c.endpoints()), what="the follower to catch up")
+        wait_until(lambda: same_state(c.endpoints()), 60, "the follower to catch up")
         back = client_for(follower)
         value, meta = back.get("/snap/%06d" % 0)
         assert value == b"v0"
@@ -128,7 +103,7 @@ def test_lagging_follower_catches_up_from_snapshot(tmp_path):
         # The caught-up member restarts from its installed backend.
         follower.stop()
         follower.start()
-        wait_until(lambda: same_state(c.endpoints()), what="the follower to restart")
+        wait_until(lambda: same_state(c.endpoints()), 60, "the follower to restart")
 
 
 def test_replace_a_dead_member(tmp_path):
@@ -143,14 +118,15 @@ def test_replace_a_dead_member(tmp_path):
         writer.close()
         dead = c.members[2]
         alive = [m.endpoint for m in c.members[:2]]
-        members = etcdctl(alive, "member", "list", "-w", "json").stdout
+        members = etcdctl(alive, "member", "list", "-w", "json", check=True).stdout
         dead_id = next(m["ID"] for m in json.loads(members)["members"] if m["name"] == dead.name)
         dead.kill9()
         # A request forwarded to a leader that just died is lost and times
         # out, in etcd too; an operator acts once the survivors have a leader.
-        wait_until(lambda: all(s["leader"] not in (0, dead_id) for s in statuses(alive)),
-                   what="a leader among the survivors")
-        out = etcdctl(alive, "member", "remove", "%x" % dead_id).stdout
+        wait_until(lambda: all(s["leader"] not in (0, dead_id)
+                               for s in statuses(alive).values()),
+                   60, "a leader among the survivors")
+        out = etcdctl(alive, "member", "remove", "%x" % dead_id, check=True).stdout
         assert "Member %x removed from cluster" % dead_id in out.replace("  ", " ").replace(
             "Member  ", "Member ")
 
@@ -167,9 +143,10 @@ def test_replace_a_dead_member(tmp_path):
                 assert any("applied incoming snapshot" in line for line in new.log)
             c2.put("/after", "2")
             c2.close()
-            listed = json.loads(etcdctl(eps, "member", "list", "-w", "json").stdout)["members"]
+            out = etcdctl(eps, "member", "list", "-w", "json", check=True).stdout
+            listed = json.loads(out)["members"]
             assert sorted(m["name"] for m in listed) == ["m0", "m1", "m3"]
-            wait_until(lambda: same_state(eps), what="the members to converge")
+            wait_until(lambda: same_state(eps), 60, "the members to converge")
         finally:
             new.kill9()
 
@@ -182,7 +159,7 @@ def test_learner_promote_and_removed_member_stops(tmp_path):
         out = add_member(eps, "l", "--learner", "--peer-urls", "http://127.0.0.1:%d" % peer_port)
         learner_id = out.split()[1]
         # A learner that has not started cannot be promoted.
-        r = etcdctl(eps, "member", "promote", learner_id, check=False)
+        r = etcdctl(eps, "member", "promote", learner_id)
         assert r.returncode != 0
         assert "can only promote a learner member which is in sync with leader" in r.stderr
 
@@ -190,25 +167,26 @@ def test_learner_promote_and_removed_member_stops(tmp_path):
         learner.start()
         try:
             # A learner serves serializable reads only (etcd 3.4).
-            r = etcdctl([learner.endpoint], "put", "/x", "y", check=False)
+            r = etcdctl([learner.endpoint], "put", "/x", "y")
             assert r.returncode != 0 and "rpc not supported for learner" in r.stderr
             wait_until(lambda: etcdctl([learner.endpoint], "get", "/k", "--consistency=s",
                                        "--print-value-only").stdout == "v\n",
-                       what="the learner to catch up")
+                       60, "the learner to catch up")
             # A second learner exceeds the default limit of one.
             r = etcdctl(eps, "member", "add", "l2", "--learner",
-                        "--peer-urls", "http://127.0.0.1:%d" % free_port(), check=False)
+                        "--peer-urls", "http://127.0.0.1:%d" % free_port())
             assert r.returncode != 0 and "too many learner members in cluster" in r.stderr
 
             def promoted():
-                r = etcdctl(eps, "member", "promote", learner_id, check=False)
+                r = etcdctl(eps, "member", "promote", learner_id)
                 return r.returncode == 0
-            wait_until(promoted, what="the learner to catch up and be promoted")
-            listed = json.loads(etcdctl(eps, "member", "list", "-w", "json").stdout)["members"]
+            wait_until(promoted, 60, "the learner to catch up and be promoted")
+            out = etcdctl(eps, "member", "list", "-w", "json", check=True).stdout
+            listed = json.loads(out)["members"]
             assert all(not m.get("isLearner", False) for m in listed) and len(listed) == 4
 
             # Removing it: the member stops by itself, as etcd's does.
-            etcdctl(eps, "member", "remove", learner_id)
+            etcdctl(eps, "member", "remove", learner_id, check=True)
             assert learner.proc.wait(timeout=30) is not None
         finally:
             learner.kill9()

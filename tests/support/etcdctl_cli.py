@@ -23,6 +23,7 @@ def etcdctl(endpoints, *args, check=False):
 
 def statuses(endpoints):
     """`endpoint status -w json`, as {endpoint: status} for the endpoints that
-    answered."""
+    answered. Like any protobuf JSON, a status omits zero fields: no
+    "leader" while the member has none."""
     out = etcdctl(endpoints, "endpoint", "status", "-w", "json").stdout
     return {s["Endpoint"]: s["Status"] for s in json.loads(out)}

@@ -4,6 +4,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include "cli/go_format.h"
+
 namespace etcdd {
 
 namespace {
@@ -113,7 +115,21 @@ struct RawValues {
   std::string initial_cluster;
   std::string log_outputs;
   std::string strict_reconfig_check = "true";
+  std::string lease_checkpoint = "false";
+  std::string lease_checkpoint_interval = "5m0s";
 };
+
+// A Go bool flag's value: the flag alone ("") means true.
+Status ParseBoolFlag(const std::string& name, const std::string& raw, bool* out) {
+  if (raw.empty() || raw == "true") {
+    *out = true;
+  } else if (raw == "false") {
+    *out = false;
+  } else {
+    return Status::InvalidArgument("invalid boolean value \"" + raw + "\" for -" + name);
+  }
+  return Status::Ok();
+}
 
 // Turns the raw strings into URLs, the initial cluster and the log outputs,
 // with etcd's defaults (data dir "${name}.etcd"; with no --initial-cluster,
@@ -136,15 +152,16 @@ Status ApplyRawValues(RawValues raw, DaemonFlags* f) {
   if (!ic.ok()) return Status::InvalidArgument("--initial-cluster: " + ic.status().message());
   c.initial_cluster = std::move(*ic);
   if (!raw.log_outputs.empty()) f->log_outputs = Split(raw.log_outputs, ',');
-  // A Go bool flag: "--strict-reconfig-check" alone means true.
-  if (raw.strict_reconfig_check.empty() || raw.strict_reconfig_check == "true") {
-    c.strict_reconfig_check = true;
-  } else if (raw.strict_reconfig_check == "false") {
-    c.strict_reconfig_check = false;
-  } else {
-    return Status::InvalidArgument("invalid boolean value \"" + raw.strict_reconfig_check +
-                                   "\" for -strict-reconfig-check");
+  RETURN_IF_ERROR(
+      ParseBoolFlag("strict-reconfig-check", raw.strict_reconfig_check, &c.strict_reconfig_check));
+  RETURN_IF_ERROR(ParseBoolFlag("experimental-enable-lease-checkpoint", raw.lease_checkpoint,
+                                &c.lease_checkpoint));
+  auto interval = cli::ParseGoDuration(raw.lease_checkpoint_interval);
+  if (!interval.ok() || interval->count() <= 0) {
+    return Status::InvalidArgument("invalid value \"" + raw.lease_checkpoint_interval +
+                                   "\" for -experimental-lease-checkpoint-interval");
   }
+  c.lease_checkpoint_interval = std::chrono::duration_cast<std::chrono::milliseconds>(*interval);
   return Status::Ok();
 }
 
@@ -186,10 +203,18 @@ void RegisterFlags(CLI::App& app, bool from_config_file, DaemonFlags& f, RawValu
   opt("max-wals", &c.max_wals, "Maximum number of wal files to retain (0 is unlimited).");
   opt("max-learners", &c.max_learners, "Maximum number of learners in the cluster.");
   opt("experimental-max-learners", &c.max_learners, "Alias of --max-learners (etcd 3.5).");
-  app.add_option("--strict-reconfig-check", raw.strict_reconfig_check,
-                 "Reject reconfiguration requests that would cause quorum loss.")
-      ->expected(0, 1)
-      ->envname(from_config_file ? "" : EnvName("strict-reconfig-check"));
+  auto bool_opt = [&](const std::string& name, std::string* var, const std::string& help) {
+    app.add_option("--" + name, *var, help)
+        ->expected(0, 1)
+        ->envname(from_config_file ? "" : EnvName(name));
+  };
+  bool_opt("strict-reconfig-check", &raw.strict_reconfig_check,
+           "Reject reconfiguration requests that would cause quorum loss.");
+  bool_opt("experimental-enable-lease-checkpoint", &raw.lease_checkpoint,
+           "Enable the leader to send regular checkpoints to other members to prevent reset of "
+           "remaining TTL on leader change.");
+  opt("experimental-lease-checkpoint-interval", &raw.lease_checkpoint_interval,
+      "Duration of time between two checkpoints (e.g. 5m0s).");
   opt("log-level", &f.log_level, "Log level: debug, info, warn, error, panic, or fatal.");
   opt("log-outputs", &raw.log_outputs, "Log outputs: default, stderr, stdout, or file paths.");
   app.add_flag("--version", f.print_version, "Print the version and exit.");

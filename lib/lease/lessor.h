@@ -175,6 +175,10 @@ class Lessor {
   // if the lease does not exist.
   Status Detach(int64_t id, std::string_view key);
 
+  // Whether lease `id` exists (also when expired but not revoked yet, as
+  // etcd's Lookup finds it).
+  bool Contains(int64_t id) const { return leases_.contains(id); }
+
   // The lease `key` is attached to, or kNoLease (etcd's GetLease).
   int64_t LeaseOf(std::string_view key) const;
 

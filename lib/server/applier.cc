@@ -11,9 +11,11 @@
 
 namespace etcdd::server {
 
-Applier::Applier(mvcc::Store& store, raftpb::ConfState conf_state, serverpb::Members members,
-                 int max_learners, WaitRegistry<ApplyResult>& waiters, Hooks hooks, Logger& logger)
+Applier::Applier(mvcc::Store& store, Leases& leases, raftpb::ConfState conf_state,
+                 serverpb::Members members, int max_learners, WaitRegistry<ApplyResult>& waiters,
+                 Hooks hooks, Logger& logger)
     : store_(store),
+      leases_(leases),
       conf_state_(std::move(conf_state)),
       members_(std::move(members)),
       max_learners_(max_learners),
@@ -71,6 +73,7 @@ void Applier::InstallSnapshot(const raftpb::Snapshot& snap) {
                  !members.ParseFromString(**ms))) {
     s = Status::Corruption("snapshot without a member list or conf state", path);
   }
+  if (s.ok()) s = leases_.Recover(store_);
   if (s.ok() && store_.ConsistentIndex() != index) {
     s = Status::Corruption("snapshot data is at index " + std::to_string(store_.ConsistentIndex()) +
                                ", not " + std::to_string(index),
@@ -142,6 +145,7 @@ void Applier::ApplyBatch(std::vector<raftpb::Entry>& batch) {
   std::vector<std::pair<uint64_t, ApplyResult>> results;
   const raftpb::Entry* last = nullptr;
   bool members_changed = false;
+  size_t tracked = 0;  // events of `txn` the lessor has seen
   for (const auto& e : batch) {
     raftpb::ConfChange cc;
     if (e.type() == raftpb::ENTRY_CONF_CHANGE && !cc.ParseFromString(e.data())) {
@@ -161,6 +165,7 @@ void Applier::ApplyBatch(std::vector<raftpb::Entry>& batch) {
     }
     uint64_t id = 0;
     ApplyResult r = ApplyNormal(txn, e, &id);
+    tracked = leases_.Track(txn, tracked);
     if (id != 0) results.emplace_back(id, std::move(r));
   }
   if (last == nullptr) return;
@@ -200,6 +205,12 @@ ApplyResult Applier::ApplyNormal(mvcc::Store::WriteTxn& txn, const raftpb::Entry
       return unwrap(txn.Compact(req.compaction()));
     case serverpb::InternalRequest::kPublish:
       return ApplyPublish(txn, req.publish());
+    case serverpb::InternalRequest::kLeaseGrant:
+      return unwrap(leases_.ApplyGrant(txn, req.lease_grant()));
+    case serverpb::InternalRequest::kLeaseRevoke:
+      return unwrap(leases_.ApplyRevoke(txn, req.lease_revoke()));
+    case serverpb::InternalRequest::kLeaseCheckpoint:
+      return unwrap(leases_.ApplyCheckpoint(txn, req.lease_checkpoint()));
     case serverpb::InternalRequest::REQUEST_NOT_SET:
       break;
   }

@@ -29,6 +29,7 @@
 #include "etcdserverpb/rpc.pb.h"
 #include "mvcc/store.h"
 #include "raftpb/raft.pb.h"
+#include "server/leases.h"
 #include "server/wait.h"
 #include "serverpb/internal.pb.h"
 
@@ -39,7 +40,9 @@ namespace etcdd::server {
 // A configuration change yields the member list after it.
 using ApplyResult =
     std::variant<Status, etcdserverpb::PutResponse, etcdserverpb::DeleteRangeResponse,
-                 etcdserverpb::TxnResponse, etcdserverpb::CompactionResponse, serverpb::Members>;
+                 etcdserverpb::TxnResponse, etcdserverpb::CompactionResponse, serverpb::Members,
+                 etcdserverpb::LeaseGrantResponse, etcdserverpb::LeaseRevokeResponse,
+                 etcdserverpb::LeaseCheckpointResponse>;
 
 class Applier {
  public:
@@ -57,9 +60,11 @@ class Applier {
   };
 
   // `conf_state` and `members` are the configuration and member list as of
-  // the store's consistent index; `max_learners` is --max-learners.
-  Applier(mvcc::Store& store, raftpb::ConfState conf_state, serverpb::Members members,
-          int max_learners, WaitRegistry<ApplyResult>& waiters, Hooks hooks, Logger& logger);
+  // the store's consistent index; `max_learners` is --max-learners. Lease
+  // requests are applied to `leases`, which also follows the keys written.
+  Applier(mvcc::Store& store, Leases& leases, raftpb::ConfState conf_state,
+          serverpb::Members members, int max_learners, WaitRegistry<ApplyResult>& waiters,
+          Hooks hooks, Logger& logger);
   ~Applier();  // Stop()s
 
   void Start();
@@ -103,6 +108,7 @@ class Applier {
   Status ApplyPublish(mvcc::Store::WriteTxn& txn, const serverpb::Member& attrs);
 
   mvcc::Store& store_;
+  Leases& leases_;
   raftpb::ConfState conf_state_;  // apply thread only
   mutable std::mutex members_mu_;
   serverpb::Members members_;  // guarded by members_mu_; written by the apply thread

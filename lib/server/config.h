@@ -2,6 +2,7 @@
 // are etcd 3.4's (embed/config.go).
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <string>
@@ -37,6 +38,11 @@ struct ServerConfig {
   bool strict_reconfig_check = true;
   // Learners allowed in the cluster at once (etcd 3.5's --max-learners).
   int max_learners = 1;
+  // etcd's --experimental-enable-lease-checkpoint: the leader records
+  // remaining TTLs through Raft so that a new leader or a restart keeps them.
+  bool lease_checkpoint = false;
+  // etcd's --experimental-lease-checkpoint-interval.
+  std::chrono::milliseconds lease_checkpoint_interval = std::chrono::minutes(5);
 
   // "${data_dir}/member", where the WAL and backend live.
   std::string MemberDir() const { return data_dir + "/member"; }

@@ -28,7 +28,7 @@ const char* StateName(raft::StateType s) {
 RaftNode::RaftNode(std::unique_ptr<raft::RawNode> node,
                    std::shared_ptr<raft::MemoryStorage> storage, std::unique_ptr<wal::Wal> wal,
                    Options options, MessageSink send, CommitSink sink, SnapshotSink snapshot_sink,
-                   Logger& logger)
+                   LeaderSink leader_sink, Logger& logger)
     : node_(std::move(node)),
       storage_(std::move(storage)),
       wal_(std::move(wal)),
@@ -36,6 +36,7 @@ RaftNode::RaftNode(std::unique_ptr<raft::RawNode> node,
       send_(std::move(send)),
       sink_(std::move(sink)),
       snapshot_sink_(std::move(snapshot_sink)),
+      leader_sink_(std::move(leader_sink)),
       logger_(logger) {
   auto st = node_->GetStatus();
   term_ = st.term;
@@ -125,6 +126,12 @@ bool RaftNode::WaitLeader(uint64_t lead, std::chrono::steady_clock::time_point d
   std::unique_lock lock(mu_);
   return lead_cv_.wait_until(lock, deadline,
                              [&] { return lead == 0 ? lead_.load() != 0 : lead_.load() == lead; });
+}
+
+bool RaftNode::WaitLeaderChange(uint64_t lead, std::chrono::steady_clock::time_point deadline) {
+  std::unique_lock lock(mu_);
+  return lead_cv_.wait_until(lock, deadline, [&] { return stop_ || lead_.load() != lead; }) &&
+         !stop_;
 }
 
 bool RaftNode::ApplyConfChanges(size_t n) {
@@ -284,6 +291,7 @@ void RaftNode::ExpireReadRounds() {
 
 void RaftNode::HandleReady(raft::Ready rd) {
   if (rd.soft_state) {
+    if (rd.soft_state->lead != lead_.load() && leader_sink_) leader_sink_(rd.soft_state->lead);
     uint64_t old;
     {
       std::lock_guard lock(mu_);

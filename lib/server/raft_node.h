@@ -57,9 +57,14 @@ class RaftNode {
   // file the snapshot handler saved for its index.
   using SnapshotSink = std::function<void(const raftpb::Snapshot&)>;
 
+  // Receives the new leader's id (0: none) on the loop thread when it
+  // changes, before Lead() reports it, so whoever sees this member lead also
+  // sees what the sink did (the lessor's promotion); must not block for long.
+  using LeaderSink = std::function<void(uint64_t lead)>;
+
   RaftNode(std::unique_ptr<raft::RawNode> node, std::shared_ptr<raft::MemoryStorage> storage,
            std::unique_ptr<wal::Wal> wal, Options options, MessageSink send, CommitSink sink,
-           SnapshotSink snapshot_sink, Logger& logger);
+           SnapshotSink snapshot_sink, LeaderSink leader_sink, Logger& logger);
   ~RaftNode();  // Stop()s
 
   void Start();
@@ -101,6 +106,10 @@ class RaftNode {
   // Blocks until the leader is `lead` (0: any leader) or `deadline` passes;
   // returns whether it is.
   bool WaitLeader(uint64_t lead, std::chrono::steady_clock::time_point deadline);
+
+  // Blocks until the leader is no longer `lead` or `deadline` passes;
+  // returns whether it changed.
+  bool WaitLeaderChange(uint64_t lead, std::chrono::steady_clock::time_point deadline);
 
   // Queues a message received from a peer for the Raft state machine.
   void Step(raftpb::Message msg);
@@ -148,6 +157,7 @@ class RaftNode {
   MessageSink send_;
   CommitSink sink_;
   SnapshotSink snapshot_sink_;
+  LeaderSink leader_sink_;
   Logger& logger_;
 
   std::mutex mu_;

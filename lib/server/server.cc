@@ -57,6 +57,12 @@ void EtcdServer::Stop() {
   }
   snap_cv_.notify_all();
   if (snap_sender_.joinable()) snap_sender_.join();
+  {
+    std::lock_guard lock(lease_loop_mu_);
+    lease_loop_stop_ = true;
+  }
+  lease_loop_cv_.notify_all();
+  if (lease_loop_.joinable()) lease_loop_.join();
   if (transport_) transport_->Stop();
   if (raft_) raft_->Stop();
   if (applier_) applier_->Stop();
@@ -67,11 +73,19 @@ Status EtcdServer::Open() {
   RETURN_IF_ERROR(CreateDirs(cfg_.MemberDir()).Annotate("cannot access data directory"));
   ASSIGN_OR_RETURN(DirLock lock, DirLock::Acquire(cfg_.data_dir));
   lock_.emplace(std::move(lock));
+  lease::LessorOptions lessor;
+  lessor.min_ttl_seconds = lease::MinLeaseTtlSeconds(
+      cfg_.ElectionTicks(), std::chrono::milliseconds(cfg_.heartbeat_interval_ms));
+  lessor.checkpointing_enabled = cfg_.lease_checkpoint;
+  lessor.checkpoint_interval = cfg_.lease_checkpoint_interval;
+  leases_ = std::make_unique<Leases>(lessor);
   mvcc::Options opts;
+  opts.lease_exists = [this](int64_t id) { return leases_->Exists(id); };
   // The quota is enforced before proposing (see Propose), as etcd does; the
   // map has room above it so that entries already committed always apply.
   opts.map_size_bytes = cfg_.QuotaBytes() + std::max<uint64_t>(cfg_.QuotaBytes() / 4, 64 << 20);
   ASSIGN_OR_RETURN(store_, mvcc::Store::Open(cfg_.BackendDir(), opts));
+  RETURN_IF_ERROR(leases_->Recover(*store_));
 
   auto storage = std::make_shared<raft::MemoryStorage>();
   std::unique_ptr<wal::Wal> wal;
@@ -125,8 +139,8 @@ Status EtcdServer::Open() {
   ASSIGN_OR_RETURN(serverpb::Members applied_members, LoadMembers());
   const serverpb::Member* self = FindMember(applied_members, member_id_);
   is_learner_ = self != nullptr && self->is_learner();
-  applier_ = std::make_unique<Applier>(*store_, conf_state, applied_members, cfg_.max_learners,
-                                       waiters_, std::move(hooks), logger_);
+  applier_ = std::make_unique<Applier>(*store_, *leases_, conf_state, applied_members,
+                                       cfg_.max_learners, waiters_, std::move(hooks), logger_);
   RaftNode::Options ro{cfg_.heartbeat_interval_ms, cfg_.ElectionTicks(),
                        static_cast<int>(RequestTimeout().count())};
   // transport_ is set below, before the loop thread starts.
@@ -134,7 +148,8 @@ Status EtcdServer::Open() {
       std::move(node), storage, std::move(wal), ro,
       [this](std::vector<raftpb::Message> m) { SendMessages(std::move(m)); },
       [this](std::vector<raftpb::Entry> e) { applier_->Enqueue(std::move(e)); },
-      [this](const raftpb::Snapshot& snap) { applier_->EnqueueSnapshot(snap); }, logger_);
+      [this](const raftpb::Snapshot& snap) { applier_->EnqueueSnapshot(snap); },
+      [this](uint64_t lead) { OnLeaderChanged(lead); }, logger_);
   last_snapshot_index_ = store_->ConsistentIndex();
   snap_sender_ = std::thread([this] { RunSnapshotSender(); });
   RETURN_IF_ERROR(StartTransport(members));
@@ -149,6 +164,7 @@ Status EtcdServer::Open() {
   next_request_id_ = ((member_id_ & 0xffff) << 48) | ((now_ms & ((1ull << 40) - 1)) << 8);
   applier_->Start();
   raft_->Start();
+  lease_loop_ = std::thread([this] { RunLeaseLoop(); });
   logger_.Info(restart ? "restarting local member" : "starting local member",
                {{"local-member-id", IdToHex(member_id_)},
                 {"cluster-id", IdToHex(cluster_id_)},
@@ -300,6 +316,10 @@ Status EtcdServer::StartTransport(const serverpb::Members& members) {
   opts.cluster_id = cluster_id_;
   opts.members = [this] { return applier_->Members().SerializeAsString(); };
   opts.removed_by_peer = [this](uint64_t) { OnRemoved(); };
+  opts.forward = [this](const std::string& request,
+                        std::chrono::steady_clock::time_point deadline) {
+    return HandleForwarded(request, deadline);
+  };
   ASSIGN_OR_RETURN(transport_, transport::Transport::Start(
                                    opts, cfg_.listen_peer_urls,
                                    [this](raftpb::Message m) { raft_->Step(std::move(m)); },
@@ -465,6 +485,14 @@ void EtcdServer::Propose(serverpb::InternalRequest& req, Done<Response> done) {
       [this, done = std::move(done)](ApplyResult r) { done(Unwrap<Response>(std::move(r))); });
   raft_->Propose(std::move(data));
 }
+
+// The lease requests are proposed from server_lease.cc.
+template void EtcdServer::Propose(serverpb::InternalRequest&,
+                                  Done<etcdserverpb::LeaseGrantResponse>);
+template void EtcdServer::Propose(serverpb::InternalRequest&,
+                                  Done<etcdserverpb::LeaseRevokeResponse>);
+template void EtcdServer::Propose(serverpb::InternalRequest&,
+                                  Done<etcdserverpb::LeaseCheckpointResponse>);
 
 template <typename Response>
 Result<Response> EtcdServer::Unwrap(ApplyResult r) const {

@@ -29,6 +29,7 @@
 #include "mvcc/store.h"
 #include "server/applier.h"
 #include "server/config.h"
+#include "server/leases.h"
 #include "server/raft_node.h"
 #include "server/wait.h"
 #include "serverpb/internal.pb.h"
@@ -93,6 +94,34 @@ class EtcdServer {
   // compaction is applied, which in etcdd includes removing old revisions.
   void Compact(const etcdserverpb::CompactionRequest& req,
                Done<etcdserverpb::CompactionResponse> done);
+
+  // Lease service (etcd's v3rpc LeaseServer over EtcdServer). Grant and
+  // Revoke go through Raft. Grant assigns a positive id when the request has
+  // none (etcd's reqIDGen); the TTL is raised to the minimum lease TTL (1.5 x
+  // election timeout, in whole seconds). Errors: FailedPrecondition
+  // "etcdserver: lease already exists", OutOfRange "etcdserver: too large
+  // lease TTL", NotFound "etcdserver: requested lease not found" (Revoke),
+  // and Propose's errors.
+  void LeaseGrant(const etcdserverpb::LeaseGrantRequest& req,
+                  Done<etcdserverpb::LeaseGrantResponse> done);
+  void LeaseRevoke(const etcdserverpb::LeaseRevokeRequest& req,
+                   Done<etcdserverpb::LeaseRevokeResponse> done);
+  // One keep-alive: the leader renews the lease, after applying everything
+  // committed so far; a follower forwards the renewal to the leader over the
+  // peer transport and retries on a leader change until `deadline` (etcd's
+  // LeaseRenew). The response carries the header as of before the renewal
+  // and TTL in seconds, 0 for a lease that does not exist (etcd's answer).
+  // Errors: Unavailable "etcdserver: request timed out".
+  Result<etcdserverpb::LeaseKeepAliveResponse> LeaseRenew(
+      int64_t id, std::chrono::steady_clock::time_point deadline);
+  // Remaining TTL (seconds) and granted TTL as the leader's lessor knows them
+  // (forwarded like LeaseRenew), with the keys if asked; TTL -1 for a lease
+  // that does not exist (etcd's answer). Errors: as LeaseRenew.
+  Result<etcdserverpb::LeaseTimeToLiveResponse> LeaseTimeToLive(
+      const etcdserverpb::LeaseTimeToLiveRequest& req,
+      std::chrono::steady_clock::time_point deadline);
+  // This member's leases, by id (etcd's LeaseLeases reads the local lessor).
+  etcdserverpb::LeaseLeasesResponse LeaseLeases() const;
 
   // Maintenance.Status: version, db size and in-use size (bytes), leader, Raft
   // index/term and applied index.
@@ -222,6 +251,29 @@ class EtcdServer {
   // interrupted send, and received snapshots at or below the backend's index.
   void RemoveStaleSnapshotFiles() const;
 
+  // Leases (server_lease.cc). The leader's lease loop: every 500 ms, proposes
+  // revokes of expired leases and due checkpoints (etcd's lessor runLoop).
+  void RunLeaseLoop();
+  // Raft loop hook: this member became leader (the lessor becomes primary,
+  // extending every lease by the election timeout) or stopped being it.
+  void OnLeaderChanged(uint64_t lead);
+  // The leader's answers to LeaseRenew / LeaseTimeToLive, after applying
+  // what is committed. Errors: FailedPrecondition lease::kErrNotPrimary when
+  // this member is not the primary; NotFound for an unknown lease.
+  Result<etcdserverpb::LeaseKeepAliveResponse> RenewOnLeader(
+      int64_t id, std::chrono::steady_clock::time_point deadline);
+  Result<etcdserverpb::LeaseTimeToLiveResponse> TimeToLiveOnLeader(
+      const etcdserverpb::LeaseTimeToLiveRequest& req,
+      std::chrono::steady_clock::time_point deadline);
+  // Runs `local` on the leader, or forwards `forwarded` to it, until an
+  // answer other than "not leader" or `deadline` (etcd's forwarding loop).
+  Result<std::string> OnLeader(const serverpb::Forwarded& forwarded,
+                               const std::function<Result<std::string>()>& local,
+                               std::chrono::steady_clock::time_point deadline);
+  // Transport hook: a request forwarded by a follower.
+  Result<std::string> HandleForwarded(const std::string& request,
+                                      std::chrono::steady_clock::time_point deadline);
+
   // Assigns `req` its id, checks its size, the quota and the apply backlog,
   // proposes it, and calls `done` with its apply result.
   template <typename Response>
@@ -248,6 +300,10 @@ class EtcdServer {
   std::vector<raftpb::Message> snap_queue_;  // guarded by snap_mu_
   bool snap_stop_ = false;                   // guarded by snap_mu_
   std::thread snap_sender_;
+  std::mutex lease_loop_mu_;
+  std::condition_variable lease_loop_cv_;
+  bool lease_loop_stop_ = false;  // guarded by lease_loop_mu_
+  std::thread lease_loop_;
   std::mutex peers_mu_;
   std::map<uint64_t, std::vector<std::string>> peers_;  // guarded by peers_mu_
   std::optional<DirLock> lock_;
@@ -255,7 +311,9 @@ class EtcdServer {
   uint64_t cluster_id_ = 0;
   std::atomic<uint64_t> next_request_id_{0};
   WaitRegistry<ApplyResult> waiters_;
-  // Destruction order matters: the loops stop before the store closes.
+  // Destruction order matters: the loops stop before the store closes, and
+  // the store (which asks whether leases exist) closes before the leases.
+  std::unique_ptr<Leases> leases_;
   std::unique_ptr<mvcc::Store> store_;
   std::unique_ptr<Applier> applier_;
   std::unique_ptr<RaftNode> raft_;

@@ -52,6 +52,23 @@ grpc::Status PeerService::ClusterInfo(grpc::ServerContext*, const transportpb::C
   return grpc::Status::OK;
 }
 
+grpc::Status PeerService::Forward(grpc::ServerContext* ctx, const transportpb::ForwardRequest* req,
+                                  transportpb::ForwardResponse* resp) {
+  grpc::Status st = CheckCluster(req->cluster_id(), req->from());
+  if (!st.ok()) return st;
+  if (!options_.forward) return grpc::Status(grpc::StatusCode::UNAVAILABLE, "cannot forward");
+  // Capped, so that a call without a deadline cannot overflow the clock.
+  const auto now = std::chrono::system_clock::now();
+  const auto until = std::min(ctx->deadline(), now + std::chrono::seconds(30));
+  const auto deadline = std::chrono::steady_clock::now() + (until - now);
+  Result<std::string> r = options_.forward(req->request(), deadline);
+  if (!r.ok()) {
+    return grpc::Status(static_cast<grpc::StatusCode>(r.status().code()), r.status().message());
+  }
+  resp->set_response(std::move(r).value());
+  return grpc::Status::OK;
+}
+
 // One inbound Raft stream. Reads are chained: OnReadDone delivers the
 // envelope and only then starts the next read, so at most one callback of a
 // stream runs at a time. Finish waits for the handshake ack's write.

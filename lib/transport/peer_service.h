@@ -31,6 +31,8 @@ class PeerService final
                             transportpb::SnapshotAck* ack) override;
   grpc::Status ClusterInfo(grpc::ServerContext* ctx, const transportpb::ClusterInfoRequest* req,
                            transportpb::ClusterInfoResponse* resp) override;
+  grpc::Status Forward(grpc::ServerContext* ctx, const transportpb::ForwardRequest* req,
+                       transportpb::ForwardResponse* resp) override;
 
   // Refuses `id`'s streams and snapshots from now on, including open ones.
   void MarkRemoved(uint64_t id);

@@ -81,6 +81,35 @@ Result<ClusterInfo> Transport::FetchClusterInfo(const std::vector<std::string>& 
 
 std::vector<int> Transport::ListenPorts() const { return ports_; }
 
+Result<std::string> Transport::Forward(uint64_t peer, const std::string& request,
+                                       std::chrono::steady_clock::time_point deadline) {
+  std::shared_ptr<grpc::Channel> channel;
+  {
+    std::lock_guard lk(mu_);
+    auto it = peers_.find(peer);
+    if (stopped_ || it == peers_.end()) return Status::NotFound("unknown peer");
+    std::string target = it->second->CurrentTarget();
+    auto& [cached_target, cached] = forward_channels_[peer];
+    if (!cached || cached_target != target) {
+      cached_target = target;
+      cached = DialPeer(target, options_);
+    }
+    channel = cached;
+  }
+  auto stub = transportpb::Peer::NewStub(channel);
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() +
+                   (deadline - std::chrono::steady_clock::now()));
+  transportpb::ForwardRequest req;
+  req.set_from(options_.member_id);
+  req.set_cluster_id(options_.cluster_id);
+  req.set_request(request);
+  transportpb::ForwardResponse resp;
+  grpc::Status st = stub->Forward(&ctx, req, &resp);
+  if (!st.ok()) return Status(static_cast<Code>(st.error_code()), st.error_message());
+  return std::move(*resp.mutable_response());
+}
+
 Status Transport::AddPeer(uint64_t id, const std::vector<std::string>& peer_urls) {
   ASSIGN_OR_RETURN(auto targets, PeerTargets(peer_urls));
   std::lock_guard lk(mu_);
@@ -108,6 +137,7 @@ void Transport::RemovePeer(uint64_t id) {
     if (it == peers_.end()) return;
     peer = std::move(it->second);
     peers_.erase(it);
+    forward_channels_.erase(id);
   }
   peer->Stop();
   logger_.Info("removed remote peer", {{"local-member-id", IdHex(options_.member_id)},
@@ -168,6 +198,7 @@ void Transport::Stop() {
     if (stopped_) return;
     stopped_ = true;
     peers.swap(peers_);
+    forward_channels_.clear();
   }
   for (auto& [id, p] : peers) p->Stop();
   snapshots_->Stop();

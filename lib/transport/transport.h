@@ -39,8 +39,9 @@
 #include "raftpb/raft.pb.h"
 
 namespace grpc {
+class Channel;
 class Server;
-}
+}  // namespace grpc
 
 namespace etcdd::transport {
 
@@ -68,6 +69,13 @@ struct Options {
   // Answers the ClusterInfo call with the application's member list
   // (serialized); unset: the call fails with UNAVAILABLE.
   std::function<std::string()> members;
+  // Answers a Forward call from a peer: the request bytes in, the response
+  // bytes out; an error reaches the caller with its code and message. Runs
+  // on a gRPC thread of its own and may block until `deadline` (the
+  // caller's). Unset: Forward calls fail with UNAVAILABLE.
+  std::function<Result<std::string>(const std::string& request,
+                                    std::chrono::steady_clock::time_point deadline)>
+      forward;
 };
 
 // The refusal a removed member's streams get (etcd's errMemberRemoved).
@@ -151,6 +159,13 @@ class Transport {
   static Result<ClusterInfo> FetchClusterInfo(const std::vector<std::string>& peer_urls,
                                               std::chrono::milliseconds timeout);
 
+  // Hands `request` to member `peer`'s Options::forward and returns its
+  // answer, waiting at most until `deadline`. One channel per peer is kept
+  // for these calls. Errors: NotFound for an unknown peer; the peer's
+  // error; Unavailable / DeadlineExceeded when it cannot be reached.
+  Result<std::string> Forward(uint64_t peer, const std::string& request,
+                              std::chrono::steady_clock::time_point deadline);
+
   // True while a stream to `peer` is established (etcd's peer "active").
   bool IsActive(uint64_t peer) const;
 
@@ -174,6 +189,9 @@ class Transport {
   mutable std::mutex mu_;
   bool stopped_ = false;                                   // guarded by mu_
   std::map<uint64_t, std::unique_ptr<PeerSender>> peers_;  // guarded by mu_
+  // Forward channels: (target, channel) per peer.
+  std::map<uint64_t, std::pair<std::string, std::shared_ptr<grpc::Channel>>>
+      forward_channels_;  // guarded by mu_
 };
 
 }  // namespace etcdd::transport

@@ -64,6 +64,21 @@ grpc::Status Reply(Result<Response> r, Response* out) {
   return grpc::Status::OK;
 }
 
+// A unary callback-API call through Raft: runs `call` with a completion that
+// fills `resp` and finishes the call.
+template <typename Response, typename Call>
+grpc::ServerUnaryReactor* StartUnary(EtcdServer& s, grpc::CallbackServerContext* ctx,
+                                     Response* resp, Call call) {
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  if (grpc::Status admitted = Admit(*ctx, s, false); !admitted.ok()) {
+    reactor->Finish(admitted);
+    return reactor;
+  }
+  call(EtcdServer::Done<Response>(
+      [reactor, resp](Result<Response> r) { reactor->Finish(Reply(std::move(r), resp)); }));
+  return reactor;
+}
+
 // Put, DeleteRange and Compact use gRPC's callback API: no thread waits while
 // a request goes through Raft; the apply thread finishes the call. This took
 // put throughput at 100 clients from ~16k/s to ~23k/s here (context switches
@@ -82,12 +97,12 @@ class KvService final : public KvBase {
   }
   grpc::ServerUnaryReactor* Put(grpc::CallbackServerContext* ctx, const pb::PutRequest* req,
                                 pb::PutResponse* resp) override {
-    return Start(ctx, resp, [&](auto done) { s_.Put(*req, std::move(done)); });
+    return StartUnary(s_, ctx, resp, [&](auto done) { s_.Put(*req, std::move(done)); });
   }
   grpc::ServerUnaryReactor* DeleteRange(grpc::CallbackServerContext* ctx,
                                         const pb::DeleteRangeRequest* req,
                                         pb::DeleteRangeResponse* resp) override {
-    return Start(ctx, resp, [&](auto done) { s_.DeleteRange(*req, std::move(done)); });
+    return StartUnary(s_, ctx, resp, [&](auto done) { s_.DeleteRange(*req, std::move(done)); });
   }
   // Synchronous: a read-only Txn is answered locally and, when linearizable,
   // waits for a ReadIndex round, which a callback thread must not do.
@@ -102,23 +117,58 @@ class KvService final : public KvBase {
   grpc::ServerUnaryReactor* Compact(grpc::CallbackServerContext* ctx,
                                     const pb::CompactionRequest* req,
                                     pb::CompactionResponse* resp) override {
-    return Start(ctx, resp, [&](auto done) { s_.Compact(*req, std::move(done)); });
+    return StartUnary(s_, ctx, resp, [&](auto done) { s_.Compact(*req, std::move(done)); });
   }
 
  private:
-  // Runs `call` with a completion that fills `resp` and finishes the call.
-  template <typename Response, typename Call>
-  grpc::ServerUnaryReactor* Start(grpc::CallbackServerContext* ctx, Response* resp, Call call) {
-    grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-    if (grpc::Status admitted = Admit(*ctx, s_, false); !admitted.ok()) {
-      reactor->Finish(admitted);
-      return reactor;
+  EtcdServer& s_;
+};
+
+// Grant and Revoke go through Raft with the callback API, as the KV writes.
+// KeepAlive is a synchronous stream: a renewal on a follower blocks while it
+// is forwarded to the leader.
+using LeaseBase = pb::Lease::WithCallbackMethod_LeaseGrant<
+    pb::Lease::WithCallbackMethod_LeaseRevoke<pb::Lease::Service>>;
+
+class LeaseService final : public LeaseBase {
+ public:
+  explicit LeaseService(EtcdServer& s) : s_(s) {}
+  grpc::ServerUnaryReactor* LeaseGrant(grpc::CallbackServerContext* ctx,
+                                       const pb::LeaseGrantRequest* req,
+                                       pb::LeaseGrantResponse* resp) override {
+    return StartUnary(s_, ctx, resp, [&](auto done) { s_.LeaseGrant(*req, std::move(done)); });
+  }
+  grpc::ServerUnaryReactor* LeaseRevoke(grpc::CallbackServerContext* ctx,
+                                        const pb::LeaseRevokeRequest* req,
+                                        pb::LeaseRevokeResponse* resp) override {
+    return StartUnary(s_, ctx, resp, [&](auto done) { s_.LeaseRevoke(*req, std::move(done)); });
+  }
+  grpc::Status LeaseKeepAlive(
+      grpc::ServerContext* ctx,
+      grpc::ServerReaderWriter<pb::LeaseKeepAliveResponse, pb::LeaseKeepAliveRequest>* stream)
+      override {
+    ADMIT(ctx, false);
+    pb::LeaseKeepAliveRequest req;
+    while (stream->Read(&req)) {
+      auto resp = s_.LeaseRenew(req.id(), Deadline(*ctx));
+      if (!resp.ok()) return ToGrpc(resp.status());
+      if (!stream->Write(*resp)) break;
     }
-    call(EtcdServer::Done<Response>(
-        [reactor, resp](Result<Response> r) { reactor->Finish(Reply(std::move(r), resp)); }));
-    return reactor;
+    return grpc::Status::OK;
+  }
+  grpc::Status LeaseTimeToLive(grpc::ServerContext* ctx, const pb::LeaseTimeToLiveRequest* req,
+                               pb::LeaseTimeToLiveResponse* resp) override {
+    ADMIT(ctx, false);
+    return Reply(s_.LeaseTimeToLive(*req, Deadline(*ctx)), resp);
+  }
+  grpc::Status LeaseLeases(grpc::ServerContext* ctx, const pb::LeaseLeasesRequest*,
+                           pb::LeaseLeasesResponse* resp) override {
+    ADMIT(ctx, false);
+    *resp = s_.LeaseLeases();
+    return grpc::Status::OK;
   }
 
+ private:
   EtcdServer& s_;
 };
 
@@ -236,9 +286,9 @@ Result<std::unique_ptr<GrpcServer>> GrpcServer::Start(const std::vector<Url>& li
   g->services_.push_back(std::make_unique<KvService>(server));
   g->services_.push_back(std::make_unique<MaintenanceService>(server));
   g->services_.push_back(std::make_unique<ClusterService>(server));
+  g->services_.push_back(std::make_unique<LeaseService>(server));
   // Registered so that their methods answer UNIMPLEMENTED, as the truth is.
   g->services_.push_back(std::make_unique<pb::Watch::Service>());
-  g->services_.push_back(std::make_unique<pb::Lease::Service>());
   g->services_.push_back(std::make_unique<pb::Auth::Service>());
   g->services_.push_back(std::make_unique<v3lockpb::Lock::Service>());
   g->services_.push_back(std::make_unique<v3electionpb::Election::Service>());

@@ -38,6 +38,9 @@ member about 30 s per server with --quick, 1.5 min without; cluster about
 the request counts (default 3, --quick 1); --trials sets the failover trials
 (default 10, --quick 3).
 
+etcdd is $ETCDD_BIN when set, else build/cmd/etcdd/etcdd. Watch and lease
+scenarios are in watch_compare.py, which reuses this module.
+
 Needs Debian's python3-grpcio and python3-etcd3, hence /usr/bin/python3.
 """
 
@@ -50,12 +53,12 @@ import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "support"))
-from etcdd_harness import REPO, Cluster, Server  # noqa: E402
+from etcdd_harness import REPO, Cluster, Server, server_binary  # noqa: E402
 import etcd_rpc  # noqa: E402
 import failover  # noqa: E402
 
 KVBENCH = os.path.join(REPO, "build", "tests", "bench", "kvbench")
-ETCDD = os.path.join(REPO, "build", "cmd", "etcdd", "etcdd")
+ETCDD = server_binary()  # $ETCDD_BIN, else build/cmd/etcdd/etcdd
 ETCD = "/usr/bin/etcd"
 # etcd's defaults, stated so that a change of either server's defaults cannot
 # silently change what is compared.

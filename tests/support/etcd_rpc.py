@@ -4,7 +4,14 @@
     c.put(b"/k", b"v").header.revision
     value, mod_revision = c.value(b"/k")
     revision, kvs = c.range_all()
+    lease_id = c.grant(5).ID                       # TTL in seconds
+    c.put(b"/l", b"v", lease=lease_id)
+    c.time_to_live(lease_id, keys=True).TTL        # -1 once the lease is gone
+    c.keep_alive_once(lease_id).TTL                # 0 for an unknown lease
     c.close()
+
+Watch streams with etcd 3.4's newer fields are in watch_stream.py, a
+fail-over keep-alive loop in lease_keepalive.py.
 
 Raw stubs (etcd3.etcdrpc) rather than the etcd3 client: tests need exact
 deadlines, raw status codes, and calls the etcd3 client lacks (HashKV with a
@@ -69,6 +76,7 @@ class Client:
         self.maintenance = etcdrpc.MaintenanceStub(self.channel)
         self.cluster = etcdrpc.ClusterStub(self.channel)
         self.watch = etcdrpc.WatchStub(self.channel)
+        self.lease = etcdrpc.LeaseStub(self.channel)
 
     def close(self):
         self.channel.close()
@@ -79,9 +87,73 @@ class Client:
     def __exit__(self, *exc):
         self.close()
 
-    def put(self, key, value, timeout=None):
-        return self.kv.Put(etcdrpc.PutRequest(key=_b(key), value=_b(value)),
+    def put(self, key, value, lease=0, prev_kv=False, timeout=None):
+        return self.kv.Put(etcdrpc.PutRequest(key=_b(key), value=_b(value), lease=lease,
+                                              prev_kv=prev_kv),
                            timeout=timeout or self.timeout)
+
+    def delete(self, key, range_end=b"", prev_kv=False, timeout=None):
+        return self.kv.DeleteRange(etcdrpc.DeleteRangeRequest(
+            key=_b(key), range_end=_b(range_end), prev_kv=prev_kv),
+            timeout=timeout or self.timeout)
+
+    def txn(self, success, compare=(), failure=(), timeout=None):
+        """A Txn of etcdrpc.RequestOp lists; see put_op / delete_op."""
+        return self.kv.Txn(etcdrpc.TxnRequest(compare=list(compare), success=list(success),
+                                              failure=list(failure)),
+                           timeout=timeout or self.timeout)
+
+    def compact(self, revision, physical=True, timeout=None):
+        return self.kv.Compact(etcdrpc.CompactionRequest(revision=revision, physical=physical),
+                               timeout=timeout or self.timeout)
+
+    # ---- leases
+
+    def grant(self, ttl, lease_id=0, timeout=None):
+        """LeaseGrant: TTL in seconds; lease_id 0 lets the server choose."""
+        return self.lease.LeaseGrant(etcdrpc.LeaseGrantRequest(TTL=ttl, ID=lease_id),
+                                     timeout=timeout or self.timeout)
+
+    def revoke(self, lease_id, timeout=None):
+        return self.lease.LeaseRevoke(etcdrpc.LeaseRevokeRequest(ID=lease_id),
+                                      timeout=timeout or self.timeout)
+
+    def time_to_live(self, lease_id, keys=False, timeout=None):
+        """LeaseTimeToLive: TTL -1 (and no error) for an unknown lease, as in etcd."""
+        return self.lease.LeaseTimeToLive(etcdrpc.LeaseTimeToLiveRequest(ID=lease_id, keys=keys),
+                                          timeout=timeout or self.timeout)
+
+    def leases(self, timeout=None):
+        """Ids of LeaseLeases, in the server's order."""
+        resp = self.lease.LeaseLeases(etcdrpc.LeaseLeasesRequest(),
+                                      timeout=timeout or self.timeout)
+        return [lease.ID for lease in resp.leases]
+
+    def keep_alive(self, lease_ids, timeout=None):
+        """One LeaseKeepAlive stream carrying a request per id in `lease_ids`;
+        returns the responses (TTL 0 for an unknown lease, as in etcd)."""
+        done = threading.Event()
+        ids = list(lease_ids)
+
+        def requests():
+            for lease_id in ids:
+                yield etcdrpc.LeaseKeepAliveRequest(ID=lease_id)
+            done.wait()
+
+        call = self.lease.LeaseKeepAlive(requests(), timeout=timeout or self.timeout)
+        out = []
+        try:
+            for resp in call:
+                out.append(resp)
+                if len(out) == len(ids):
+                    break
+        finally:
+            done.set()
+            call.cancel()
+        return out
+
+    def keep_alive_once(self, lease_id, timeout=None):
+        return self.keep_alive([lease_id], timeout)[0]
 
     def get(self, key, range_end=b"", serializable=False, revision=0, timeout=None):
         req = etcdrpc.RangeRequest(key=_b(key), range_end=_b(range_end),
@@ -157,6 +229,16 @@ class Client:
                 kvs = f.result().kvs
                 out.append((kvs[0].value, kvs[0].mod_revision) if kvs else None)
         return out
+
+
+def put_op(key, value, lease=0):
+    return etcdrpc.RequestOp(request_put=etcdrpc.PutRequest(key=_b(key), value=_b(value),
+                                                            lease=lease))
+
+
+def delete_op(key, range_end=b""):
+    return etcdrpc.RequestOp(request_delete_range=etcdrpc.DeleteRangeRequest(
+        key=_b(key), range_end=_b(range_end)))
 
 
 def wait_until(condition, timeout, what, interval=0.05):

@@ -3,6 +3,8 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include <CLI/CLI.hpp>
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
@@ -98,6 +100,21 @@ cli::ExitOr<Session> Context::Prepare(bool value_only) {
   c.key = o.key;
   c.insecure_skip_verify = o.insecure_skip_tls_verify;
   return s;
+}
+
+std::vector<std::string> Context::ArgsAfter(const std::string& word) const {
+  auto it = std::find(args_.begin(), args_.end(), word);
+  if (it == args_.end()) return args_;
+  return std::vector<std::string>(it + 1, args_.end());
+}
+
+CLI::Option* AddArgs(CLI::App* cmd, std::vector<std::string>* args, const std::string& usage) {
+  // A positional still "expecting" values keeps CLI11 from leaving the
+  // command at "--"; TakeAll keeps it from counting them.
+  constexpr int kMany = CLI::detail::expected_max_vector_size;
+  return cmd->add_option("args", *args, usage)
+      ->expected(kMany, kMany)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
 }
 
 ExitStatus ConnectFailure(const Status& st) {

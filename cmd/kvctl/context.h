@@ -23,7 +23,8 @@
 
 namespace CLI {
 class App;
-}
+class Option;
+}  // namespace CLI
 
 namespace etcdd::kvctl {
 
@@ -46,6 +47,15 @@ class Context {
 
   cli::GlobalFlags& flags() { return flags_; }
   Io& io() { return io_; }
+  // The process environment, as given to RunKvctl.
+  const cli::Environment& env() const { return env_; }
+
+  // The command line (program name first, command prefixes expanded), for
+  // commands that look at it as etcdctl looks at os.Args.
+  void set_args(std::vector<std::string> args) { args_ = std::move(args); }
+  // The words after the first `word` of the command line (the whole command
+  // line when there is none), as etcdctl's watch finds its "--" separator.
+  std::vector<std::string> ArgsAfter(const std::string& word) const;
 
   // The global options with the environment applied; the first call prints
   // the "unrecognized environment variable" warnings.
@@ -70,11 +80,17 @@ class Context {
 
  private:
   cli::Environment env_;
+  std::vector<std::string> args_;
   Io io_;
   cli::GlobalFlags flags_;
   std::optional<cli::GlobalOptions> options_;
   std::function<cli::ExitStatus()> action_;
 };
+
+// Adds the positional arguments of `cmd`, collected in `args`. As with
+// cobra, every word after "--" is one of them, even once the command has
+// some (CLI11 would hand those back to the parent command).
+CLI::Option* AddArgs(CLI::App* cmd, std::vector<std::string>* args, const std::string& usage = "");
 
 // The exit status for a failed client::Client::Connect, as Context::Connect
 // reports it.
@@ -86,6 +102,10 @@ void AddTxnCommand(CLI::App* app, Context* ctx);           // txn
 void AddMaintenanceCommands(CLI::App* app, Context* ctx);  // compaction, move-leader, version
 void AddEndpointCommands(CLI::App* app, Context* ctx);     // endpoint health, status, hashkv
 void AddMemberCommands(CLI::App* app, Context* ctx);       // member add, remove, update, ...
+void AddLeaseCommands(CLI::App* app, Context* ctx);        // lease grant, revoke, keep-alive, ...
+void AddWatchCommand(CLI::App* app, Context* ctx);         // watch
+void AddLockCommand(CLI::App* app, Context* ctx);          // lock
+void AddElectCommand(CLI::App* app, Context* ctx);         // elect
 
 // The whole program: parses `args` (argv, program name first), runs the
 // command, prints "Error: ..." on failure, and returns the exit code.

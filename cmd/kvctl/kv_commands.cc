@@ -57,7 +57,7 @@ void AddCommand(CLI::App* app, Context* ctx, const char* name, const char* usage
   auto flags = std::make_shared<Flags>();
   auto args = std::make_shared<Args>();
   add_flags(cmd, flags.get());
-  cmd->add_option("args", *args, usage);
+  AddArgs(cmd, args.get(), usage);
   cmd->callback([ctx, flags, args, run] {
     ctx->SetAction([ctx, flags, args, run] { return run(*ctx, *flags, *args); });
   });

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <iterator>
 
+#include "base/key_range.h"
 #include "cli/go_format.h"
 
 namespace etcdd::kvctl {
@@ -11,16 +12,6 @@ namespace etcdd::kvctl {
 namespace {
 
 using cli::ExitStatus;
-
-// pflag's error for a flag value that does not parse.
-cli::ExitOr<int64_t> IntFlag(const std::string& name, const std::string& value) {
-  auto v = cli::ParseGoInt64(value, 0);
-  if (!v.ok()) {
-    return ExitStatus::Error("invalid argument " + cli::GoQuote(value) + " for \"--" + name +
-                             "\" flag: " + v.status().message());
-  }
-  return v.value();
-}
 
 std::string Upper(std::string s) {
   std::transform(s.begin(), s.end(), s.begin(),
@@ -55,14 +46,7 @@ const char kTooManyArgs[] =
 // empty key with either flag means "all keys" ("\0" to "\0").
 template <typename Request>
 void ApplyRangeFlags(bool prefix, bool from_key, Request* r) {
-  if (prefix) {
-    if (r->key().empty()) {
-      r->set_key(std::string(1, '\0'));
-      r->set_range_end(std::string(1, '\0'));
-    } else {
-      r->set_range_end(PrefixRangeEnd(r->key()));
-    }
-  }
+  if (prefix) ApplyPrefix(r->mutable_key(), r->mutable_range_end());
   if (from_key) {
     if (r->key().empty()) r->set_key(std::string(1, '\0'));
     r->set_range_end(std::string(1, '\0'));
@@ -71,17 +55,22 @@ void ApplyRangeFlags(bool prefix, bool from_key, Request* r) {
 
 }  // namespace
 
-std::string PrefixRangeEnd(const std::string& key) {
-  std::string end = key;
-  for (size_t i = end.size(); i-- > 0;) {
-    if (static_cast<unsigned char>(end[i]) < 0xff) {
-      end[i] = static_cast<char>(static_cast<unsigned char>(end[i]) + 1);
-      end.resize(i + 1);
-      return end;
-    }
+cli::ExitOr<int64_t> IntFlag(const std::string& name, const std::string& value) {
+  auto v = cli::ParseGoInt64(value, 0);
+  if (!v.ok()) {
+    return ExitStatus::Error("invalid argument " + cli::GoQuote(value) + " for \"--" + name +
+                             "\" flag: " + v.status().message());
   }
-  // Every byte is 0xff: there is no upper bound, so range to the end.
-  return std::string(1, '\0');
+  return v.value();
+}
+
+void ApplyPrefix(std::string* key, std::string* range_end) {
+  if (key->empty()) {
+    *key = std::string(1, '\0');
+    *range_end = std::string(1, '\0');
+  } else {
+    *range_end = PrefixRangeEnd(*key);
+  }
 }
 
 void AddGetFlags(CLI::App* cmd, GetFlags* f) {

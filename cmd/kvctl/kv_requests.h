@@ -50,6 +50,15 @@ struct DelFlags {
   bool from_key = false;
 };
 
+// The value of an int64 flag (kept as text), parsed as pflag parses it.
+// Errors: kError `invalid argument "x" for "--<name>" flag: strconv.ParseInt:
+// parsing "x": invalid syntax`.
+cli::ExitOr<int64_t> IntFlag(const std::string& name, const std::string& value);
+
+// clientv3.WithPrefix: sets `range_end` to cover every key starting with
+// `key`; an empty key means every key ("\0" to "\0").
+void ApplyPrefix(std::string* key, std::string* range_end);
+
 // Adds the command's flags (etcdctl's names and help) to `cmd`.
 void AddGetFlags(CLI::App* cmd, GetFlags* flags);
 void AddPutFlags(CLI::App* cmd, PutFlags* flags);
@@ -75,9 +84,5 @@ cli::ExitOr<etcdserverpb::PutRequest> BuildPutRequest(const PutFlags& flags,
 // del <key> [range_end]. Errors: kBadArgs as for get.
 cli::ExitOr<etcdserverpb::DeleteRangeRequest> BuildDeleteRequest(
     const DelFlags& flags, const std::vector<std::string>& args);
-
-// clientv3.GetPrefixRangeEnd: the smallest key greater than every key with
-// prefix `key` ("\0" when there is none).
-std::string PrefixRangeEnd(const std::string& key);
 
 }  // namespace etcdd::kvctl

@@ -57,6 +57,26 @@ void ExpandCommandPrefixes(CLI::App* app, std::vector<std::string>* args) {
   }
 }
 
+// pflag reads "-5" as shorthand flags where CLI11 sees a negative number:
+// the first such word (not a flag's value, not after "--") is an unknown
+// shorthand flag, as in etcdctl ("lease grant -5").
+const std::string* NumericShorthand(CLI::App* app, const std::vector<std::string>& args) {
+  CLI::App* current = app;
+  for (size_t i = 1; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (a == "--") return nullptr;
+    if (a.size() > 1 && a[0] == '-') {
+      if (a[1] >= '0' && a[1] <= '9') return &a;
+      if (ConsumesNext(current, a)) ++i;
+      continue;
+    }
+    for (CLI::App* sub : current->get_subcommands([](CLI::App*) { return true; })) {
+      if (sub->get_name() == a) current = sub;
+    }
+  }
+  return nullptr;
+}
+
 // The most deeply selected subcommand, whose help a bare group prints.
 CLI::App* SelectedCommand(CLI::App* app) {
   for (CLI::App* sub : app->get_subcommands()) return SelectedCommand(sub);
@@ -80,6 +100,10 @@ void BuildCommandTree(CLI::App* app, Context* ctx) {
   AddMaintenanceCommands(app, ctx);
   AddEndpointCommands(app, ctx);
   AddMemberCommands(app, ctx);
+  AddLeaseCommands(app, ctx);
+  AddWatchCommand(app, ctx);
+  AddLockCommand(app, ctx);
+  AddElectCommand(app, ctx);
 }
 
 }  // namespace
@@ -89,6 +113,10 @@ int RunKvctl(std::vector<std::string> args, cli::Environment env, Io io) {
   CLI::App app("A simple command line client for etcd3.", "kvctl");
   BuildCommandTree(&app, &ctx);
   ExpandCommandPrefixes(&app, &args);
+  ctx.set_args(args);
+  if (const std::string* number = NumericShorthand(&app, args)) {
+    return Fail(cli::UnknownArgumentsError({*number}, "kvctl"), io);
+  }
   std::vector<std::string> reversed(args.rbegin(), args.rend() - (args.empty() ? 0 : 1));
   try {
     app.parse(reversed);

@@ -65,7 +65,7 @@ void AddMaintenanceCommands(CLI::App* app, Context* ctx) {
   auto args = std::make_shared<std::vector<std::string>>();
   compaction->add_flag("--physical", *physical,
                        "'true' to wait for compaction to physically remove all old revisions");
-  compaction->add_option("args", *args, "<revision>");
+  AddArgs(compaction, args.get(), "<revision>");
   compaction->callback([ctx, physical, args] {
     ctx->SetAction([ctx, physical, args] { return RunCompaction(*ctx, *physical, *args); });
   });
@@ -73,7 +73,7 @@ void AddMaintenanceCommands(CLI::App* app, Context* ctx) {
   auto* move_leader =
       app->add_subcommand("move-leader", "Transfers leadership to another etcd cluster member.");
   auto move_args = std::make_shared<std::vector<std::string>>();
-  move_leader->add_option("args", *move_args, "<transferee-member-id>");
+  AddArgs(move_leader, move_args.get(), "<transferee-member-id>");
   move_leader->callback([ctx, move_args] {
     ctx->SetAction([ctx, move_args] { return RunMoveLeader(*ctx, *move_args); });
   });

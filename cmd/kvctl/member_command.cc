@@ -146,7 +146,7 @@ CLI::App* AddMemberSubcommand(CLI::App* member, Context* ctx, const char* name,
                               Run run) {
   auto* cmd = member->add_subcommand(name, description);
   auto args = std::make_shared<Args>();
-  cmd->add_option("args", *args);
+  AddArgs(cmd, args.get());
   cmd->callback([ctx, flags, args, run] {
     ctx->SetAction([ctx, flags, args, run] { return run(*ctx, *flags, *args); });
   });

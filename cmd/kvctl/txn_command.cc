@@ -31,7 +31,7 @@ void AddTxnCommand(CLI::App* app, Context* ctx) {
   auto interactive = std::make_shared<bool>(false);
   auto args = std::make_shared<std::vector<std::string>>();
   cmd->add_flag("-i,--interactive", *interactive, "Input transaction in interactive mode");
-  cmd->add_option("args", *args);
+  AddArgs(cmd, args.get());
   cmd->callback([ctx, interactive, args] {
     ctx->SetAction([ctx, interactive, args] { return RunTxn(*ctx, *interactive, *args); });
   });

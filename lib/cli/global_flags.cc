@@ -194,6 +194,12 @@ ExitOr<GlobalOptions> GlobalFlags::Resolve(const Environment& env,
   }
   std::vector<std::string> used;
   RETURN_IF_EXIT(ApplyEnvironment(env, &values, &used));
+  for (const auto& name : command_env_) {
+    for (const char* prefix : kPrefixes) {
+      auto it = env.find(EnvName(prefix, name));
+      if (it != env.end() && !it->second.empty()) used.push_back(it->first);
+    }
+  }
   for (const auto& [key, value] : env) {
     bool ours = key.rfind("KVCTL_", 0) == 0 || key.rfind("ETCDCTL_", 0) == 0;
     if (!ours || key == "KVCTL_API" || key == "ETCDCTL_API") continue;

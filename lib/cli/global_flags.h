@@ -79,6 +79,13 @@ class GlobalFlags {
   // accept them anywhere on the command line, as cobra's persistent flags.
   void Register(CLI::App* app);
 
+  // Marks KVCTL_<NAME> / ETCDCTL_<NAME> (for `name` "watch-key",
+  // KVCTL_WATCH_KEY) as a variable the command reads itself, so that a
+  // non-empty one draws no "unrecognized environment variable" warning, as
+  // etcdctl's watch silences it for ETCDCTL_WATCH_KEY and
+  // ETCDCTL_WATCH_RANGE_END. Call before Resolve.
+  void RecognizeEnvironment(const std::string& name) { command_env_.push_back(name); }
+
   // Combines what the command line set with the environment and parses the
   // values. Errors: kError for a conflicting environment variable or a value
   // that does not parse (`invalid argument "x" for "--dial-timeout" flag:
@@ -92,6 +99,7 @@ class GlobalFlags {
   ExitStatus ApplyEnvironment(const Environment& env, std::map<std::string, std::string>* values,
                               std::vector<std::string>* used) const;
   std::vector<std::unique_ptr<Flag>> flags_;
+  std::vector<std::string> command_env_;
 };
 
 // The user name and password from --user and --password, as etcdctl's

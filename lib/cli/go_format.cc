@@ -303,6 +303,17 @@ std::string HexEscaped(std::string_view bytes) {
   return out;
 }
 
+std::string LeaseHex(int64_t id) {
+  char buf[32];
+  if (id < 0) {
+    // Go pads after the sign.
+    std::snprintf(buf, sizeof buf, "-%015llx", static_cast<unsigned long long>(-(id + 1)) + 1);
+  } else {
+    std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(id));
+  }
+  return buf;
+}
+
 std::string GoStringSlice(const std::vector<std::string>& v) {
   std::string out = "[";
   for (size_t i = 0; i < v.size(); ++i) {

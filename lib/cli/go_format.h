@@ -70,6 +70,10 @@ std::string Base64Encode(std::string_view bytes);
 // etcdctl's --hex form of a byte string: every byte as "\xNN" (lower case).
 std::string HexEscaped(std::string_view bytes);
 
+// A lease id as etcdctl prints it, Go's "%016x" of an int64: zero-padded to
+// 16 digits, a negative one as "-" and 15 digits ("-000000000000001").
+std::string LeaseHex(int64_t id);
+
 // fmt's %v of a []string: "[a b c]", "[]" when empty.
 std::string GoStringSlice(const std::vector<std::string>& v);
 

@@ -29,6 +29,20 @@ std::string Join(const google::protobuf::RepeatedPtrField<std::string>& v, const
 
 std::string Bool(bool b) { return b ? "true" : "false"; }
 
+// proto.CompactTextString of a header, which Go's %v prints for it: each
+// non-zero field as "name:value " (trailing space included).
+std::string CompactText(const etcdserverpb::ResponseHeader& h) {
+  std::string s;
+  auto field = [&s](const char* name, uint64_t v) {
+    if (v != 0) s += std::string(name) + ":" + std::to_string(v) + " ";
+  };
+  field("cluster_id", h.cluster_id());
+  field("member_id", h.member_id());
+  if (h.revision() != 0) s += "revision:" + std::to_string(h.revision()) + " ";
+  field("raft_term", h.raft_term());
+  return s;
+}
+
 }  // namespace
 
 Rows MemberListRows(const etcdserverpb::MemberListResponse& r) {
@@ -148,6 +162,45 @@ class SimplePrinter : public Printer {
     out_ << "Leadership transferred from " << Hex(leader) << " to " << Hex(target) << "\n";
     return ExitStatus::Ok();
   }
+  ExitStatus Watch(const etcdserverpb::WatchResponse& r) override {
+    for (const auto& e : r.events()) {
+      out_ << EventTypeName(e) << "\n";
+      if (e.has_prev_kv()) PrintKv(e.prev_kv());
+      PrintKv(e.kv());
+    }
+    return ExitStatus::Ok();
+  }
+  ExitStatus Grant(const etcdserverpb::LeaseGrantResponse& r) override {
+    out_ << "lease " << LeaseHex(r.id()) << " granted with TTL(" << r.ttl() << "s)\n";
+    return ExitStatus::Ok();
+  }
+  ExitStatus Revoke(int64_t id, const etcdserverpb::LeaseRevokeResponse&) override {
+    out_ << "lease " << LeaseHex(id) << " revoked\n";
+    return ExitStatus::Ok();
+  }
+  ExitStatus KeepAlive(const etcdserverpb::LeaseKeepAliveResponse& r) override {
+    out_ << "lease " << LeaseHex(r.id()) << " keepalived with TTL(" << r.ttl() << ")\n";
+    return ExitStatus::Ok();
+  }
+  ExitStatus TimeToLive(const etcdserverpb::LeaseTimeToLiveResponse& r, bool keys) override {
+    if (r.grantedttl() == 0 && r.ttl() == -1) {
+      out_ << "lease " << LeaseHex(r.id()) << " already expired\n";
+      return ExitStatus::Ok();
+    }
+    out_ << "lease " << LeaseHex(r.id()) << " granted with TTL(" << r.grantedttl()
+         << "s), remaining(" << r.ttl() << "s)";
+    if (keys) {
+      out_ << ", attached keys("
+           << GoStringSlice(std::vector<std::string>(r.keys().begin(), r.keys().end())) << ")";
+    }
+    out_ << "\n";
+    return ExitStatus::Ok();
+  }
+  ExitStatus Leases(const etcdserverpb::LeaseLeasesResponse& r) override {
+    out_ << "found " << r.leases_size() << " leases\n";
+    for (const auto& l : r.leases()) out_ << LeaseHex(l.id()) << "\n";
+    return ExitStatus::Ok();
+  }
 
  private:
   // "Member %16x <what> cluster %16x": ids space-padded to 16 hex digits.
@@ -200,6 +253,31 @@ class ProtobufPrinter : public Printer {
   ExitStatus MoveLeader(uint64_t, uint64_t, const etcdserverpb::MoveLeaderResponse& r) override {
     return Write(r);
   }
+  ExitStatus Watch(const etcdserverpb::WatchResponse& r) override {
+    etcdserverpb::WatchResponse w;
+    *w.mutable_header() = r.header();  // always present, as etcdctl points at it
+    *w.mutable_events() = r.events();
+    w.set_compact_revision(r.compact_revision());
+    w.set_canceled(r.canceled());
+    w.set_created(r.created());
+    return Write(w);
+  }
+  // clientv3's lease structs marshal through their embedded header only.
+  ExitStatus Grant(const etcdserverpb::LeaseGrantResponse& r) override { return Write(r.header()); }
+  ExitStatus Revoke(int64_t, const etcdserverpb::LeaseRevokeResponse& r) override {
+    const std::string header = r.has_header() ? CompactText(r.header()) : "<nil>";
+    return ExitStatus::BadFeature("marshal unsupported for type clientv3.LeaseRevokeResponse ({" +
+                                  header + "})");
+  }
+  ExitStatus KeepAlive(const etcdserverpb::LeaseKeepAliveResponse& r) override {
+    return Write(r.header());
+  }
+  ExitStatus TimeToLive(const etcdserverpb::LeaseTimeToLiveResponse& r, bool) override {
+    return Write(r.header());
+  }
+  ExitStatus Leases(const etcdserverpb::LeaseLeasesResponse& r) override {
+    return Write(r.header());
+  }
 
  private:
   ExitStatus Write(const google::protobuf::Message& m) {
@@ -243,6 +321,22 @@ class TablePrinter : public Printer {
   ExitStatus MoveLeader(uint64_t, uint64_t, const etcdserverpb::MoveLeaderResponse&) override {
     return Unsupported("table");
   }
+  ExitStatus Watch(const etcdserverpb::WatchResponse&) override { return Unsupported("table"); }
+  ExitStatus Grant(const etcdserverpb::LeaseGrantResponse&) override {
+    return Unsupported("table");
+  }
+  ExitStatus Revoke(int64_t, const etcdserverpb::LeaseRevokeResponse&) override {
+    return Unsupported("table");
+  }
+  ExitStatus KeepAlive(const etcdserverpb::LeaseKeepAliveResponse&) override {
+    return Unsupported("table");
+  }
+  ExitStatus TimeToLive(const etcdserverpb::LeaseTimeToLiveResponse&, bool) override {
+    return Unsupported("table");
+  }
+  ExitStatus Leases(const etcdserverpb::LeaseLeasesResponse&) override {
+    return Unsupported("table");
+  }
 
  private:
   ExitStatus Draw(const Rows& t) {
@@ -272,6 +366,10 @@ std::unique_ptr<Printer> NewTablePrinter(std::ostream& out) {
 }
 
 }  // namespace internal
+
+const char* EventTypeName(const mvccpb::Event& e) {
+  return e.type() == mvccpb::Event::DELETE ? "DELETE" : "PUT";
+}
 
 ExitOr<std::unique_ptr<Printer>> NewPrinter(const PrinterOptions& options, std::ostream& out,
                                             std::ostream& err) {

@@ -85,7 +85,43 @@ class Printer {
   // not support it.
   virtual ExitStatus MoveLeader(uint64_t leader, uint64_t target,
                                 const etcdserverpb::MoveLeaderResponse& r) = 0;
+
+  // One watch response as clientv3 hands it to etcdctl: header, events,
+  // compact_revision, canceled and created (watch_id, cancel_reason and
+  // fragment are not printed). simple: per event its type ("PUT",
+  // "DELETE"), the previous key-value if the event has one, then the
+  // key-value; json: Go's encoding of clientv3.WatchResponse
+  // ({"Header":..,"Events":[..],"CompactRevision":..,"Canceled":..,
+  // "Created":..}); a response without a header is the one a client makes up
+  // when its stream fails (clientv3's closeErr response) and prints its nil
+  // events as `"Events":null`. protobuf: the etcdserverpb.WatchResponse with
+  // those fields. table: not supported.
+  virtual ExitStatus Watch(const etcdserverpb::WatchResponse& r) = 0;
+
+  // The lease commands. Lease ids print as "%016x" in the simple format and
+  // as decimal numbers elsewhere. etcdctl's json and fields print clientv3's
+  // lease structs, whose header fields are inlined ({"cluster_id":..,
+  // "ID":..,"TTL":..,"Error":""}); its protobuf format marshals only their
+  // embedded header, and cannot marshal a revoke response at all
+  // (kBadFeature "marshal unsupported for type clientv3.LeaseRevokeResponse
+  // (...)"). table supports none of them.
+  //
+  // "lease <id> granted with TTL(<ttl>s)".
+  virtual ExitStatus Grant(const etcdserverpb::LeaseGrantResponse& r) = 0;
+  // "lease <id> revoked"; `id` is the lease the command named.
+  virtual ExitStatus Revoke(int64_t id, const etcdserverpb::LeaseRevokeResponse& r) = 0;
+  // "lease <id> keepalived with TTL(<ttl>)".
+  virtual ExitStatus KeepAlive(const etcdserverpb::LeaseKeepAliveResponse& r) = 0;
+  // "lease <id> granted with TTL(<g>s), remaining(<ttl>s)" plus
+  // ", attached keys([k1 k2])" when `keys` (timetolive --keys); "lease <id>
+  // already expired" for an unknown lease (granted TTL 0, TTL -1).
+  virtual ExitStatus TimeToLive(const etcdserverpb::LeaseTimeToLiveResponse& r, bool keys) = 0;
+  // "found <n> leases", then one id per line.
+  virtual ExitStatus Leases(const etcdserverpb::LeaseLeasesResponse& r) = 0;
 };
+
+// An event's type as Go prints mvccpb.Event_EventType: "PUT" or "DELETE".
+const char* EventTypeName(const mvccpb::Event& e);
 
 // A printer for `options.format` writing results to `out` (and, for the
 // simple endpoint health lines, to `err`). Errors: kBadFeature "unsupported

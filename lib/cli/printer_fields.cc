@@ -53,6 +53,44 @@ class FieldsPrinter : public Printer {
     }
     return ExitStatus::Ok();
   }
+  ExitStatus Watch(const etcdserverpb::WatchResponse& r) override {
+    PrintHeader(r.header());
+    for (const auto& e : r.events()) {
+      out_ << "\"Type\" : " << EventTypeName(e) << "\n";
+      if (e.has_prev_kv()) PrintKv("Prev", e.prev_kv());
+      PrintKv("", e.kv());
+    }
+    return ExitStatus::Ok();
+  }
+  ExitStatus Grant(const etcdserverpb::LeaseGrantResponse& r) override {
+    PrintHeader(r.header());
+    out_ << "\"ID\" : " << r.id() << "\n";
+    out_ << "\"TTL\" : " << r.ttl() << "\n";
+    return ExitStatus::Ok();
+  }
+  ExitStatus Revoke(int64_t, const etcdserverpb::LeaseRevokeResponse& r) override {
+    PrintHeader(r.header());
+    return ExitStatus::Ok();
+  }
+  ExitStatus KeepAlive(const etcdserverpb::LeaseKeepAliveResponse& r) override {
+    PrintHeader(r.header());
+    out_ << "\"ID\" : " << r.id() << "\n";
+    out_ << "\"TTL\" : " << r.ttl() << "\n";
+    return ExitStatus::Ok();
+  }
+  ExitStatus TimeToLive(const etcdserverpb::LeaseTimeToLiveResponse& r, bool) override {
+    PrintHeader(r.header());
+    out_ << "\"ID\" : " << r.id() << "\n";
+    out_ << "\"TTL\" : " << r.ttl() << "\n";
+    out_ << "\"GrantedTTL\" : " << r.grantedttl() << "\n";
+    for (const auto& k : r.keys()) out_ << "\"Key\" : " << GoQuote(k) << "\n";
+    return ExitStatus::Ok();
+  }
+  ExitStatus Leases(const etcdserverpb::LeaseLeasesResponse& r) override {
+    PrintHeader(r.header());
+    for (const auto& l : r.leases()) out_ << "\"ID\" : " << l.id() << "\n";
+    return ExitStatus::Ok();
+  }
   // etcdctl's fields printer has no form for membership changes and leader
   // moves.
   ExitStatus MemberAdd(const etcdserverpb::MemberAddResponse&) override {

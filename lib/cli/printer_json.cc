@@ -140,6 +140,33 @@ Json HashKVJson(const etcdserverpb::HashKVResponse& h) {
   return j;
 }
 
+// clientv3's lease structs embed *pb.ResponseHeader: its fields are inlined
+// in the struct's own object, and left out with a nil header.
+Json InlinedHeaderJson(bool has_header, const etcdserverpb::ResponseHeader& h) {
+  return has_header ? HeaderJson(h) : Json::object();
+}
+
+Json EventJson(const mvccpb::Event& e) {
+  Json j = Json::object();
+  SetIfNonZero(j, "type", static_cast<int>(e.type()));
+  if (e.has_kv()) j["kv"] = KeyValueJson(e.kv());
+  if (e.has_prev_kv()) j["prev_kv"] = KeyValueJson(e.prev_kv());
+  return j;
+}
+
+// clientv3.WatchResponse: exported fields without json tags, none omitted.
+Json WatchJson(const etcdserverpb::WatchResponse& r) {
+  Json j = Json::object();
+  j["Header"] = HeaderJson(r.header());
+  Json events = Json::array();
+  for (const auto& e : r.events()) events.push_back(EventJson(e));
+  j["Events"] = r.has_header() ? events : Json();
+  j["CompactRevision"] = r.compact_revision();
+  j["Canceled"] = r.canceled();
+  j["Created"] = r.created();
+  return j;
+}
+
 Json MembersJson(const google::protobuf::RepeatedPtrField<etcdserverpb::Member>& members) {
   Json a = Json::array();
   for (const auto& m : members) a.push_back(MemberJson(m));
@@ -187,6 +214,46 @@ class JsonPrinter : public Printer {
   ExitStatus MoveLeader(uint64_t, uint64_t, const etcdserverpb::MoveLeaderResponse& r) override {
     Json j = Json::object();
     if (r.has_header()) j["header"] = HeaderJson(r.header());
+    return Print(j);
+  }
+  ExitStatus Watch(const etcdserverpb::WatchResponse& r) override { return Print(WatchJson(r)); }
+  ExitStatus Grant(const etcdserverpb::LeaseGrantResponse& r) override {
+    Json j = InlinedHeaderJson(r.has_header(), r.header());
+    j["ID"] = r.id();
+    j["TTL"] = r.ttl();
+    j["Error"] = r.error();
+    return Print(j);
+  }
+  // clientv3.LeaseRevokeResponse is the protobuf struct itself.
+  ExitStatus Revoke(int64_t, const etcdserverpb::LeaseRevokeResponse& r) override {
+    Json j = Json::object();
+    if (r.has_header()) j["header"] = HeaderJson(r.header());
+    return Print(j);
+  }
+  ExitStatus KeepAlive(const etcdserverpb::LeaseKeepAliveResponse& r) override {
+    Json j = InlinedHeaderJson(r.has_header(), r.header());
+    j["ID"] = r.id();
+    j["TTL"] = r.ttl();
+    return Print(j);
+  }
+  // clientv3.LeaseTimeToLiveResponse has json tags but no omitempty; no keys
+  // is a nil slice.
+  ExitStatus TimeToLive(const etcdserverpb::LeaseTimeToLiveResponse& r, bool) override {
+    Json j = InlinedHeaderJson(r.has_header(), r.header());
+    j["id"] = r.id();
+    j["ttl"] = r.ttl();
+    j["granted-ttl"] = r.grantedttl();
+    Json keys = Json::array();
+    for (const auto& k : r.keys()) keys.push_back(Base64Encode(k));
+    j["keys"] = r.keys().empty() ? Json() : keys;
+    return Print(j);
+  }
+  // clientv3 copies the leases into a slice it always allocates.
+  ExitStatus Leases(const etcdserverpb::LeaseLeasesResponse& r) override {
+    Json j = InlinedHeaderJson(r.has_header(), r.header());
+    Json leases = Json::array();
+    for (const auto& l : r.leases()) leases.push_back(Json{{"id", l.id()}});
+    j["leases"] = leases;
     return Print(j);
   }
   ExitStatus Health(const std::vector<EndpointHealth>& list) override {

@@ -16,18 +16,12 @@ using internal::Clock;
 using internal::Conn;
 namespace pb = etcdserverpb;
 
-// etcdctl's wording for an expired or cancelled context (Go's ctx.Err()).
+using internal::FromGrpc;
+
+// etcdctl's wording for an expired context (Go's ctx.Err()).
 constexpr char kDeadlineExceeded[] = "context deadline exceeded";
-constexpr char kCanceled[] = "context canceled";
 // clientv3's backoffLinearWithJitter base wait between retry rounds.
 constexpr std::chrono::milliseconds kRetryBackoff{25};
-
-etcdd::Status FromGrpc(const grpc::Status& s) {
-  const auto code = static_cast<Code>(s.error_code());
-  if (code == Code::kDeadlineExceeded) return etcdd::Status(code, kDeadlineExceeded);
-  if (code == Code::kCancelled) return etcdd::Status(code, kCanceled);
-  return etcdd::Status(code, s.error_message());
-}
 
 bool IsServerError(const grpc::Status& s) {
   return s.error_message().rfind("etcdserver: ", 0) == 0;
@@ -87,6 +81,17 @@ std::shared_ptr<grpc::Channel> Client::PinnedChannel() const {
 }
 
 const std::string& Client::pinned_endpoint() const { return conns_[pinned_.load()]->endpoint; }
+
+Conn* Client::PinnedConn() const { return conns_[pinned_.load()].get(); }
+
+Conn* Client::ReachableConn(Clock::time_point deadline) {
+  std::vector<Conn*> all;
+  for (const auto& c : conns_) all.push_back(c.get());
+  const int ready = internal::WaitForAnyReachable(all, deadline);
+  if (ready < 0) return nullptr;
+  pinned_ = ready;
+  return conns_[ready].get();
+}
 
 // One round tries every candidate once, starting at the pinned endpoint.
 // Rounds repeat until success, a non-retryable error or the deadline.

@@ -71,6 +71,8 @@ struct Config {
 namespace internal {
 struct Conn;
 }
+class Watcher;
+class LeaseKeepAlive;
 
 class Client {
  public:
@@ -161,9 +163,11 @@ class Client {
   Result<etcdserverpb::AuthenticateResponse> Authenticate(const std::string& user,
                                                           const std::string& password);
 
-  // For streaming RPCs the client does not wrap (Watch, LeaseKeepAlive,
-  // Election.Observe): the pinned endpoint's channel, and a context prepared
-  // with the auth token. The caller sets its own deadline; no failover.
+  // Watch and LeaseKeepAlive streams, with failover and resumption, are in
+  // watch.h and lease_keepalive.h; the lock and election recipes in
+  // concurrency.h. For streaming RPCs the client does not wrap: the pinned
+  // endpoint's channel, and a context prepared with the auth token. The
+  // caller sets its own deadline; no failover.
   std::shared_ptr<grpc::Channel> PinnedChannel() const;
   void PrepareContext(grpc::ClientContext* ctx) const;
 
@@ -174,8 +178,20 @@ class Client {
   const Config& config() const { return config_; }
 
  private:
+  // The streams (watch.h, lease_keepalive.h) open on the pinned endpoint and
+  // fail over through ReachableConn.
+  friend class Watcher;
+  friend class LeaseKeepAlive;
+  friend Result<etcdserverpb::LeaseKeepAliveResponse> KeepAliveOnce(Client& client, int64_t id);
+
   enum class Policy { kImmutable, kMutable };
   explicit Client(Config config);
+
+  // The pinned endpoint's connection.
+  internal::Conn* PinnedConn() const;
+  // Waits until some endpoint answers, pins it and returns its connection;
+  // nullptr if none does before `deadline`.
+  internal::Conn* ReachableConn(std::chrono::system_clock::time_point deadline);
 
   // Runs `call` against the pinned endpoint with failover per `policy`, or
   // only against `only` when it is set. Defined in client.cc.

@@ -38,7 +38,17 @@ struct Conn {
   std::unique_ptr<etcdserverpb::Cluster::Stub> cluster;
   std::unique_ptr<etcdserverpb::Maintenance::Stub> maintenance;
   std::unique_ptr<etcdserverpb::Auth::Stub> auth;
+  std::unique_ptr<etcdserverpb::Watch::Stub> watch;
 };
+
+// A gRPC status as the client reports it: the server's code and message,
+// except that an expired or cancelled call reads as Go's context errors
+// ("context deadline exceeded", "context canceled"), as etcdctl prints them.
+etcdd::Status FromGrpc(const grpc::Status& s);
+
+// clientv3's isHaltErr: a stream error that is not worth retrying (anything
+// but UNAVAILABLE and INTERNAL).
+bool IsHaltError(const grpc::Status& s);
 
 // Creates the channel and stubs for `endpoint`. Does not wait for a
 // connection. Errors: InvalidArgument (bad endpoint, unreadable TLS file).

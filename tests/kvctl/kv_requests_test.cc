@@ -6,6 +6,8 @@
 
 #include <sstream>
 
+#include "base/key_range.h"
+
 namespace etcdd::kvctl {
 namespace {
 

@@ -1,9 +1,8 @@
 #include "client/concurrency.h"
 
-#include <cstdio>
-
 #include "base/key_range.h"
 #include "client/watch.h"
+#include "recipes/requests.h"
 
 namespace etcdd::client {
 
@@ -12,55 +11,6 @@ namespace {
 namespace pb = etcdserverpb;
 
 Status Canceled() { return Status(Code::kCancelled, "context canceled"); }
-
-// "<prefix><lease in hex>", as concurrency's fmt.Sprintf("%s%x", ...).
-std::string LeaseKey(const std::string& prefix, int64_t lease) {
-  char buf[24];
-  std::snprintf(buf, sizeof buf, "%llx", static_cast<unsigned long long>(lease));
-  return prefix + buf;
-}
-
-pb::Compare CreateRevisionIs(const std::string& key, int64_t revision) {
-  pb::Compare c;
-  c.set_key(key);
-  c.set_target(pb::Compare::CREATE);
-  c.set_result(pb::Compare::EQUAL);
-  c.set_create_revision(revision);
-  return c;
-}
-
-pb::RequestOp PutOp(const std::string& key, const std::string& value, int64_t lease) {
-  pb::RequestOp op;
-  auto* put = op.mutable_request_put();
-  put->set_key(key);
-  put->set_value(value);
-  put->set_lease(lease);
-  return op;
-}
-
-pb::RequestOp GetOp(const std::string& key) {
-  pb::RequestOp op;
-  op.mutable_request_range()->set_key(key);
-  return op;
-}
-
-pb::RequestOp DeleteOp(const std::string& key) {
-  pb::RequestOp op;
-  op.mutable_request_delete_range()->set_key(key);
-  return op;
-}
-
-// clientv3's withTop(SortByCreateRevision, order): the oldest (ASCEND) or
-// newest (DESCEND) key under `prefix`.
-pb::RangeRequest ByCreate(const std::string& prefix, pb::RangeRequest::SortOrder order) {
-  pb::RangeRequest r;
-  r.set_key(prefix);
-  r.set_range_end(PrefixRangeEnd(prefix));
-  r.set_sort_target(pb::RangeRequest::CREATE);
-  r.set_sort_order(order);
-  r.set_limit(1);
-  return r;
-}
 
 // concurrency's waitDelete: watches `key` from `revision` until it is
 // deleted.
@@ -89,23 +39,13 @@ Status WaitDelete(Client& client, const std::string& key, int64_t revision, std:
 // found none.
 Result<pb::ResponseHeader> WaitDeletes(Client& client, const std::string& prefix,
                                        int64_t max_create_revision, std::stop_token stop) {
-  pb::RangeRequest newest = ByCreate(prefix, pb::RangeRequest::DESCEND);
-  newest.set_max_create_revision(max_create_revision);
+  const pb::RangeRequest newest = recipes::LastCreatedUpTo(prefix, max_create_revision);
   while (true) {
     if (stop.stop_requested()) return Canceled();
     ASSIGN_OR_RETURN(pb::RangeResponse resp, client.Range(newest));
     if (resp.kvs().empty()) return resp.header();
     RETURN_IF_ERROR(WaitDelete(client, resp.kvs(0).key(), resp.header().revision(), stop));
   }
-}
-
-pb::TxnRequest Txn(pb::Compare cmp, std::vector<pb::RequestOp> then,
-                   std::vector<pb::RequestOp> otherwise) {
-  pb::TxnRequest txn;
-  *txn.add_compare() = std::move(cmp);
-  for (auto& op : then) *txn.add_success() = std::move(op);
-  for (auto& op : otherwise) *txn.add_failure() = std::move(op);
-  return txn;
 }
 
 }  // namespace
@@ -129,13 +69,9 @@ Mutex::Mutex(Session& session, const std::string& name) : session_(session), pre
 Status Mutex::Lock(std::stop_token stop) {
   if (stop.stop_requested()) return Canceled();
   Client& client = session_.client();
-  key_ = LeaseKey(prefix_, session_.lease());
-  const pb::RangeRequest oldest = ByCreate(prefix_, pb::RangeRequest::ASCEND);
-  pb::RequestOp owner;
-  *owner.mutable_request_range() = oldest;
-  ASSIGN_OR_RETURN(pb::TxnResponse resp, client.Txn(Txn(CreateRevisionIs(key_, 0),
-                                                        {PutOp(key_, "", session_.lease()), owner},
-                                                        {GetOp(key_), owner})));
+  key_ = recipes::SessionKey(prefix_, session_.lease());
+  ASSIGN_OR_RETURN(pb::TxnResponse resp,
+                   client.Txn(recipes::LockTxn(prefix_, key_, session_.lease())));
   revision_ = resp.header().revision();
   if (!resp.succeeded()) revision_ = resp.responses(0).response_range().kvs(0).create_revision();
   const auto& holder = resp.responses(1).response_range().kvs();
@@ -144,11 +80,17 @@ Status Mutex::Lock(std::stop_token stop) {
     return Status::Ok();
   }
   auto waited = WaitDeletes(client, prefix_, revision_ - 1, stop);
-  if (!waited.ok()) {
+  // Our key may have gone with the session's lease while we waited (the
+  // check etcd 3.5 added after Jepsen's report): then the lock is not ours.
+  pb::RangeRequest mine;
+  mine.set_key(key_);
+  auto still = waited.ok() ? client.Range(mine) : Result<pb::RangeResponse>(waited.status());
+  if (!still.ok()) {
     (void)Unlock();  // give up our place in the queue, as clientv3 does
-    return waited.status();
+    return still.status();
   }
-  header_ = waited.value();
+  if (still->kvs().empty()) return Status(Code::kUnknown, recipes::kErrSessionExpired);
+  header_ = still->header();
   return Status::Ok();
 }
 
@@ -169,10 +111,9 @@ Election::Election(Session& session, const std::string& name)
 Status Election::Campaign(const std::string& value, std::stop_token stop) {
   if (stop.stop_requested()) return Canceled();
   Client& client = session_.client();
-  const std::string key = LeaseKey(prefix_, session_.lease());
+  const std::string key = recipes::SessionKey(prefix_, session_.lease());
   ASSIGN_OR_RETURN(pb::TxnResponse resp,
-                   client.Txn(Txn(CreateRevisionIs(key, 0), {PutOp(key, value, session_.lease())},
-                                  {GetOp(key)})));
+                   client.Txn(recipes::CampaignTxn(key, value, session_.lease())));
   key_ = key;
   revision_ = resp.header().revision();
   leading_ = true;
@@ -199,11 +140,10 @@ Status Election::Campaign(const std::string& value, std::stop_token stop) {
 }
 
 Status Election::Proclaim(const std::string& value) {
-  const Status not_leader(Code::kFailedPrecondition, "election: not leader");
+  const Status not_leader(Code::kFailedPrecondition, recipes::kErrElectionNotLeader);
   if (!leading_) return not_leader;
-  ASSIGN_OR_RETURN(pb::TxnResponse resp,
-                   session_.client().Txn(Txn(CreateRevisionIs(key_, revision_),
-                                             {PutOp(key_, value, session_.lease())}, {})));
+  ASSIGN_OR_RETURN(pb::TxnResponse resp, session_.client().Txn(recipes::ProclaimTxn(
+                                             key_, revision_, value, session_.lease())));
   if (!resp.succeeded()) {
     key_.clear();
     return not_leader;
@@ -213,7 +153,7 @@ Status Election::Proclaim(const std::string& value) {
 
 Status Election::Resign() {
   if (!leading_) return Status::Ok();
-  auto resp = session_.client().Txn(Txn(CreateRevisionIs(key_, revision_), {DeleteOp(key_)}, {}));
+  auto resp = session_.client().Txn(recipes::ResignTxn(key_, revision_));
   key_.clear();
   leading_ = false;
   return resp.ok() ? Status::Ok() : resp.status();
@@ -278,7 +218,7 @@ Status Election::Observe(std::stop_token stop,
                          const std::function<Status(const pb::RangeResponse&)>& on_leader) {
   Client& client = session_.client();
   while (true) {
-    auto read = client.Range(ByCreate(prefix_, pb::RangeRequest::ASCEND));
+    auto read = client.Range(recipes::FirstCreated(prefix_));
     if (stop.stop_requested()) return Status::Ok();
     if (!read.ok()) return read.status();
     pb::RangeResponse leader;

@@ -68,8 +68,10 @@ class Mutex {
 
   // Acquires the lock: creates this session's key (or reuses it if it
   // exists) and waits until every older key under the prefix is deleted.
-  // Errors: Cancelled "context canceled" on `stop` (the key is then
-  // deleted), the server's or a watch's error.
+  // After waiting it checks that its key still exists (etcd 3.5's fix for
+  // Jepsen's report). Errors: Cancelled "context canceled" on `stop` (the
+  // key is then deleted); Unknown "session expired" when the session's lease
+  // ended while waiting; the server's or a watch's error.
   Status Lock(std::stop_token stop);
   // Deletes this session's key. Errors: the server's.
   Status Unlock();

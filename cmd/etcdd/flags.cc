@@ -3,6 +3,8 @@
 #include <yaml-cpp/yaml.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
+#include <chrono>
 
 #include "cli/go_format.h"
 
@@ -116,8 +118,21 @@ struct RawValues {
   std::string log_outputs;
   std::string strict_reconfig_check = "true";
   std::string lease_checkpoint = "false";
+  std::string lease_checkpoint_persist = "false";  // always on in etcdd
   std::string lease_checkpoint_interval = "5m0s";
+  std::string watch_progress_notify_interval = "10m0s";
 };
+
+// A Go duration flag's value, at least `min`.
+Status ParseDurationFlag(const std::string& name, const std::string& raw,
+                         std::chrono::milliseconds min, std::chrono::milliseconds* out) {
+  auto d = cli::ParseGoDuration(raw);
+  if (!d.ok() || *d < min) {
+    return Status::InvalidArgument("invalid value \"" + raw + "\" for -" + name);
+  }
+  *out = std::chrono::duration_cast<std::chrono::milliseconds>(*d);
+  return Status::Ok();
+}
 
 // A Go bool flag's value: the flag alone ("") means true.
 Status ParseBoolFlag(const std::string& name, const std::string& raw, bool* out) {
@@ -156,12 +171,18 @@ Status ApplyRawValues(RawValues raw, DaemonFlags* f) {
       ParseBoolFlag("strict-reconfig-check", raw.strict_reconfig_check, &c.strict_reconfig_check));
   RETURN_IF_ERROR(ParseBoolFlag("experimental-enable-lease-checkpoint", raw.lease_checkpoint,
                                 &c.lease_checkpoint));
-  auto interval = cli::ParseGoDuration(raw.lease_checkpoint_interval);
-  if (!interval.ok() || interval->count() <= 0) {
-    return Status::InvalidArgument("invalid value \"" + raw.lease_checkpoint_interval +
-                                   "\" for -experimental-lease-checkpoint-interval");
-  }
-  c.lease_checkpoint_interval = std::chrono::duration_cast<std::chrono::milliseconds>(*interval);
+  bool persist_ignored = false;  // etcdd always persists checkpoints
+  RETURN_IF_ERROR(ParseBoolFlag("experimental-enable-lease-checkpoint-persist",
+                                raw.lease_checkpoint_persist, &persist_ignored));
+  RETURN_IF_ERROR(ParseDurationFlag("experimental-lease-checkpoint-interval",
+                                    raw.lease_checkpoint_interval, std::chrono::milliseconds(1),
+                                    &c.lease_checkpoint_interval));
+  RETURN_IF_ERROR(ParseDurationFlag(
+      "experimental-watch-progress-notify-interval", raw.watch_progress_notify_interval,
+      std::chrono::milliseconds(1), &c.watch_progress_notify_interval));
+  // etcd raises shorter intervals to its minimum, 100 ms.
+  c.watch_progress_notify_interval =
+      std::max(c.watch_progress_notify_interval, std::chrono::milliseconds(100));
   return Status::Ok();
 }
 
@@ -213,8 +234,12 @@ void RegisterFlags(CLI::App& app, bool from_config_file, DaemonFlags& f, RawValu
   bool_opt("experimental-enable-lease-checkpoint", &raw.lease_checkpoint,
            "Enable the leader to send regular checkpoints to other members to prevent reset of "
            "remaining TTL on leader change.");
+  bool_opt("experimental-enable-lease-checkpoint-persist", &raw.lease_checkpoint_persist,
+           "Accepted for etcd 3.4/3.5 unit files: etcdd always persists checkpoints.");
   opt("experimental-lease-checkpoint-interval", &raw.lease_checkpoint_interval,
       "Duration of time between two checkpoints (e.g. 5m0s).");
+  opt("experimental-watch-progress-notify-interval", &raw.watch_progress_notify_interval,
+      "Duration of periodic watch progress notifications.");
   opt("log-level", &f.log_level, "Log level: debug, info, warn, error, panic, or fatal.");
   opt("log-outputs", &raw.log_outputs, "Log outputs: default, stderr, stdout, or file paths.");
   app.add_flag("--version", f.print_version, "Print the version and exit.");

@@ -159,6 +159,17 @@ std::vector<LeaseRecord> Lessor::Leases() const {
   return out;
 }
 
+std::vector<int64_t> Lessor::IdsByExpiry() const {
+  std::vector<std::pair<TimePoint, int64_t>> order;
+  order.reserve(leases_.size());
+  for (const auto& [id, l] : leases_) order.emplace_back(l.expiry.value_or(TimePoint::max()), id);
+  std::sort(order.begin(), order.end());
+  std::vector<int64_t> ids;
+  ids.reserve(order.size());
+  for (const auto& [at, id] : order) ids.push_back(id);
+  return ids;
+}
+
 void Lessor::Promote(Clock::duration extend, TimePoint now) {
   primary_ = true;
   for (auto& [id, l] : leases_) {

@@ -190,6 +190,11 @@ class Lessor {
   // lessor's whole persisted state.
   std::vector<LeaseRecord> Leases() const;
 
+  // Every lease's id, soonest expiry first (leases that never expire last),
+  // ties by id: the order of etcd's LeaseLeases (lessor.Leases sorts by
+  // remaining TTL).
+  std::vector<int64_t> IdsByExpiry() const;
+
   size_t size() const { return leases_.size(); }
   bool is_primary() const { return primary_; }
 

@@ -96,6 +96,7 @@ void Applier::InstallSnapshot(const raftpb::Snapshot& snap) {
   applied_cv_.notify_all();
   logger_.Info("restored the backend from the leader's snapshot",
                {{"snapshot-index", index}, {"revision", store_.CurrentRevision()}});
+  if (hooks_.restored) hooks_.restored();
   if (hooks_.members_changed) hooks_.members_changed(members);
 }
 
@@ -141,6 +142,8 @@ void Applier::ApplyBatch(std::vector<raftpb::Entry>& batch) {
   auto txn_or = store_.BeginWrite();
   if (!txn_or.ok()) fatal(txn_or.status());
   auto& txn = **txn_or;
+  const bool prev_kv = hooks_.events_need_prev_kv && hooks_.events_need_prev_kv();
+  txn.SetEventsPrevKv(prev_kv);
   uint64_t consistent = store_.ConsistentIndex();
   std::vector<std::pair<uint64_t, ApplyResult>> results;
   const raftpb::Entry* last = nullptr;
@@ -172,6 +175,10 @@ void Applier::ApplyBatch(std::vector<raftpb::Entry>& batch) {
   txn.SetConsistentIndex(last->index(), last->term());
   Status s = txn.Commit();
   if (!s.ok()) fatal(s);
+  // Watchers hear of the batch before its proposers are answered, so a
+  // client that saw its write acknowledged and then watches from "now"
+  // does not get that write again.
+  if (hooks_.committed) hooks_.committed(txn.Events(), txn.Revision(), prev_kv);
   {
     std::lock_guard lock(mu_);
     applied_ = last->index();

@@ -57,6 +57,15 @@ class Applier {
     std::function<void(const serverpb::Members&)> members_changed;
     // Where the backend file of a snapshot from the leader at `index` is.
     std::function<std::string(uint64_t index)> snapshot_path;
+    // Watchers (WatchHub): whether a batch's events must carry prev_kv,
+    // asked before each batch; then, after its commit, the batch's events
+    // (revision order), the store revision after it and that flag; and
+    // after a snapshot install replaced the store's contents.
+    std::function<bool()> events_need_prev_kv;
+    std::function<void(const std::vector<mvccpb::Event>& events, int64_t revision,
+                       bool with_prev_kv)>
+        committed;
+    std::function<void()> restored;
   };
 
   // `conf_state` and `members` are the configuration and member list as of

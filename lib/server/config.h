@@ -43,6 +43,9 @@ struct ServerConfig {
   bool lease_checkpoint = false;
   // etcd's --experimental-lease-checkpoint-interval.
   std::chrono::milliseconds lease_checkpoint_interval = std::chrono::minutes(5);
+  // etcd's --experimental-watch-progress-notify-interval: how long a watcher
+  // that asked for progress notifications may go without a response.
+  std::chrono::milliseconds watch_progress_notify_interval = std::chrono::minutes(10);
 
   // "${data_dir}/member", where the WAL and backend live.
   std::string MemberDir() const { return data_dir + "/member"; }

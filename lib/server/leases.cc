@@ -157,6 +157,11 @@ std::vector<lease::LeaseRecord> Leases::List() const {
   return lessor_.Leases();
 }
 
+std::vector<int64_t> Leases::IdsByExpiry() const {
+  std::lock_guard lock(mu_);
+  return lessor_.IdsByExpiry();
+}
+
 void Leases::Promote(std::chrono::milliseconds extend) {
   std::lock_guard lock(mu_);
   lessor_.Promote(extend, Now());

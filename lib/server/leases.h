@@ -74,6 +74,8 @@ class Leases {
   Result<lease::LeaseInfo> Lookup(int64_t id) const;
   // Every lease's record, sorted by id.
   std::vector<lease::LeaseRecord> List() const;
+  // Every lease's id, soonest expiry first (lease::Lessor::IdsByExpiry).
+  std::vector<int64_t> IdsByExpiry() const;
 
   // Leadership (etcd's Promote/Demote on a leader change): a primary keeps
   // expiries, extended by `extend` at promotion.

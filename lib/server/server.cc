@@ -66,6 +66,7 @@ void EtcdServer::Stop() {
   if (transport_) transport_->Stop();
   if (raft_) raft_->Stop();
   if (applier_) applier_->Stop();
+  if (watch_hub_) watch_hub_->Stop();
   waiters_.TriggerAll(Status::Unavailable("etcdserver: server stopped"));
 }
 
@@ -131,8 +132,17 @@ Status EtcdServer::Open() {
     if (members.members_size() == 0) members = initial;
   }
 
+  WatchHubOptions watch_options;
+  watch_options.progress_notify_interval = cfg_.watch_progress_notify_interval;
+  watch_hub_ = std::make_unique<WatchHub>(*store_, watch_options, logger_);
   Applier::Hooks hooks;
   hooks.applied = [this](uint64_t applied) { MaybeSnapshot(applied); };
+  hooks.events_need_prev_kv = [this] { return watch_hub_->WantsPrevKv(); };
+  hooks.committed = [this](const std::vector<mvccpb::Event>& events, int64_t revision,
+                           bool with_prev_kv) {
+    watch_hub_->Notify(events, revision, with_prev_kv);
+  };
+  hooks.restored = [this] { watch_hub_->Restored(); };
   hooks.snapshot_path = [this](uint64_t index) { return SnapshotPath(index); };
   hooks.conf_change = [this](raftpb::ConfChange cc) { raft_->ConfChangeApplied(std::move(cc)); };
   hooks.members_changed = [this](const serverpb::Members& m) { OnMembersChanged(m); };
@@ -162,6 +172,7 @@ Status EtcdServer::Open() {
                                 std::chrono::system_clock::now().time_since_epoch())
                                 .count());
   next_request_id_ = ((member_id_ & 0xffff) << 48) | ((now_ms & ((1ull << 40) - 1)) << 8);
+  watch_hub_->Start();
   applier_->Start();
   raft_->Start();
   lease_loop_ = std::thread([this] { RunLeaseLoop(); });

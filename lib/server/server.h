@@ -32,6 +32,7 @@
 #include "server/leases.h"
 #include "server/raft_node.h"
 #include "server/wait.h"
+#include "server/watch_hub.h"
 #include "serverpb/internal.pb.h"
 #include "transport/transport.h"
 
@@ -120,7 +121,8 @@ class EtcdServer {
   Result<etcdserverpb::LeaseTimeToLiveResponse> LeaseTimeToLive(
       const etcdserverpb::LeaseTimeToLiveRequest& req,
       std::chrono::steady_clock::time_point deadline);
-  // This member's leases, by id (etcd's LeaseLeases reads the local lessor).
+  // This member's leases, soonest expiry first (etcd's LeaseLeases reads the
+  // local lessor; on a follower, where none expires, they are by id).
   etcdserverpb::LeaseLeasesResponse LeaseLeases() const;
 
   // Maintenance.Status: version, db size and in-use size (bytes), leader, Raft
@@ -168,6 +170,20 @@ class EtcdServer {
   // with the most log that is connected, and waits up to the request timeout
   // (etcd's TransferLeadership on Stop). Logs the outcome; a no-op otherwise.
   void TransferLeadershipForStop();
+
+  // Fills cluster_id, member_id, raft_term and the current revision, as
+  // etcd's response headers carry them.
+  void FillHeader(etcdserverpb::ResponseHeader* h) const;
+
+  // Sets (or, with an empty function, clears) what runs when this member
+  // loses its leader (lead 0): the client layer ends the watch streams that
+  // asked for a leader, as etcd's monitorLeader does. Runs on the Raft loop
+  // thread; must not block.
+  void SetLeaderLostHook(std::function<void()> hook);
+
+  // The watchers of this member's key space (the Watch service and the
+  // Lock/Election recipes register theirs here).
+  WatchHub& watch_hub() { return *watch_hub_; }
 
   uint64_t member_id() const { return member_id_; }
   // The current leader's member id; 0 while there is none.
@@ -285,7 +301,6 @@ class EtcdServer {
   Status WaitLinearizable(std::chrono::steady_clock::time_point deadline);
   template <typename Response>
   Result<Response> Unwrap(ApplyResult r) const;
-  void FillHeader(etcdserverpb::ResponseHeader* h) const;
   std::chrono::milliseconds RequestTimeout() const;
 
   const ServerConfig cfg_;
@@ -300,6 +315,8 @@ class EtcdServer {
   std::vector<raftpb::Message> snap_queue_;  // guarded by snap_mu_
   bool snap_stop_ = false;                   // guarded by snap_mu_
   std::thread snap_sender_;
+  std::mutex leader_lost_mu_;
+  std::function<void()> leader_lost_;  // guarded by leader_lost_mu_
   std::mutex lease_loop_mu_;
   std::condition_variable lease_loop_cv_;
   bool lease_loop_stop_ = false;  // guarded by lease_loop_mu_
@@ -315,6 +332,7 @@ class EtcdServer {
   // the store (which asks whether leases exist) closes before the leases.
   std::unique_ptr<Leases> leases_;
   std::unique_ptr<mvcc::Store> store_;
+  std::unique_ptr<WatchHub> watch_hub_;
   std::unique_ptr<Applier> applier_;
   std::unique_ptr<RaftNode> raft_;
   // Declared last: stopped first, so no peer message reaches a stopped loop.

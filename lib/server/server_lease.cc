@@ -175,7 +175,7 @@ Result<pb::LeaseTimeToLiveResponse> EtcdServer::LeaseTimeToLive(
 pb::LeaseLeasesResponse EtcdServer::LeaseLeases() const {
   pb::LeaseLeasesResponse resp;
   FillHeader(resp.mutable_header());
-  for (const auto& r : leases_->List()) resp.add_leases()->set_id(r.id);
+  for (int64_t id : leases_->IdsByExpiry()) resp.add_leases()->set_id(id);
   return resp;
 }
 
@@ -185,6 +185,15 @@ void EtcdServer::OnLeaderChanged(uint64_t lead) {
   } else if (leases_->IsPrimary()) {
     leases_->Demote();
   }
+  if (lead == 0) {
+    std::lock_guard lock(leader_lost_mu_);
+    if (leader_lost_) leader_lost_();
+  }
+}
+
+void EtcdServer::SetLeaderLostHook(std::function<void()> hook) {
+  std::lock_guard lock(leader_lost_mu_);
+  leader_lost_ = std::move(hook);
 }
 
 void EtcdServer::RunLeaseLoop() {

@@ -355,5 +355,17 @@ TEST(LessorRecover, RejectsInconsistentStateAndKeepsOldOne) {
   ExpectOk(l.CheckInvariants());
 }
 
+TEST(LessorIdsByExpiry, SoonestFirstOnPrimaryByIdElsewhere) {
+  Lessor l;
+  ExpectOk(l.Grant(3, 30, At(0)).status());
+  ExpectOk(l.Grant(1, 60, At(0)).status());
+  ExpectOk(l.Grant(2, 10, At(0)).status());
+  EXPECT_THAT(l.IdsByExpiry(), ElementsAre(1, 2, 3));  // none expires: by id
+  l.Promote(seconds(0), At(0));
+  EXPECT_THAT(l.IdsByExpiry(), ElementsAre(2, 3, 1));
+  ExpectOk(l.Grant(4, 5, At(1)).status());  // expires at 6
+  EXPECT_THAT(l.IdsByExpiry(), ElementsAre(4, 2, 3, 1));
+}
+
 }  // namespace
 }  // namespace etcdd::lease

@@ -13,6 +13,9 @@
 
 #include "base/file.h"
 #include "etcdserverpb/rpc.grpc.pb.h"
+#include "server/api/recipe_services.h"
+#include "server/api/service_util.h"
+#include "server/api/watch_service.h"
 #include "v3electionpb/v3election.grpc.pb.h"
 #include "v3lockpb/v3lock.grpc.pb.h"
 
@@ -21,47 +24,18 @@ namespace etcdd::server {
 namespace {
 
 namespace pb = etcdserverpb;
+using api_internal::Admit;
+using api_internal::Deadline;
+using api_internal::Reply;
+using api_internal::ToGrpc;
 
 // etcd's grpcOverheadBytes: room for gRPC framing above --max-request-bytes.
 constexpr uint64_t kGrpcOverheadBytes = 512 * 1024;
 
-grpc::Status ToGrpc(const Status& s) {
-  return grpc::Status(static_cast<grpc::StatusCode>(s.code()), s.message());
-}
-
-// The client's deadline, capped at 30 s (a call without one would wait
-// forever).
-std::chrono::steady_clock::time_point Deadline(const grpc::ServerContext& ctx) {
-  auto cap = std::chrono::system_clock::now() + std::chrono::seconds(30);
-  auto until = std::min(ctx.deadline(), cap);
-  return std::chrono::steady_clock::now() + (until - std::chrono::system_clock::now());
-}
-
-// etcd's unary interceptor: a learner serves only Status and serializable
-// Range ("etcdserver: rpc not supported for learner"); a request whose
-// metadata says "hasleader: true" (clientv3.WithRequireLeader) fails with
-// "etcdserver: no leader" while this member has none, instead of waiting.
-grpc::Status Admit(const grpc::ServerContextBase& ctx, const EtcdServer& s, bool learner_ok) {
-  if (!learner_ok && s.is_learner()) {
-    return grpc::Status(grpc::StatusCode::UNAVAILABLE, "etcdserver: rpc not supported for learner");
-  }
-  if (s.leader() != 0) return grpc::Status::OK;
+// Whether a call asked for a leader (clientv3.WithRequireLeader).
+bool AskedForLeader(const grpc::CallbackServerContext& ctx) {
   auto it = ctx.client_metadata().find("hasleader");
-  if (it == ctx.client_metadata().end() || it->second != "true") return grpc::Status::OK;
-  return grpc::Status(grpc::StatusCode::UNAVAILABLE, "etcdserver: no leader");
-}
-
-// Returns the Admit error from the calling handler, if any.
-#define ADMIT(ctx, learner_ok)                                                 \
-  if (grpc::Status admitted = Admit(*(ctx), s_, learner_ok); !admitted.ok()) { \
-    return admitted;                                                           \
-  }
-
-template <typename Response>
-grpc::Status Reply(Result<Response> r, Response* out) {
-  if (!r.ok()) return ToGrpc(r.status());
-  *out = std::move(r).value();
-  return grpc::Status::OK;
+  return it != ctx.client_metadata().end() && it->second == "true";
 }
 
 // A unary callback-API call through Raft: runs `call` with a completion that
@@ -268,7 +242,7 @@ Status CheckListenable(const std::vector<Url>& urls) {
 Result<std::unique_ptr<GrpcServer>> GrpcServer::Start(const std::vector<Url>& listen_urls,
                                                       uint64_t max_request_bytes,
                                                       EtcdServer& server, Logger& logger) {
-  std::unique_ptr<GrpcServer> g(new GrpcServer());
+  std::unique_ptr<GrpcServer> g(new GrpcServer(server));
   grpc::ServerBuilder builder;
   for (const auto& u : listen_urls) {
     if (u.scheme != "http") {
@@ -287,16 +261,31 @@ Result<std::unique_ptr<GrpcServer>> GrpcServer::Start(const std::vector<Url>& li
   g->services_.push_back(std::make_unique<MaintenanceService>(server));
   g->services_.push_back(std::make_unique<ClusterService>(server));
   g->services_.push_back(std::make_unique<LeaseService>(server));
+  WatchServiceOptions watch;
+  watch.max_request_bytes = max_request_bytes;
+  watch.fill_header = [&server](pb::ResponseHeader* h) { server.FillHeader(h); };
+  watch.admit = [&server](const grpc::CallbackServerContext& ctx) {
+    return Admit(ctx, server, false);
+  };
+  auto watch_service = std::make_unique<WatchService>(server.watch_hub(), watch, logger);
+  g->watch_ = watch_service.get();
+  g->services_.push_back(std::move(watch_service));
+  g->recipes_ = std::make_unique<Recipes>(server, server.watch_hub());
+  g->services_.push_back(NewLockService(server, *g->recipes_));
+  g->services_.push_back(NewElectionService(server, *g->recipes_));
   // Registered so that their methods answer UNIMPLEMENTED, as the truth is.
-  g->services_.push_back(std::make_unique<pb::Watch::Service>());
   g->services_.push_back(std::make_unique<pb::Auth::Service>());
-  g->services_.push_back(std::make_unique<v3lockpb::Lock::Service>());
-  g->services_.push_back(std::make_unique<v3electionpb::Election::Service>());
   for (auto& s : g->services_) builder.RegisterService(s.get());
   g->server_ = builder.BuildAndStart();
   if (!g->server_) {
     return Status::FailedPrecondition("cannot listen on the client URLs");
   }
+  // etcd's monitorLeader: streams that asked for a leader end without one.
+  WatchService* watch_service_ptr = g->watch_;
+  server.SetLeaderLostHook([watch_service_ptr] {
+    watch_service_ptr->AbortStreams(
+        AskedForLeader, grpc::Status(grpc::StatusCode::UNAVAILABLE, "etcdserver: no leader"));
+  });
   for (const auto& u : listen_urls) {
     logger.Info("serving client traffic insecurely; this is strongly discouraged!",
                 {{"address", u.HostPort()}});
@@ -308,6 +297,9 @@ GrpcServer::~GrpcServer() { Shutdown(0); }
 
 void GrpcServer::Shutdown(int grace_ms) {
   if (!server_) return;
+  server_ref_.SetLeaderLostHook({});
+  watch_->AbortStreams([](const grpc::CallbackServerContext&) { return true; },
+                       grpc::Status(grpc::StatusCode::UNAVAILABLE, "etcdserver: server stopped"));
   server_->Shutdown(std::chrono::system_clock::now() + std::chrono::milliseconds(grace_ms));
   server_->Wait();
   server_.reset();

@@ -1,9 +1,9 @@
 // The client-facing gRPC server: etcd's v3 services over an EtcdServer.
 //
-// KV, Maintenance.Status and Cluster.MemberList are served; the other
-// services and methods (Watch, Lease, Auth, Lock, Election, the rest of
-// Maintenance and Cluster) are registered so clients get UNIMPLEMENTED until
-// the issues that build them land.
+// KV, Watch, Lease, Cluster, Lock, Election and Maintenance's Status,
+// HashKV and MoveLeader are served; Auth and the rest of Maintenance are
+// registered so clients get UNIMPLEMENTED until the issues that build them
+// land.
 #pragma once
 
 #include <memory>
@@ -13,6 +13,8 @@
 #include "base/log.h"
 #include "base/status.h"
 #include "base/url.h"
+#include "server/api/watch_service.h"
+#include "server/recipes.h"
 #include "server/server.h"
 
 namespace grpc {
@@ -35,11 +37,16 @@ class GrpcServer {
                                                    Logger& logger);
   ~GrpcServer();
 
-  // Stops accepting calls and waits up to `grace_ms` for running ones.
+  // Stops accepting calls, ends the watch streams (they never end by
+  // themselves) with UNAVAILABLE "etcdserver: server stopped", and waits up
+  // to `grace_ms` for the other running calls.
   void Shutdown(int grace_ms);
 
  private:
-  GrpcServer() = default;
+  explicit GrpcServer(EtcdServer& server) : server_ref_(server) {}
+  EtcdServer& server_ref_;
+  std::unique_ptr<Recipes> recipes_;  // for the Lock and Election services
+  WatchService* watch_ = nullptr;     // owned by services_
   std::vector<std::unique_ptr<grpc::Service>> services_;
   std::unique_ptr<grpc::Server> server_;
 };

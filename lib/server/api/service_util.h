@@ -1,0 +1,56 @@
+// Internal to lib/server/api: what every client-facing service does with a
+// call: etcd's admission checks, deadlines, and Status -> grpc::Status.
+#pragma once
+
+#include <grpcpp/grpcpp.h>
+
+#include <algorithm>
+#include <chrono>
+
+#include "base/status.h"
+#include "server/server.h"
+
+namespace etcdd::server::api_internal {
+
+inline grpc::Status ToGrpc(const Status& s) {
+  return grpc::Status(static_cast<grpc::StatusCode>(s.code()), s.message());
+}
+
+// The client's deadline, capped at 30 s (a call without one would wait
+// forever).
+inline std::chrono::steady_clock::time_point Deadline(const grpc::ServerContext& ctx) {
+  auto cap = std::chrono::system_clock::now() + std::chrono::seconds(30);
+  auto until = std::min(ctx.deadline(), cap);
+  return std::chrono::steady_clock::now() + (until - std::chrono::system_clock::now());
+}
+
+// etcd's unary interceptor: a learner serves only Status and serializable
+// Range ("etcdserver: rpc not supported for learner"); a request whose
+// metadata says "hasleader: true" (clientv3.WithRequireLeader) fails with
+// "etcdserver: no leader" while this member has none, instead of waiting.
+inline grpc::Status Admit(const grpc::ServerContextBase& ctx, const EtcdServer& s,
+                          bool learner_ok) {
+  if (!learner_ok && s.is_learner()) {
+    return grpc::Status(grpc::StatusCode::UNAVAILABLE, "etcdserver: rpc not supported for learner");
+  }
+  if (s.leader() != 0) return grpc::Status::OK;
+  auto it = ctx.client_metadata().find("hasleader");
+  if (it == ctx.client_metadata().end() || it->second != "true") return grpc::Status::OK;
+  return grpc::Status(grpc::StatusCode::UNAVAILABLE, "etcdserver: no leader");
+}
+
+// Returns the Admit error from the calling handler, if any.
+#define ADMIT(ctx, learner_ok)                                                              \
+  if (grpc::Status admitted = ::etcdd::server::api_internal::Admit(*(ctx), s_, learner_ok); \
+      !admitted.ok()) {                                                                     \
+    return admitted;                                                                        \
+  }
+
+template <typename Response>
+grpc::Status Reply(Result<Response> r, Response* out) {
+  if (!r.ok()) return ToGrpc(r.status());
+  *out = std::move(r).value();
+  return grpc::Status::OK;
+}
+
+}  // namespace etcdd::server::api_internal

@@ -86,7 +86,6 @@ Status EtcdServer::Open() {
   // map has room above it so that entries already committed always apply.
   opts.map_size_bytes = cfg_.QuotaBytes() + std::max<uint64_t>(cfg_.QuotaBytes() / 4, 64 << 20);
   ASSIGN_OR_RETURN(store_, mvcc::Store::Open(cfg_.BackendDir(), opts));
-  RETURN_IF_ERROR(leases_->Recover(*store_));
 
   auto storage = std::make_shared<raft::MemoryStorage>();
   std::unique_ptr<wal::Wal> wal;
@@ -103,6 +102,10 @@ Status EtcdServer::Open() {
   } else {
     RETURN_IF_ERROR(Bootstrap(&wal, &members));
   }
+
+  // After Restart, which may have installed a snapshot received before a
+  // crash into the backend.
+  RETURN_IF_ERROR(leases_->Recover(*store_));
 
   raft::Config rc;
   rc.id = member_id_;

@@ -117,6 +117,18 @@ CLI::Option* AddArgs(CLI::App* cmd, std::vector<std::string>* args, const std::s
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
 }
 
+CLI::App* AddSubcommandWithArgs(
+    CLI::App* parent, Context* ctx, const char* name, const char* description,
+    std::function<cli::ExitStatus(Context&, const std::vector<std::string>&)> run) {
+  auto* cmd = parent->add_subcommand(name, description);
+  auto args = std::make_shared<std::vector<std::string>>();
+  AddArgs(cmd, args.get());
+  cmd->callback([ctx, args, run = std::move(run)] {
+    ctx->SetAction([ctx, args, run] { return run(*ctx, *args); });
+  });
+  return cmd;
+}
+
 ExitStatus ConnectFailure(const Status& st) {
   switch (st.code()) {
     case Code::kDeadlineExceeded:

@@ -15,6 +15,8 @@
 #include <memory>
 #include <optional>
 #include <ostream>
+#include <string>
+#include <vector>
 
 #include "cli/exit_status.h"
 #include "cli/global_flags.h"
@@ -91,6 +93,22 @@ class Context {
 // cobra, every word after "--" is one of them, even once the command has
 // some (CLI11 would hand those back to the parent command).
 CLI::Option* AddArgs(CLI::App* cmd, std::vector<std::string>* args, const std::string& usage = "");
+
+// A subcommand of `parent` taking positional arguments: when CLI11 selects
+// it, `run(*ctx, args)` becomes the action.
+CLI::App* AddSubcommandWithArgs(
+    CLI::App* parent, Context* ctx, const char* name, const char* description,
+    std::function<cli::ExitStatus(Context&, const std::vector<std::string>&)> run);
+// The same for a command group whose subcommands share `flags`: the action
+// is `run(*ctx, *flags, args)`.
+template <typename Flags, typename Run>
+CLI::App* AddSubcommandWithArgs(CLI::App* parent, Context* ctx, const char* name,
+                                const char* description, std::shared_ptr<Flags> flags, Run run) {
+  return AddSubcommandWithArgs(parent, ctx, name, description,
+                               [flags, run](Context& c, const std::vector<std::string>& args) {
+                                 return run(c, *flags, args);
+                               });
+}
 
 // The exit status for a failed client::Client::Connect, as Context::Connect
 // reports it.

@@ -116,20 +116,6 @@ ExitStatus RunKeepAlive(Context& ctx, const LeaseFlags& flags, const Args& args)
   return ExitStatus::Ok();
 }
 
-// A lease subcommand taking positional arguments; `run` is recorded as the
-// action when CLI11 selects it.
-template <typename Run>
-CLI::App* AddLeaseSubcommand(CLI::App* lease, Context* ctx, const char* name,
-                             const char* description, std::shared_ptr<LeaseFlags> flags, Run run) {
-  auto* cmd = lease->add_subcommand(name, description);
-  auto args = std::make_shared<Args>();
-  AddArgs(cmd, args.get());
-  cmd->callback([ctx, flags, args, run] {
-    ctx->SetAction([ctx, flags, args, run] { return run(*ctx, *flags, *args); });
-  });
-  return cmd;
-}
-
 }  // namespace
 
 void AddLeaseCommands(CLI::App* app, Context* ctx) {
@@ -137,17 +123,19 @@ void AddLeaseCommands(CLI::App* app, Context* ctx) {
   lease->require_subcommand(0, 1);
   auto flags = std::make_shared<LeaseFlags>();
 
-  AddLeaseSubcommand(lease, ctx, "grant", "Creates leases", flags,
-                     [](Context& c, const LeaseFlags&, const Args& a) { return RunGrant(c, a); });
-  AddLeaseSubcommand(lease, ctx, "revoke", "Revokes leases", flags,
-                     [](Context& c, const LeaseFlags&, const Args& a) { return RunRevoke(c, a); });
-  auto* ttl =
-      AddLeaseSubcommand(lease, ctx, "timetolive", "Get lease information", flags, RunTimeToLive);
+  AddSubcommandWithArgs(
+      lease, ctx, "grant", "Creates leases", flags,
+      [](Context& c, const LeaseFlags&, const Args& a) { return RunGrant(c, a); });
+  AddSubcommandWithArgs(
+      lease, ctx, "revoke", "Revokes leases", flags,
+      [](Context& c, const LeaseFlags&, const Args& a) { return RunRevoke(c, a); });
+  auto* ttl = AddSubcommandWithArgs(lease, ctx, "timetolive", "Get lease information", flags,
+                                    RunTimeToLive);
   ttl->add_flag("--keys", flags->keys, "Get keys attached to this lease");
-  AddLeaseSubcommand(lease, ctx, "list", "List all active leases", flags,
-                     [](Context& c, const LeaseFlags&, const Args&) { return RunList(c); });
-  auto* keepalive = AddLeaseSubcommand(lease, ctx, "keep-alive", "Keeps leases alive (renew)",
-                                       flags, RunKeepAlive);
+  AddSubcommandWithArgs(lease, ctx, "list", "List all active leases", flags,
+                        [](Context& c, const LeaseFlags&, const Args&) { return RunList(c); });
+  auto* keepalive = AddSubcommandWithArgs(lease, ctx, "keep-alive", "Keeps leases alive (renew)",
+                                          flags, RunKeepAlive);
   keepalive->add_flag("--once", flags->once,
                       "Resets the keep-alive time to its original value and exits immediately");
 }

@@ -138,21 +138,6 @@ ExitStatus RunMemberList(Context& ctx) {
   return s.printer->MemberList(response.value());
 }
 
-// A member subcommand taking positional arguments; `run` is recorded as the
-// action when CLI11 selects it.
-template <typename Run>
-CLI::App* AddMemberSubcommand(CLI::App* member, Context* ctx, const char* name,
-                              const char* description, std::shared_ptr<MemberFlags> flags,
-                              Run run) {
-  auto* cmd = member->add_subcommand(name, description);
-  auto args = std::make_shared<Args>();
-  AddArgs(cmd, args.get());
-  cmd->callback([ctx, flags, args, run] {
-    ctx->SetAction([ctx, flags, args, run] { return run(*ctx, *flags, *args); });
-  });
-  return cmd;
-}
-
 }  // namespace
 
 void AddMemberCommands(CLI::App* app, Context* ctx) {
@@ -160,24 +145,25 @@ void AddMemberCommands(CLI::App* app, Context* ctx) {
   member->require_subcommand(0, 1);
   auto flags = std::make_shared<MemberFlags>();
 
-  auto* add = AddMemberSubcommand(member, ctx, "add", "Adds a member into the cluster", flags,
-                                  RunMemberAdd);
+  auto* add = AddSubcommandWithArgs(member, ctx, "add", "Adds a member into the cluster", flags,
+                                    RunMemberAdd);
   add->add_option("--peer-urls", flags->peer_urls, "comma separated peer URLs for the new member.");
   add->add_flag("--learner", flags->learner, "indicates if the new member is raft learner");
 
-  AddMemberSubcommand(
+  AddSubcommandWithArgs(
       member, ctx, "remove", "Removes a member from the cluster", flags,
       [](Context& c, const MemberFlags&, const Args& a) { return RunMemberRemove(c, a); });
 
-  auto* update = AddMemberSubcommand(member, ctx, "update", "Updates a member in the cluster",
-                                     flags, RunMemberUpdate);
+  auto* update = AddSubcommandWithArgs(member, ctx, "update", "Updates a member in the cluster",
+                                       flags, RunMemberUpdate);
   update->add_option("--peer-urls", flags->peer_urls,
                      "comma separated peer URLs for the updated member.");
 
-  AddMemberSubcommand(member, ctx, "list", "Lists all members in the cluster", flags,
-                      [](Context& c, const MemberFlags&, const Args&) { return RunMemberList(c); });
+  AddSubcommandWithArgs(
+      member, ctx, "list", "Lists all members in the cluster", flags,
+      [](Context& c, const MemberFlags&, const Args&) { return RunMemberList(c); });
 
-  AddMemberSubcommand(
+  AddSubcommandWithArgs(
       member, ctx, "promote", "Promotes a non-voting member in the cluster", flags,
       [](Context& c, const MemberFlags&, const Args& a) { return RunMemberPromote(c, a); });
 }

@@ -36,6 +36,9 @@ int Run(const etcdd::DaemonFlags& f, etcdd::Logger& log) {
                               {"data-dir", cfg.data_dir}});
   // Bind-check before touching the data dir, as etcd opens its listeners
   // first: a port in use must not leave a half-created member behind.
+  if (auto s = etcdd::server::CheckListenable(cfg.listen_peer_urls); !s.ok()) {
+    return Fail(log, "failed to listen on peer URLs", s);
+  }
   if (auto s = etcdd::server::CheckListenable(cfg.listen_client_urls); !s.ok()) {
     return Fail(log, "failed to listen on client URLs", s);
   }

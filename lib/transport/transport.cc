@@ -34,6 +34,9 @@ Result<std::unique_ptr<Transport>> Transport::Start(const Options& options,
     builder.AddListeningPort(u.HostPort(), grpc::InsecureServerCredentials(), &t->ports_[i]);
   }
   builder.SetMaxReceiveMessageSize(INT_MAX);
+  // No SO_REUSEPORT (gRPC's default): a port in use fails here instead of
+  // being shared with another process.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   // Accept the peers' keepalive pings (see DialPeer) and ping them too, so a
   // silent inbound stream is closed as well.
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, kKeepaliveMs);

@@ -80,6 +80,20 @@ def test_port_in_use_fails_before_touching_the_data_dir(tmp_path):
     assert not (tmp_path / "d").exists()
 
 
+def test_peer_port_in_use_fails_before_touching_the_data_dir(tmp_path):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        peer = "http://127.0.0.1:%d" % s.getsockname()[1]
+        r = run_etcdd("--data-dir", str(tmp_path / "d"),
+                      "--listen-client-urls", "http://127.0.0.1:%d" % free_port(),
+                      "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
+                      "--initial-cluster", "default=" + peer)
+    assert r.returncode == 1
+    assert "address already in use" in r.stderr
+    assert not (tmp_path / "d").exists()
+
+
 def test_data_dir_that_is_a_file_is_refused(tmp_path):
     bad = tmp_path / "file"
     bad.write_text("not a directory")

@@ -24,10 +24,13 @@ neither send nor receive peer traffic, while clients still reach it.
 `cluster.partition([a], [b, c])` cuts along any groups; `cluster.heal()` undoes.
 """
 
+import fcntl
 import os
+import random
 import signal
 import socket
 import subprocess
+import tempfile
 import threading
 
 from tcp_proxy import ProcessIdentifier, TcpProxy
@@ -36,10 +39,48 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 DEFAULT_BIN = os.path.join(REPO, "build", "cmd", "etcdd", "etcdd")
 
 
+# Ports handed out by free_port(), one lock file each; the locks are held
+# until this process exits.
+PORT_LOCK_DIR = os.path.join(tempfile.gettempdir(), "etcdd-test-ports")
+_port_locks = []
+_port_random = random.SystemRandom()
+
+
+def _ephemeral_port_low():
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
 def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A loopback port that no other test process gets while this one runs.
+
+    A test server keeps its ports across restarts (a member must come back on
+    the URLs its peers know), so between a kill and a restart its ports are
+    unbound. A port picked with bind(0) comes from the kernel's ephemeral
+    range: another test run in parallel (ctest -j2) could get the same one
+    from bind(0) meanwhile, or the kernel could give it to an outgoing
+    connection. So the port is drawn from below that range, where bind(0)
+    and connect() never look, and reserved with a lock file (flock) that
+    other test processes honour. It must also be bindable now."""
+    os.makedirs(PORT_LOCK_DIR, exist_ok=True)
+    low, high = 10000, _ephemeral_port_low()
+    for _ in range(1000):
+        port = _port_random.randrange(low, high)
+        fd = os.open(os.path.join(PORT_LOCK_DIR, str(port)), os.O_CREAT | os.O_RDWR, 0o666)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            with socket.socket() as s:
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                s.bind(("127.0.0.1", port))
+        except OSError:  # locked by another test process, or bound by anything
+            os.close(fd)
+            continue
+        _port_locks.append(fd)
+        return port
+    raise RuntimeError("no free port in [%d, %d)" % (low, high))
 
 
 def server_binary():

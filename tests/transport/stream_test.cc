@@ -234,5 +234,15 @@ TEST_F(StreamTest, RejectsBadPeerUrls) {
   EXPECT_EQ(a.t().GetStats().peers.count(2), 0u);
 }
 
+// gRPC binds with SO_REUSEPORT unless told not to, which would let a second
+// member on the same port silently take part of the first one's traffic.
+TEST_F(StreamTest, PortInUseIsRefusedNotShared) {
+  Member a(Opts(1), *logger_);
+  auto second = Transport::Start(
+      Opts(2), {Url{"http", "127.0.0.1", a.port()}}, [](raftpb::Message) {},
+      [](const raftpb::Message&, std::string) { return Status::Ok(); }, *logger_);
+  EXPECT_FALSE(second.ok());
+}
+
 }  // namespace
 }  // namespace etcdd::transport::testing

@@ -251,6 +251,10 @@ Result<std::unique_ptr<GrpcServer>> GrpcServer::Start(const std::vector<Url>& li
     }
     builder.AddListeningPort(u.HostPort(), grpc::InsecureServerCredentials());
   }
+  // gRPC binds with SO_REUSEPORT by default, which would let a second etcdd
+  // on the same port take half of this one's connections; etcd's listeners
+  // refuse a port in use, and so do ours.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   builder.SetMaxReceiveMessageSize(static_cast<int>(max_request_bytes + kGrpcOverheadBytes));
   builder.SetMaxSendMessageSize(INT_MAX);
   // Keep idle handler threads as pollers instead of ending them: with many

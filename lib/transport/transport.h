@@ -112,7 +112,8 @@ class Transport {
  public:
   // Listens on `listen_peer_urls` (port 0 picks a free port, see
   // ListenPorts) and starts serving. Errors: InvalidArgument for a
-  // non-http URL, FailedPrecondition when a URL cannot be listened on.
+  // non-http URL, FailedPrecondition when a URL cannot be listened on,
+  // including a port another process listens on (no SO_REUSEPORT sharing).
   static Result<std::unique_ptr<Transport>> Start(const Options& options,
                                                   const std::vector<Url>& listen_peer_urls,
                                                   Handler handler, SnapshotHandler snapshot_handler,

@@ -31,7 +31,8 @@ class GrpcServer {
   // etcd does) so that the server itself can answer larger ones with
   // "etcdserver: request is too large". Errors: FailedPrecondition when a
   // port cannot be bound ("listen tcp 127.0.0.1:2379: bind: address already in
-  // use"), InvalidArgument for an https/unix URL.
+  // use"; a port is never shared with another process through SO_REUSEPORT),
+  // InvalidArgument for an https/unix URL.
   static Result<std::unique_ptr<GrpcServer>> Start(const std::vector<Url>& listen_urls,
                                                    uint64_t max_request_bytes, EtcdServer& server,
                                                    Logger& logger);

@@ -6,7 +6,7 @@
 #include <algorithm>
 #include <chrono>
 
-#include "cli/go_format.h"
+#include "base/go_text.h"
 
 namespace etcdd {
 
@@ -126,7 +126,7 @@ struct RawValues {
 // A Go duration flag's value, at least `min`.
 Status ParseDurationFlag(const std::string& name, const std::string& raw,
                          std::chrono::milliseconds min, std::chrono::milliseconds* out) {
-  auto d = cli::ParseGoDuration(raw);
+  auto d = ParseGoDuration(raw);
   if (!d.ok() || *d < min) {
     return Status::InvalidArgument("invalid value \"" + raw + "\" for -" + name);
   }

@@ -55,7 +55,7 @@ cli::EndpointHealth CheckHealth(const client::Config& base, const std::string& e
     request.set_key("health");
     st = client.value()->Range(request).status();
   }
-  h.took = cli::GoDuration(std::chrono::steady_clock::now() - start);
+  h.took = GoDuration(std::chrono::steady_clock::now() - start);
   if (st.ok() || st.message() == "etcdserver: permission denied") {
     h.health = true;
   } else {
@@ -131,9 +131,9 @@ ExitStatus RunStatus(Context& ctx, bool cluster) {
 }
 
 ExitStatus RunHashKV(Context& ctx, bool cluster, const std::string& rev_flag) {
-  auto rev = cli::ParseGoInt64(rev_flag, 0);
+  auto rev = ParseGoInt64(rev_flag, 0);
   if (!rev.ok()) {
-    return ExitStatus::Error("invalid argument " + cli::GoQuote(rev_flag) +
+    return ExitStatus::Error("invalid argument " + GoQuote(rev_flag) +
                              " for \"--rev\" flag: " + rev.status().message());
   }
   ASSIGN_OR_EXIT(Session s, ctx.Prepare());

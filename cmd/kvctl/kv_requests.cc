@@ -56,9 +56,9 @@ void ApplyRangeFlags(bool prefix, bool from_key, Request* r) {
 }  // namespace
 
 cli::ExitOr<int64_t> IntFlag(const std::string& name, const std::string& value) {
-  auto v = cli::ParseGoInt64(value, 0);
+  auto v = ParseGoInt64(value, 0);
   if (!v.ok()) {
-    return ExitStatus::Error("invalid argument " + cli::GoQuote(value) + " for \"--" + name +
+    return ExitStatus::Error("invalid argument " + GoQuote(value) + " for \"--" + name +
                              "\" flag: " + v.status().message());
   }
   return v.value();
@@ -124,7 +124,7 @@ cli::ExitOr<etcdserverpb::RangeRequest> BuildRangeRequest(const GetFlags& f,
   if (f.consistency == "s") {
     r.set_serializable(true);
   } else if (f.consistency != "l") {
-    return ExitStatus::BadFeature("unknown consistency flag " + cli::GoQuote(f.consistency));
+    return ExitStatus::BadFeature("unknown consistency flag " + GoQuote(f.consistency));
   }
   r.set_key(args[0]);
   if (args.size() > 1) {
@@ -166,7 +166,7 @@ cli::ExitOr<etcdserverpb::PutRequest> BuildPutRequest(const PutFlags& f,
       r.set_value(value);
     }
   }
-  auto lease = cli::ParseGoInt64(f.lease, 16);
+  auto lease = ParseGoInt64(f.lease, 16);
   if (!lease.ok()) {
     return ExitStatus::BadArgs("bad lease ID (" + lease.status().message() +
                                "), expecting ID in Hex");

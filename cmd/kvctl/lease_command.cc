@@ -25,7 +25,7 @@ struct LeaseFlags {
 
 // etcdctl's leaseFromArgs: a hexadecimal int64.
 cli::ExitOr<int64_t> LeaseId(const std::string& arg) {
-  auto id = cli::ParseGoInt64(arg, 16);
+  auto id = ParseGoInt64(arg, 16);
   if (!id.ok()) {
     return ExitStatus::BadArgs("bad lease ID arg (" + id.status().message() +
                                "), expecting ID in Hex");
@@ -35,7 +35,7 @@ cli::ExitOr<int64_t> LeaseId(const std::string& arg) {
 
 ExitStatus RunGrant(Context& ctx, const Args& args) {
   if (args.size() != 1) return ExitStatus::BadArgs("lease grant command needs TTL argument");
-  auto ttl = cli::ParseGoInt64(args[0], 10);
+  auto ttl = ParseGoInt64(args[0], 10);
   if (!ttl.ok()) return ExitStatus::BadArgs("bad TTL (" + ttl.status().message() + ")");
   ASSIGN_OR_EXIT(Session s, ctx.Prepare());
   ASSIGN_OR_EXIT(auto client, ctx.Connect(s.config));

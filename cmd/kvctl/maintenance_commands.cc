@@ -18,7 +18,7 @@ using cli::ExitStatus;
 
 ExitStatus RunCompaction(Context& ctx, bool physical, const std::vector<std::string>& args) {
   if (args.size() != 1) return ExitStatus::BadArgs("compaction command needs 1 argument");
-  auto rev = cli::ParseGoInt64(args[0], 10);
+  auto rev = ParseGoInt64(args[0], 10);
   if (!rev.ok()) return ExitStatus::Error(rev.status().message());
   ASSIGN_OR_EXIT(Session s, ctx.Prepare());
   ASSIGN_OR_EXIT(auto client, ctx.Connect(s.config));
@@ -36,7 +36,7 @@ ExitStatus RunCompaction(Context& ctx, bool physical, const std::vector<std::str
 // the leader to hand leadership to `args[0]` (a hexadecimal member id).
 ExitStatus RunMoveLeader(Context& ctx, const std::vector<std::string>& args) {
   if (args.size() != 1) return ExitStatus::BadArgs("move-leader command needs 1 argument");
-  auto target = cli::ParseGoUint64(args[0], 16);
+  auto target = ParseGoUint64(args[0], 16);
   if (!target.ok()) return ExitStatus::BadArgs(target.status().message());
   ASSIGN_OR_EXIT(Session s, ctx.Prepare());
   auto client = client::Client::Connect(s.config);

@@ -42,7 +42,7 @@ bool HasHttpPrefix(const std::string& s) {
 // The member id argument of remove, update and promote (hexadecimal).
 cli::ExitOr<uint64_t> MemberId(const Args& args) {
   if (args.size() != 1) return ExitStatus::BadArgs("member ID is not provided");
-  auto id = cli::ParseGoUint64(args[0], 16);
+  auto id = ParseGoUint64(args[0], 16);
   if (!id.ok()) {
     return ExitStatus::BadArgs("bad member ID arg (" + id.status().message() +
                                "), expecting ID in Hex");
@@ -61,9 +61,9 @@ void PrintNewMemberEnv(std::ostream& out, const std::string& name, const std::st
       conf += (m.id() == r.member().id() ? name : m.name()) + "=" + url;
     }
   }
-  out << "\nETCD_NAME=" << cli::GoQuote(name) << "\n";
-  out << "ETCD_INITIAL_CLUSTER=" << cli::GoQuote(conf) << "\n";
-  out << "ETCD_INITIAL_ADVERTISE_PEER_URLS=" << cli::GoQuote(peer_urls) << "\n";
+  out << "\nETCD_NAME=" << GoQuote(name) << "\n";
+  out << "ETCD_INITIAL_CLUSTER=" << GoQuote(conf) << "\n";
+  out << "ETCD_INITIAL_ADVERTISE_PEER_URLS=" << GoQuote(peer_urls) << "\n";
   out << "ETCD_INITIAL_CLUSTER_STATE=\"existing\"\n";
 }
 

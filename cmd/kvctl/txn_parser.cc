@@ -57,7 +57,7 @@ cli::ExitOr<etcdserverpb::Compare::CompareResult> CompareResult(const std::strin
   if (op == ">") return etcdserverpb::Compare::GREATER;
   if (op == "<") return etcdserverpb::Compare::LESS;
   return ExitStatus::InvalidInput("malformed comparison: " + line + " (unknown result op " +
-                                  cli::GoQuote(op) + ")");
+                                  GoQuote(op) + ")");
 }
 
 // fmt.Sscanf(rest, "%q) %s %q", &key, &op, &val); returns how many were read.
@@ -171,12 +171,12 @@ cli::ExitOr<etcdserverpb::Compare> ParseCompare(const std::string& line) {
   std::string key, op, val;
   if (ScanCompareOperands(line.substr(paren + 1), &key, &op, &val) != 3) {
     return ExitStatus::InvalidInput("malformed comparison: " + line + "; got " + target + "(" +
-                                    cli::GoQuote(key) + ") " + op + " " + cli::GoQuote(val));
+                                    GoQuote(key) + ") " + op + " " + GoQuote(val));
   }
   etcdserverpb::Compare cmp;
   cmp.set_key(key);
   const bool numeric = target != "val" && target != "value";
-  auto number = cli::ParseGoInt64(val, target == "lease" ? 16 : 10);
+  auto number = ParseGoInt64(val, target == "lease" ? 16 : 10);
   if (numeric && !number.ok()) {
     bool known = target == "ver" || target == "version" || target == "c" || target == "create" ||
                  target == "m" || target == "mod" || target == "lease";

@@ -87,13 +87,13 @@ class WatchPrinter {
     if (exec.empty()) return ExitStatus::Ok();
     cli::Environment env = ctx_.env();
     env["ETCD_WATCH_REVISION"] = std::to_string(r.response.header().revision());
-    env["ETCD_WATCH_EVENT_TYPE"] = cli::GoQuote(cli::EventTypeName(ev));
-    env["ETCD_WATCH_KEY"] = cli::GoQuote(ev.kv().key());
-    env["ETCD_WATCH_VALUE"] = cli::GoQuote(ev.kv().value());
+    env["ETCD_WATCH_EVENT_TYPE"] = GoQuote(cli::EventTypeName(ev));
+    env["ETCD_WATCH_KEY"] = GoQuote(ev.kv().key());
+    env["ETCD_WATCH_VALUE"] = GoQuote(ev.kv().value());
     Status st = cli::RunCommand(exec, env);
     if (st.ok()) return ExitStatus::Ok();
     std::string quoted;
-    for (const auto& a : exec) quoted += (quoted.empty() ? "" : " ") + cli::GoQuote(a);
+    for (const auto& a : exec) quoted += (quoted.empty() ? "" : " ") + GoQuote(a);
     std::lock_guard lock(mu_);
     ctx_.io().err << "command [" << quoted << "] error (" << st.message() << ")\n";
     return ExitStatus(ExitCode::kError, "").Silenced();
@@ -113,7 +113,7 @@ ExitStatus RunWatch(Context& ctx, const WatchFlags& flags, const Args& args) {
     const std::string key_name =
         wenv.range_end_name.substr(0, wenv.range_end_name.find('_')) + "_WATCH_KEY";
     return ExitStatus::BadArgs(key_name + " is empty but got " + wenv.range_end_name + "=" +
-                               cli::GoQuote(wenv.range_end));
+                               GoQuote(wenv.range_end));
   }
   if (flags.interactive) {
     ASSIGN_OR_EXIT(Session s, ctx.Prepare());

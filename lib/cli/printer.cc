@@ -15,12 +15,6 @@ namespace internal {
 
 namespace {
 
-std::string Hex(uint64_t v) {
-  char buf[24];
-  std::snprintf(buf, sizeof buf, "%llx", static_cast<unsigned long long>(v));
-  return buf;
-}
-
 std::string Join(const google::protobuf::RepeatedPtrField<std::string>& v, const char* sep) {
   std::string out;
   for (int i = 0; i < v.size(); ++i) out += (i > 0 ? sep : "") + v[i];
@@ -48,7 +42,7 @@ std::string CompactText(const etcdserverpb::ResponseHeader& h) {
 Rows MemberListRows(const etcdserverpb::MemberListResponse& r) {
   Rows t{{"ID", "Status", "Name", "Peer Addrs", "Client Addrs", "Is Learner"}, {}};
   for (const auto& m : r.members()) {
-    t.rows.push_back({Hex(m.id()), m.name().empty() ? "unstarted" : "started", m.name(),
+    t.rows.push_back({IdToHex(m.id()), m.name().empty() ? "unstarted" : "started", m.name(),
                       Join(m.peerurls(), ","), Join(m.clienturls(), ","), Bool(m.islearner())});
   }
   return t;
@@ -66,7 +60,7 @@ Rows EndpointStatusRows(const std::vector<EndpointStatus>& list) {
          {}};
   for (const auto& e : list) {
     const auto& s = e.status;
-    t.rows.push_back({e.endpoint, Hex(s.header().member_id()), s.version(),
+    t.rows.push_back({e.endpoint, IdToHex(s.header().member_id()), s.version(),
                       HumanizeBytes(static_cast<uint64_t>(s.dbsize())),
                       Bool(s.leader() == s.header().member_id()), Bool(s.islearner()),
                       std::to_string(s.raftterm()), std::to_string(s.raftindex()),
@@ -159,7 +153,7 @@ class SimplePrinter : public Printer {
   }
   ExitStatus MoveLeader(uint64_t leader, uint64_t target,
                         const etcdserverpb::MoveLeaderResponse&) override {
-    out_ << "Leadership transferred from " << Hex(leader) << " to " << Hex(target) << "\n";
+    out_ << "Leadership transferred from " << IdToHex(leader) << " to " << IdToHex(target) << "\n";
     return ExitStatus::Ok();
   }
   ExitStatus Watch(const etcdserverpb::WatchResponse& r) override {

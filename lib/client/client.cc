@@ -16,8 +16,6 @@ using internal::Clock;
 using internal::Conn;
 namespace pb = etcdserverpb;
 
-using internal::FromGrpc;
-
 // etcdctl's wording for an expired context (Go's ctx.Err()).
 constexpr char kDeadlineExceeded[] = "context deadline exceeded";
 // clientv3's backoffLinearWithJitter base wait between retry rounds.
@@ -126,7 +124,7 @@ Result<Resp> Client::Invoke(Policy policy, Conn* only, Fn&& call) {
         RETURN_IF_ERROR(RefreshToken());
         continue;  // same endpoint, fresh token
       }
-      if (!IsSafeRetry(immutable, s)) return FromGrpc(s);
+      if (!IsSafeRetry(immutable, s)) return FromGrpcStatus(s);
       server_refused = server_refused || IsServerError(s);
       ++i;
     }
@@ -356,7 +354,7 @@ etcdd::Status Client::Snapshot(
   if (!sink_status.ok()) ctx.TryCancel();
   const grpc::Status s = reader->Finish();
   if (!sink_status.ok()) return sink_status;
-  return s.ok() ? Status::Ok() : FromGrpc(s);
+  return s.ok() ? Status::Ok() : FromGrpcStatus(s);
 }
 
 }  // namespace etcdd::client

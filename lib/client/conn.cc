@@ -127,13 +127,6 @@ Result<std::unique_ptr<Conn>> Dial(const Config& config, const std::string& endp
   return c;
 }
 
-etcdd::Status FromGrpc(const grpc::Status& s) {
-  const auto code = static_cast<Code>(s.error_code());
-  if (code == Code::kDeadlineExceeded) return etcdd::Status(code, "context deadline exceeded");
-  if (code == Code::kCancelled) return etcdd::Status(code, "context canceled");
-  return etcdd::Status(code, s.error_message());
-}
-
 bool IsHaltError(const grpc::Status& s) {
   return s.error_code() != grpc::StatusCode::UNAVAILABLE &&
          s.error_code() != grpc::StatusCode::INTERNAL;

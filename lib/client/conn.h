@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "base/grpc_status.h"
 #include "base/status.h"
 #include "client/client.h"
 #include "etcdserverpb/rpc.grpc.pb.h"
@@ -40,11 +41,6 @@ struct Conn {
   std::unique_ptr<etcdserverpb::Auth::Stub> auth;
   std::unique_ptr<etcdserverpb::Watch::Stub> watch;
 };
-
-// A gRPC status as the client reports it: the server's code and message,
-// except that an expired or cancelled call reads as Go's context errors
-// ("context deadline exceeded", "context canceled"), as etcdctl prints them.
-etcdd::Status FromGrpc(const grpc::Status& s);
 
 // clientv3's isHaltErr: a stream error that is not worth retrying (anything
 // but UNAVAILABLE and INTERNAL).

@@ -169,7 +169,7 @@ Result<pb::LeaseKeepAliveResponse> KeepAliveOnce(Client& client, int64_t id) {
       return resp;
     }
     const grpc::Status status = rw->Finish();
-    if (internal::IsHaltError(status)) return internal::FromGrpc(status);
+    if (internal::IsHaltError(status)) return FromGrpcStatus(status);
     conn = nullptr;
   }
 }

@@ -274,7 +274,7 @@ void Watcher::Run() {
     if (closed_) return;
     const bool no_leader = status.error_message() == "etcdserver: no leader";
     if (internal::IsHaltError(status) || (require_leader_ && no_leader)) {
-      EndAll(internal::FromGrpc(status));
+      EndAll(FromGrpcStatus(status));
       after_failure = false;
       continue;
     }

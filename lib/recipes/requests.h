@@ -1,6 +1,6 @@
 // The requests of etcd's concurrency recipes (clientv3/concurrency Mutex and
 // Election), shared by kvctl's lock/elect (lib/client) and the server's
-// Lock and Election services (lib/server/recipes.h), so both write the same
+// Lock and Election services (lib/server/api/recipes.h), so both write the same
 // keys with the same transactions, and etcd clients, etcdctl and etcdd agree.
 //
 // Layout: a session's key under a lock or election named N is

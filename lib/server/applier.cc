@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "base/go_text.h"
 #include "server/ids.h"
 #include "server/membership.h"
 #include "serverpb/internal.pb.h"

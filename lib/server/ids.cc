@@ -34,10 +34,4 @@ uint64_t ClusterId(std::vector<uint64_t> member_ids) {
   return FirstEightBytes(b);
 }
 
-std::string IdToHex(uint64_t id) {
-  char buf[17];
-  std::snprintf(buf, sizeof(buf), "%llx", static_cast<unsigned long long>(id));
-  return buf;
-}
-
 }  // namespace etcdd::server

@@ -17,7 +17,4 @@ uint64_t MemberId(std::vector<std::string> peer_urls, const std::string& cluster
 // sorted member ids, each 8 bytes big-endian.
 uint64_t ClusterId(std::vector<uint64_t> member_ids);
 
-// "8e9e05c52164694d": lower-case hex without padding, as etcd prints ids.
-std::string IdToHex(uint64_t id);
-
 }  // namespace etcdd::server

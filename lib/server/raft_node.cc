@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "base/go_text.h"
 #include "server/ids.h"
 
 namespace etcdd::server {

@@ -32,9 +32,10 @@
 #include "server/leases.h"
 #include "server/raft_node.h"
 #include "server/wait.h"
-#include "server/watch_hub.h"
 #include "serverpb/internal.pb.h"
+#include "snap/snapshot_dir.h"
 #include "transport/transport.h"
+#include "watch/watch_hub.h"
 
 namespace etcdd::server {
 
@@ -183,7 +184,7 @@ class EtcdServer {
 
   // The watchers of this member's key space (the Watch service and the
   // Lock/Election recipes register theirs here).
-  WatchHub& watch_hub() { return *watch_hub_; }
+  watch::WatchHub& watch_hub() { return *watch_hub_; }
 
   uint64_t member_id() const { return member_id_; }
   // The current leader's member id; 0 while there is none.
@@ -196,7 +197,32 @@ class EtcdServer {
   EtcdServer(const ServerConfig& cfg, Logger& logger, std::function<void()> on_removed)
       : cfg_(cfg), logger_(logger), on_removed_(std::move(on_removed)) {}
 
+  // Bootstrap (bootstrap.cc). Open: locks the data dir, opens the backend,
+  // loads or creates the Raft log, builds the Raft node and starts the loops.
   Status Open();
+  // The lessor and the MVCC store (the backend) in the data dir.
+  Status OpenBackend();
+  // What LoadRaftLog found or created.
+  struct RaftLog {
+    bool restart = false;  // the WAL existed
+    std::unique_ptr<wal::Wal> wal;
+    raftpb::ConfState conf_state;  // as of the backend (restart only)
+    serverpb::Members members;     // the peers to connect to at start
+  };
+  // Restart from the WAL (and check the peers are this member's cluster),
+  // join a running cluster (--initial-cluster-state=existing), or bootstrap
+  // a new one; fills `storage` with the log after the backend's index.
+  Result<RaftLog> LoadRaftLog(raft::MemoryStorage& storage);
+  // The Raft node over `storage`; a new cluster's log starts with its
+  // configuration entries (and `members` with --initial-cluster's).
+  Result<std::unique_ptr<raft::RawNode>> NewRaftNode(
+      const std::shared_ptr<raft::MemoryStorage>& storage, serverpb::Members* members);
+  // Wires the watch hub, the apply loop, the Raft loop and the transport, and
+  // starts the threads.
+  Status StartLoops(std::unique_ptr<raft::RawNode> node,
+                    std::shared_ptr<raft::MemoryStorage> storage, RaftLog log);
+  // What the apply loop tells the rest of the member.
+  Applier::Hooks ApplierHooks();
   // A new cluster: the members of --initial-cluster, with etcd's ids.
   Status Bootstrap(std::unique_ptr<wal::Wal>* wal, serverpb::Members* members);
   // --initial-cluster-state=existing: learns the cluster id and this
@@ -229,7 +255,9 @@ class EtcdServer {
   // A response's member list, from `members`, sorted by id as etcd's.
   static void FillMembers(const serverpb::Members& members,
                           google::protobuf::RepeatedPtrField<etcdserverpb::Member>* out);
-  Status Restart(std::shared_ptr<raft::MemoryStorage> storage, std::unique_ptr<wal::Wal>* wal,
+  // Restart: opens the WAL from the marker the backend covers and fills
+  // `storage` with the entries after the backend's consistent index.
+  Status Restart(raft::MemoryStorage& storage, std::unique_ptr<wal::Wal>* wal,
                  raftpb::ConfState* conf_state);
   // The member list stored in the backend.
   Result<serverpb::Members> LoadMembers() const;
@@ -244,28 +272,26 @@ class EtcdServer {
   // Listens on the peer URLs and connects to the other members.
   Status StartTransport(const serverpb::Members& members);
 
-  // Snapshots (DESIGN.md §3): the backend is the state machine's snapshot.
-  // "member/snap/<index, 16 hex digits>.snap.db": a backend copy received
-  // from the leader, kept until installed.
-  std::string SnapshotPath(uint64_t index) const;
+  // Snapshots (DESIGN.md §3, lib/snap/FORMAT.md): the backend is the state
+  // machine's snapshot; snap_dir_ holds the copies sent and received.
   // Applied hook: every --snapshot-count applied entries, syncs the backend
   // and records a Raft snapshot at the applied index (RaftNode::CreateSnapshot).
   void MaybeSnapshot(uint64_t applied);
   // Message sink: MsgSnap goes to the snapshot sender, the rest to the peers.
   void SendMessages(std::vector<raftpb::Message> msgs);
-  // The snapshot sender thread: for each MsgSnap, copies the backend, sets
-  // the message's metadata to the copy's index, term and ConfState, streams
-  // it and reports the outcome to Raft.
+  // The snapshot sender thread: for each MsgSnap, copies the backend to a
+  // file, sets the message's metadata to the copy's index, term and
+  // ConfState, streams the file and reports the outcome to Raft.
   void RunSnapshotSender();
   Status SendSnapshot(raftpb::Message msg);
-  // Transport handler: saves a snapshot from the leader and steps its MsgSnap.
-  Status ReceiveSnapshot(const raftpb::Message& msg, std::string data);
+  // Transport handler: checks a snapshot file received from the leader (its
+  // index must be the message's) and steps its MsgSnap; the apply loop
+  // installs it. Errors: DataLoss for a file that is not a backend copy at
+  // that index (the file is removed).
+  Status ReceiveSnapshot(const raftpb::Message& msg, const std::string& path);
   // Restart: installs a received snapshot the WAL recorded but the backend
   // does not hold yet, and picks the WAL marker to replay from.
   Result<wal::SnapshotMarker> PrepareRestart();
-  // Deletes snapshot files no restart needs: backend copies left by an
-  // interrupted send, and received snapshots at or below the backend's index.
-  void RemoveStaleSnapshotFiles() const;
 
   // Leases (server_lease.cc). The leader's lease loop: every 500 ms, proposes
   // revokes of expired leases and due checkpoints (etcd's lessor runLoop).
@@ -304,6 +330,7 @@ class EtcdServer {
   std::chrono::milliseconds RequestTimeout() const;
 
   const ServerConfig cfg_;
+  const snap::SnapshotDir snap_dir_{cfg_.MemberDir() + "/snap"};
   Logger& logger_;
   const std::function<void()> on_removed_;
   std::once_flag removed_once_;
@@ -332,7 +359,7 @@ class EtcdServer {
   // the store (which asks whether leases exist) closes before the leases.
   std::unique_ptr<Leases> leases_;
   std::unique_ptr<mvcc::Store> store_;
-  std::unique_ptr<WatchHub> watch_hub_;
+  std::unique_ptr<watch::WatchHub> watch_hub_;
   std::unique_ptr<Applier> applier_;
   std::unique_ptr<RaftNode> raft_;
   // Declared last: stopped first, so no peer message reaches a stopped loop.

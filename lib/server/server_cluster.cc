@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <future>
 
+#include "base/go_text.h"
+#include "base/grpc_status.h"
 #include "etcdserverpb/rpc.grpc.pb.h"
 #include "server/ids.h"
 #include "server/membership.h"
@@ -203,7 +205,7 @@ Result<pb::MemberPromoteResponse> EtcdServer::ForwardPromote(const pb::MemberPro
       resp.mutable_header()->set_revision(0);
       return resp;
     }
-    last = Status(static_cast<Code>(st.error_code()), st.error_message());
+    last = FromGrpcStatus(st);
     if (st.error_code() != grpc::StatusCode::UNAVAILABLE) break;
   }
   return last;

@@ -6,11 +6,8 @@
 #include <pthread.h>
 #include <unistd.h>
 
-#include <cinttypes>
-#include <cstdio>
-#include <filesystem>
-
 #include "base/file.h"
+#include "base/go_text.h"
 #include "server/ids.h"
 #include "server/server.h"
 
@@ -21,12 +18,6 @@ namespace {
 // (etcd: SnapshotCatchUpEntries).
 constexpr uint64_t kCatchUpEntries = 5000;
 }  // namespace
-
-std::string EtcdServer::SnapshotPath(uint64_t index) const {
-  char name[40];
-  std::snprintf(name, sizeof(name), "%016" PRIx64 ".snap.db", index);
-  return cfg_.MemberDir() + "/snap/" + name;
-}
 
 void EtcdServer::MaybeSnapshot(uint64_t applied) {
   const uint64_t every = cfg_.snapshot_count == 0 ? 10000 : cfg_.snapshot_count;
@@ -85,39 +76,33 @@ Status EtcdServer::SendSnapshot(raftpb::Message msg) {
   // A consistent copy of the backend as of now: it is at least as recent as
   // the snapshot Raft chose (which is at an applied index), so the message
   // describes the copy itself: its index, term and ConfState.
-  const std::string path = cfg_.MemberDir() + "/snap/send-" + IdToHex(msg.to()) + ".snap.db";
-  RETURN_IF_ERROR(CreateDirs(cfg_.MemberDir() + "/snap"));
+  // The copy is streamed from its file and deleted once sent.
+  const std::string path = snap_dir_.SendPath(msg.to());
+  RETURN_IF_ERROR(snap_dir_.Create());
   RETURN_IF_ERROR(store_->WriteSnapshot(path));
   auto info = mvcc::Store::InspectSnapshot(path);
-  auto data = ReadFile(path);
-  ::unlink(path.c_str());
-  if (!info.ok()) return info.status();
-  if (!data.ok()) return data.status();
+  if (!info.ok()) {
+    ::unlink(path.c_str());
+    return info.status();
+  }
   auto* meta = msg.mutable_snapshot()->mutable_metadata();
   meta->set_index(info->consistent_index);
   meta->set_term(info->consistent_term);
   auto cs = info->meta.find(kConfStateMetaKey);
   if (cs == info->meta.end() || !meta->mutable_conf_state()->ParseFromString(cs->second)) {
+    ::unlink(path.c_str());
     return Status::Corruption("backend copy without a conf state", path);
   }
-  msg.mutable_snapshot()->set_data(std::move(*data));
   const uint64_t to = msg.to();
-  logger_.Info("sending database snapshot", {{"remote-peer-id", IdToHex(to)},
-                                             {"snapshot-index", info->consistent_index},
-                                             {"bytes", msg.snapshot().data().size()}});
-  transport_->SendSnapshot(std::move(msg), [this, to](bool ok) {
-    logger_.Info(ok ? "sent database snapshot" : "failed to send database snapshot",
-                 {{"remote-peer-id", IdToHex(to)}});
+  transport_->SendSnapshot(std::move(msg), path, [this, to, path](bool ok) {
+    ::unlink(path.c_str());
     raft_->ReportSnapshot(to, ok);
   });
   return Status::Ok();
 }
 
-Status EtcdServer::ReceiveSnapshot(const raftpb::Message& msg, std::string data) {
+Status EtcdServer::ReceiveSnapshot(const raftpb::Message& msg, const std::string& path) {
   const uint64_t index = msg.snapshot().metadata().index();
-  const std::string path = SnapshotPath(index);
-  RETURN_IF_ERROR(CreateDirs(cfg_.MemberDir() + "/snap"));
-  RETURN_IF_ERROR(WriteFileAtomic(path, data));
   auto info = mvcc::Store::InspectSnapshot(path);
   if (info.ok() && info->consistent_index != index) {
     info =
@@ -129,27 +114,10 @@ Status EtcdServer::ReceiveSnapshot(const raftpb::Message& msg, std::string data)
     ::unlink(path.c_str());
     return info.status();
   }
-  logger_.Info(
-      "received database snapshot",
-      {{"remote-peer-id", IdToHex(msg.from())}, {"snapshot-index", index}, {"bytes", data.size()}});
   raftpb::Message step = msg;
   step.mutable_snapshot()->clear_data();
   raft_->Step(std::move(step));
   return Status::Ok();
-}
-
-void EtcdServer::RemoveStaleSnapshotFiles() const {
-  std::error_code ec;
-  for (const auto& e : std::filesystem::directory_iterator(cfg_.MemberDir() + "/snap", ec)) {
-    const std::string name = e.path().filename().string();
-    uint64_t index = 0;
-    bool stale = name.rfind("send-", 0) == 0 ||  // a copy being sent when we stopped
-                 (std::sscanf(name.c_str(), "%16" SCNx64 ".snap.db", &index) == 1 &&
-                  index <= store_->ConsistentIndex());  // installed or superseded
-    if (stale && std::filesystem::remove(e.path(), ec)) {
-      logger_.Info("removed stale snapshot file", {{"path", e.path().string()}});
-    }
-  }
 }
 
 Result<wal::SnapshotMarker> EtcdServer::PrepareRestart() {
@@ -157,7 +125,7 @@ Result<wal::SnapshotMarker> EtcdServer::PrepareRestart() {
   // A snapshot from the leader is recorded in the WAL before the backend is
   // replaced; a crash in between leaves its file to install now.
   if (!markers.empty() && markers.back().index > store_->ConsistentIndex()) {
-    const std::string path = SnapshotPath(markers.back().index);
+    const std::string path = snap_dir_.ReceivedPath(markers.back().index);
     if (!PathExists(path)) {
       return Status::Corruption("the WAL records a snapshot at index " +
                                     std::to_string(markers.back().index) +
@@ -169,7 +137,7 @@ Result<wal::SnapshotMarker> EtcdServer::PrepareRestart() {
     ::unlink(path.c_str());
     logger_.Info("restored the backend from a received snapshot", {{"path", path}});
   }
-  RemoveStaleSnapshotFiles();
+  snap_dir_.RemoveStale(store_->ConsistentIndex(), logger_);
   // Replay from the newest marker the backend covers.
   wal::SnapshotMarker from;
   for (const auto& m : markers) {

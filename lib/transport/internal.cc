@@ -1,14 +1,10 @@
 #include "transport/internal.h"
 
-#include <fmt/format.h>
-
 #include <climits>
 
 #include "base/url.h"
 
 namespace etcdd::transport {
-
-std::string IdHex(uint64_t id) { return fmt::format("{:x}", id); }
 
 Result<std::vector<std::string>> PeerTargets(const std::vector<std::string>& peer_urls) {
   if (peer_urls.empty()) return Status::InvalidArgument("no peer URLs given");
@@ -41,14 +37,6 @@ std::shared_ptr<grpc::Channel> DialPeer(const std::string& target, const Options
   args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
   args.SetInt(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
   return grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), args);
-}
-
-Status FromGrpc(const grpc::Status& s) {
-  return Status(static_cast<Code>(s.error_code()), s.error_message());
-}
-
-grpc::Status ToGrpc(const Status& s) {
-  return grpc::Status(static_cast<grpc::StatusCode>(s.code()), s.message());
 }
 
 }  // namespace etcdd::transport

@@ -8,13 +8,12 @@
 #include <string>
 #include <vector>
 
+#include "base/go_text.h"
+#include "base/grpc_status.h"
 #include "base/status.h"
 #include "transport/transport.h"
 
 namespace etcdd::transport {
-
-// A member id as etcd prints it (types.ID): lower-case hex, no prefix.
-std::string IdHex(uint64_t id);
 
 // "http://h:p" URLs to the "h:p" targets gRPC dials. Errors: InvalidArgument
 // for an empty list, a bad URL or a scheme other than http.
@@ -27,8 +26,5 @@ inline constexpr int kKeepaliveMs = 2000;
 // A fresh channel to `target` with its own subchannel (so a reconnect really
 // dials again) whose connection attempts give up after options.dial_timeout.
 std::shared_ptr<grpc::Channel> DialPeer(const std::string& target, const Options& options);
-
-Status FromGrpc(const grpc::Status& s);
-grpc::Status ToGrpc(const Status& s);
 
 }  // namespace etcdd::transport

@@ -107,9 +107,9 @@ void PeerSender::Enqueue(raftpb::Message m) {
   lk.unlock();
   logger_.Warn("dropped internal Raft message since sending buffer is full (overloaded network)",
                {{"message-type", raftpb::MessageType_Name(m.type())},
-                {"local-member-id", IdHex(options_.member_id)},
-                {"from", IdHex(m.from())},
-                {"remote-peer-id", IdHex(peer_id_)},
+                {"local-member-id", IdToHex(options_.member_id)},
+                {"from", IdToHex(m.from())},
+                {"remote-peer-id", IdToHex(peer_id_)},
                 {"remote-peer-active", active},
                 {"dropped-since-last-log", dropped}});
 }
@@ -177,7 +177,7 @@ Status PeerSender::RunCall(const std::string& target) {
     handshaken = handshaken_;
     newly_active = std::exchange(newly_active_, false);
   }
-  if (newly_active) logger_.Info("peer became active", {{"peer-id", IdHex(peer_id_)}});
+  if (newly_active) logger_.Info("peer became active", {{"peer-id", IdToHex(peer_id_)}});
   if (handshaken) {
     std::unique_lock lk(mu_);
     cv_.wait(lk, [&] { return stopping_ || read_ended_; });
@@ -186,7 +186,7 @@ Status PeerSender::RunCall(const std::string& target) {
   std::lock_guard lk(mu_);
   call_ = nullptr;
   // The receiver's reason (e.g. a cluster ID mismatch) beats our own.
-  if (!fin.ok()) return FromGrpc(fin);
+  if (!fin.ok()) return FromGrpcStatus(fin);
   if (stopping_) return Status(Code::kCancelled, "transport stopped");
   if (!handshaken) return Status::Unavailable("handshake with peer " + target + " failed");
   if (write_failed_) return Status::Unavailable("stream write to peer failed");
@@ -285,7 +285,7 @@ void PeerSender::OnFailure(const Status& st) {
     repeated = !was_active && st.ToString() == last_error_;
     last_error_ = st.ToString();
   }
-  const std::string id = IdHex(peer_id_);
+  const std::string id = IdToHex(peer_id_);
   if (st.code() == Code::kFailedPrecondition && st.message() == kMemberRemoved &&
       options_.removed_by_peer) {
     options_.removed_by_peer(peer_id_);
@@ -296,7 +296,7 @@ void PeerSender::OnFailure(const Status& st) {
   }
   // A peer that stays down would log every backoff; say it once per error.
   logger_.Log(repeated ? LogLevel::kDebug : LogLevel::kWarn, "failed to send",
-              {{"local-member-id", IdHex(options_.member_id)},
+              {{"local-member-id", IdToHex(options_.member_id)},
                {"remote-peer-id", id},
                {"error", st.ToString()}});
 }

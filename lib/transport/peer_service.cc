@@ -4,14 +4,11 @@
 #include <string>
 #include <utility>
 
+#include "snap/file_stream.h"
+#include "snap/snapshot_dir.h"
 #include "transport/internal.h"
 
 namespace etcdd::transport {
-
-namespace {
-// Upfront reservation for a snapshot is capped: total_bytes comes off the wire.
-constexpr size_t kMaxSnapshotReserveBytes = 64u << 20;
-}  // namespace
 
 PeerService::PeerService(const Options& options, Handler handler, SnapshotHandler snapshot_handler,
                          Logger& logger)
@@ -34,10 +31,10 @@ grpc::Status PeerService::CheckCluster(uint64_t cluster_id, uint64_t from) {
   }
   if (cluster_id == options_.cluster_id) return grpc::Status::OK;
   logger_.Warn("request cluster ID mismatch",
-               {{"local-member-id", IdHex(options_.member_id)},
-                {"local-member-cluster-id", IdHex(options_.cluster_id)},
-                {"remote-peer-id", IdHex(from)},
-                {"remote-peer-cluster-id", IdHex(cluster_id)}});
+               {{"local-member-id", IdToHex(options_.member_id)},
+                {"local-member-cluster-id", IdToHex(options_.cluster_id)},
+                {"remote-peer-id", IdToHex(from)},
+                {"remote-peer-cluster-id", IdToHex(cluster_id)}});
   return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, "request cluster ID mismatch");
 }
 
@@ -109,7 +106,7 @@ class PeerService::StreamReactor final
     handshaken_ = true;
     from_ = env_.from();
     service_.logger_.Debug("established stream from remote peer",
-                           {{"remote-peer-id", IdHex(from_)}});
+                           {{"remote-peer-id", IdToHex(from_)}});
     {
       std::lock_guard lk(mu_);
       writing_ = true;
@@ -167,19 +164,16 @@ void PeerService::Deliver(transportpb::PeerEnvelope& env) {
   }
 }
 
-Status PeerService::ReadSnapshotData(grpc::ServerReader<transportpb::SnapshotChunk>& reader,
-                                     transportpb::SnapshotChunk& first, std::string& data) {
-  const uint64_t total = first.total_bytes();
-  data.reserve(std::min<uint64_t>(total, kMaxSnapshotReserveBytes));
-  data.append(first.data());
+Result<std::string> PeerService::ReceiveSnapshotFile(
+    grpc::ServerReader<transportpb::SnapshotChunk>& reader, transportpb::SnapshotChunk& first) {
+  const std::string path = snap::SnapshotDir(options_.snapshot_dir)
+                               .ReceivedPath(first.message().snapshot().metadata().index());
+  ASSIGN_OR_RETURN(snap::FileSink sink, snap::FileSink::Create(path, first.total_bytes()));
+  RETURN_IF_ERROR(sink.Append(first.data()));
   transportpb::SnapshotChunk chunk;
-  while (data.size() <= total && reader.Read(&chunk)) data.append(chunk.data());
-  if (data.size() != total) {
-    return Status::Corruption("snapshot data is " + std::to_string(data.size()) +
-                                  " bytes, expected " + std::to_string(total),
-                              "snapshot from member " + IdHex(first.from()));
-  }
-  return Status::Ok();
+  while (reader.Read(&chunk)) RETURN_IF_ERROR(sink.Append(chunk.data()));
+  RETURN_IF_ERROR(sink.Commit().Annotate("snapshot from member " + IdToHex(first.from())));
+  return path;
 }
 
 grpc::Status PeerService::SendSnapshot(grpc::ServerContext* ctx,
@@ -192,19 +186,18 @@ grpc::Status PeerService::SendSnapshot(grpc::ServerContext* ctx,
   if (first.message().type() != raftpb::MSG_SNAP) {
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "snapshot call without a MsgSnap");
   }
-  std::string data;
-  Status rs = ReadSnapshotData(*reader, first, data);
-  if (!rs.ok()) {
+  Result<std::string> path = ReceiveSnapshotFile(*reader, first);
+  if (!path.ok()) {
     if (ctx->IsCancelled()) return grpc::Status(grpc::StatusCode::CANCELLED, "sender went away");
     logger_.Warn("failed to receive database snapshot",
-                 {{"remote-peer-id", IdHex(first.from())}, {"error", rs.ToString()}});
-    return ToGrpc(rs);
+                 {{"remote-peer-id", IdToHex(first.from())}, {"error", path.status().ToString()}});
+    return ToGrpcStatus(path.status());
   }
   logger_.Info("received database snapshot",
-               {{"remote-peer-id", IdHex(first.from())},
-                {"bytes", data.size()},
+               {{"remote-peer-id", IdToHex(first.from())},
+                {"bytes", first.total_bytes()},
                 {"snapshot-index", first.message().snapshot().metadata().index()}});
-  return ToGrpc(snapshot_handler_(first.message(), std::move(data)));
+  return ToGrpcStatus(snapshot_handler_(first.message(), *path));
 }
 
 }  // namespace etcdd::transport

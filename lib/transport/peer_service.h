@@ -51,9 +51,12 @@ class PeerService final
   grpc::Status CheckEnvelope(const transportpb::PeerEnvelope& env, uint64_t from);
   // Hands the envelope's messages to the Handler, in order.
   void Deliver(transportpb::PeerEnvelope& env);
-  // Reads the snapshot data after `first`, checking it against total_bytes.
-  Status ReadSnapshotData(grpc::ServerReader<transportpb::SnapshotChunk>& reader,
-                          transportpb::SnapshotChunk& first, std::string& data);
+  // Writes the snapshot data (`first`'s and the chunks after it) to its file
+  // in options.snapshot_dir, chunk by chunk, checking it against total_bytes;
+  // returns the path of the complete, fsynced file. Errors: DataLoss for
+  // more or fewer bytes than announced; IOError.
+  Result<std::string> ReceiveSnapshotFile(grpc::ServerReader<transportpb::SnapshotChunk>& reader,
+                                          transportpb::SnapshotChunk& first);
 
   const Options options_;
   const Handler handler_;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "snap/file_stream.h"
 #include "transport/internal.h"
 #include "transportpb/peer.grpc.pb.h"
 
@@ -13,7 +14,7 @@ SnapshotSender::SnapshotSender(const Options& options, Logger& logger)
 
 SnapshotSender::~SnapshotSender() { Stop(); }
 
-void SnapshotSender::Send(const std::string& target, raftpb::Message msg,
+void SnapshotSender::Send(const std::string& target, raftpb::Message msg, std::string path,
                           std::function<void(bool)> done) {
   std::lock_guard lk(mu_);
   if (stopping_) {
@@ -23,48 +24,61 @@ void SnapshotSender::Send(const std::string& target, raftpb::Message msg,
   ReapLocked();
   auto job = std::make_unique<Job>();
   Job* j = job.get();
-  j->thread =
-      std::thread([this, j, target, msg = std::move(msg), done = std::move(done)]() mutable {
-        const uint64_t to = msg.to();
-        const size_t bytes = msg.snapshot().data().size();
-        const uint64_t index = msg.snapshot().metadata().index();
-        logger_.Info("sending database snapshot",
-                     {{"remote-peer-id", IdHex(to)}, {"bytes", bytes}, {"snapshot-index", index}});
-        Status st = Transfer(target, msg, j->ctx);
-        if (st.ok()) {
-          logger_.Info("sent database snapshot", {{"remote-peer-id", IdHex(to)}, {"bytes", bytes}});
-        } else {
-          logger_.Warn("failed to send database snapshot",
-                       {{"remote-peer-id", IdHex(to)}, {"bytes", bytes}, {"error", st.ToString()}});
-        }
-        done(st.ok());
-        j->finished = true;
-      });
+  j->thread = std::thread([this, j, target, msg = std::move(msg), path = std::move(path),
+                           done = std::move(done)]() mutable {
+    const uint64_t to = msg.to();
+    const uint64_t index = msg.snapshot().metadata().index();
+    logger_.Info("sending database snapshot",
+                 {{"remote-peer-id", IdToHex(to)}, {"path", path}, {"snapshot-index", index}});
+    Status st = Transfer(target, msg, path, j->ctx);
+    if (st.ok()) {
+      logger_.Info("sent database snapshot", {{"remote-peer-id", IdToHex(to)}});
+    } else {
+      logger_.Warn("failed to send database snapshot",
+                   {{"remote-peer-id", IdToHex(to)}, {"error", st.ToString()}});
+    }
+    done(st.ok());
+    j->finished = true;
+  });
   jobs_.push_back(std::move(job));
 }
 
 Status SnapshotSender::Transfer(const std::string& target, raftpb::Message& msg,
-                                grpc::ClientContext& ctx) {
-  const std::string data = std::move(*msg.mutable_snapshot()->mutable_data());
+                                const std::string& path, grpc::ClientContext& ctx) {
+  ASSIGN_OR_RETURN(snap::FileSource source, snap::FileSource::Open(path));
   msg.mutable_snapshot()->clear_data();
   auto stub = transportpb::Peer::NewStub(DialPeer(target, options_));
   transportpb::SnapshotAck ack;
   auto writer = stub->SendSnapshot(&ctx, &ack);
   const size_t chunk = std::max<size_t>(options_.snapshot_chunk_bytes, 1);
-  transportpb::SnapshotChunk first;
-  first.set_from(options_.member_id);
-  first.set_cluster_id(options_.cluster_id);
-  *first.mutable_message() = std::move(msg);
-  first.set_total_bytes(data.size());
-  first.set_data(data.substr(0, chunk));
-  bool ok = writer->Write(first);
-  for (size_t off = chunk; ok && off < data.size(); off += chunk) {
-    transportpb::SnapshotChunk c;
-    c.set_data(data.data() + off, std::min(chunk, data.size() - off));
+  transportpb::SnapshotChunk c;
+  c.set_from(options_.member_id);
+  c.set_cluster_id(options_.cluster_id);
+  *c.mutable_message() = std::move(msg);
+  c.set_total_bytes(source.size());
+  // Write blocks until gRPC has taken the chunk (flow control), so at most
+  // one chunk is held here at a time.
+  bool ok = true;
+  bool first = true;
+  do {
+    Status read = source.Next(chunk, c.mutable_data());
+    if (!read.ok()) {
+      ctx.TryCancel();
+      writer->Finish();
+      return read;
+    }
+    if (!first && c.data().empty()) break;
     ok = writer->Write(c);
-  }
+    if (first) {
+      c.clear_message();
+      c.clear_from();
+      c.clear_cluster_id();
+      c.clear_total_bytes();
+      first = false;
+    }
+  } while (ok && !c.data().empty());
   if (ok) writer->WritesDone();
-  return FromGrpc(writer->Finish());
+  return FromGrpcStatus(writer->Finish());
 }
 
 void SnapshotSender::ReapLocked() {

@@ -25,9 +25,11 @@ class SnapshotSender {
   SnapshotSender(const Options& options, Logger& logger);
   ~SnapshotSender();  // Stop()
 
-  // Sends `msg` (a MsgSnap with its data) to `target` ("host:port") and
-  // calls done(ok) from the transfer's thread; done(false) inline once stopped.
-  void Send(const std::string& target, raftpb::Message msg, std::function<void(bool)> done);
+  // Sends `msg` (a MsgSnap) with the file at `path` as its data to `target`
+  // ("host:port"), one chunk at a time, and calls done(ok) from the
+  // transfer's thread; done(false) inline once stopped.
+  void Send(const std::string& target, raftpb::Message msg, std::string path,
+            std::function<void(bool)> done);
   // Cancels every transfer (each calls done(false)) and joins. Idempotent.
   void Stop();
 
@@ -38,7 +40,8 @@ class SnapshotSender {
     std::atomic<bool> finished{false};
   };
 
-  Status Transfer(const std::string& target, raftpb::Message& msg, grpc::ClientContext& ctx);
+  Status Transfer(const std::string& target, raftpb::Message& msg, const std::string& path,
+                  grpc::ClientContext& ctx);
   // Joins jobs whose thread has ended. Requires mu_ held.
   void ReapLocked();
 

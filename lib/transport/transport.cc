@@ -109,7 +109,7 @@ Result<std::string> Transport::Forward(uint64_t peer, const std::string& request
   req.set_request(request);
   transportpb::ForwardResponse resp;
   grpc::Status st = stub->Forward(&ctx, req, &resp);
-  if (!st.ok()) return Status(static_cast<Code>(st.error_code()), st.error_message());
+  if (!st.ok()) return FromGrpcStatus(st);
   return std::move(*resp.mutable_response());
 }
 
@@ -119,7 +119,7 @@ Status Transport::AddPeer(uint64_t id, const std::vector<std::string>& peer_urls
   if (stopped_ || peers_.count(id) != 0) return Status::Ok();
   peers_[id] = std::make_unique<PeerSender>(options_, id, std::move(targets), logger_);
   logger_.Info("added remote peer",
-               {{"local-member-id", IdHex(options_.member_id)}, {"remote-peer-id", IdHex(id)}});
+               {{"local-member-id", IdToHex(options_.member_id)}, {"remote-peer-id", IdToHex(id)}});
   return Status::Ok();
 }
 
@@ -143,28 +143,30 @@ void Transport::RemovePeer(uint64_t id) {
     forward_channels_.erase(id);
   }
   peer->Stop();
-  logger_.Info("removed remote peer", {{"local-member-id", IdHex(options_.member_id)},
-                                       {"removed-remote-peer-id", IdHex(id)}});
+  logger_.Info("removed remote peer", {{"local-member-id", IdToHex(options_.member_id)},
+                                       {"removed-remote-peer-id", IdToHex(id)}});
 }
 
 void Transport::Send(std::vector<raftpb::Message> msgs) {
   for (auto& m : msgs) {
     if (m.type() == raftpb::MSG_SNAP) {
-      SendSnapshot(std::move(m), [](bool) {});
+      logger_.Warn("dropped a snapshot message sent without its data",
+                   {{"remote-peer-id", IdToHex(m.to())}});
       continue;
     }
     std::lock_guard lk(mu_);
     auto it = peers_.find(m.to());
     if (it == peers_.end()) {
       logger_.Debug("ignored message send request; unknown remote peer target",
-                    {{"unknown-target-peer-id", IdHex(m.to())}});
+                    {{"unknown-target-peer-id", IdToHex(m.to())}});
       continue;
     }
     it->second->Enqueue(std::move(m));
   }
 }
 
-void Transport::SendSnapshot(raftpb::Message msg_snap, std::function<void(bool ok)> done) {
+void Transport::SendSnapshot(raftpb::Message msg_snap, std::string path,
+                             std::function<void(bool ok)> done) {
   std::string target;
   {
     std::lock_guard lk(mu_);
@@ -173,11 +175,11 @@ void Transport::SendSnapshot(raftpb::Message msg_snap, std::function<void(bool o
   }
   if (target.empty()) {
     logger_.Warn("failed to send database snapshot",
-                 {{"remote-peer-id", IdHex(msg_snap.to())}, {"error", "unknown remote peer"}});
+                 {{"remote-peer-id", IdToHex(msg_snap.to())}, {"error", "unknown remote peer"}});
     done(false);
     return;
   }
-  snapshots_->Send(target, std::move(msg_snap), std::move(done));
+  snapshots_->Send(target, std::move(msg_snap), std::move(path), std::move(done));
 }
 
 bool Transport::IsActive(uint64_t peer) const {

@@ -61,6 +61,9 @@ struct Options {
   std::chrono::milliseconds max_backoff{5000};
   // Size of one snapshot chunk on the wire, in bytes.
   size_t snapshot_chunk_bytes = 1 << 20;
+  // Where received snapshots are written (snap::SnapshotDir: member/snap),
+  // chunk by chunk, as "<index>.snap.db"; must exist.
+  std::string snapshot_dir;
   // A batch (one envelope) stops growing past this many bytes of messages.
   size_t max_batch_bytes = 1 << 20;
   // Called (from a transport thread) when a peer refuses this member because
@@ -104,9 +107,12 @@ struct Stats {
 // Called once per received message, in order per sender, on transport threads.
 using Handler = std::function<void(raftpb::Message)>;
 // Called once per received snapshot with the MsgSnap (its snapshot.data empty)
-// and the complete data. A non-OK Status is returned to the sender, whose
-// SendSnapshot then reports failure.
-using SnapshotHandler = std::function<Status(const raftpb::Message& msg_snap, std::string data)>;
+// and the path of the complete, fsynced file that holds its data
+// (snap::SnapshotDir::ReceivedPath of the snapshot's index in
+// options.snapshot_dir); the handler owns the file from then on. A non-OK
+// Status is returned to the sender, whose SendSnapshot then reports failure.
+using SnapshotHandler =
+    std::function<Status(const raftpb::Message& msg_snap, const std::string& path)>;
 
 class Transport {
  public:
@@ -141,16 +147,19 @@ class Transport {
   // Queues each message for its `to` peer without blocking. A message whose
   // queue is full is dropped and counted, with a warning at most once per
   // second per peer. Messages to unknown peers are dropped (debug log).
-  // MsgSnap goes through SendSnapshot with its outcome only logged; callers
-  // that must report it to Raft call SendSnapshot themselves.
+  // A MsgSnap has no data here: it is dropped with a warning; snapshots go
+  // through SendSnapshot.
   void Send(std::vector<raftpb::Message> msgs);
 
-  // Streams `msg_snap` (a MsgSnap carrying snapshot.data) to its `to` peer on
-  // a dedicated call, in chunks of options.snapshot_chunk_bytes, and calls
-  // `done(ok)` once, from a transport thread (or inline when `to` is unknown
-  // or the transport is stopped): true when the receiver's SnapshotHandler
-  // accepted it. The caller then reports ReportSnapshot to Raft, as etcd does.
-  void SendSnapshot(raftpb::Message msg_snap, std::function<void(bool ok)> done);
+  // Streams `msg_snap` (a MsgSnap whose snapshot.data is empty) and the file
+  // at `path` as its data to its `to` peer on a dedicated call, reading and
+  // sending options.snapshot_chunk_bytes at a time (memory stays bounded by
+  // a few chunks whatever the file's size), and calls `done(ok)` once, from
+  // a transport thread (or inline when `to` is unknown or the transport is
+  // stopped): true when the receiver's SnapshotHandler accepted it. The
+  // caller owns the file (it may delete it once done runs) and then reports
+  // ReportSnapshot to Raft, as etcd does.
+  void SendSnapshot(raftpb::Message msg_snap, std::string path, std::function<void(bool ok)> done);
 
   // Asks the members at `peer_urls`, in turn, for their cluster id and member
   // list, as a member joining a running cluster does (etcd's

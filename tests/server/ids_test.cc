@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "base/go_text.h"
 #include "server/config.h"
 
 namespace etcdd::server {

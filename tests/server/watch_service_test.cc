@@ -14,19 +14,19 @@
 #include <string>
 #include <vector>
 
-#include "watch_test_util.h"
+#include "watch/watch_test_util.h"
 
 namespace etcdd::server {
 namespace {
 
-using testing::PutReq;
-using testing::W;
+using watch::testing::PutReq;
+using watch::testing::W;
 using Strings = std::vector<std::string>;
 namespace pb = etcdserverpb;
 
-class WatchServiceTest : public testing::WatchFixture {
+class WatchServiceTest : public watch::testing::WatchFixture {
  protected:
-  void StartServer(WatchHubOptions hub_options = {}, WatchServiceOptions o = {}) {
+  void StartServer(watch::WatchHubOptions hub_options = {}, WatchServiceOptions o = {}) {
     MakeHub(hub_options);
     hub_->Start();
     o.fill_header = [](pb::ResponseHeader* h) {
@@ -95,7 +95,7 @@ TEST_F(WatchServiceTest, CreateEventsCancelAndProgressOnTheWire) {
   EXPECT_EQ(r.header().raft_term(), 3u);
   Put("k", "1");
   r = Read(*s);
-  EXPECT_EQ(testing::Describe(r), (Strings{"3:PUT:k=1<0"}));
+  EXPECT_EQ(watch::testing::Describe(r), (Strings{"3:PUT:k=1<0"}));
   EXPECT_EQ(r.header().revision(), 3);
 
   pb::WatchRequest progress;
@@ -117,7 +117,7 @@ TEST_F(WatchServiceTest, CreateEventsCancelAndProgressOnTheWire) {
   EXPECT_TRUE(Read(*s).created());
   ASSERT_TRUE(s->WritesDone());
   Put("j", "x");
-  EXPECT_EQ(testing::Describe(Read(*s)), (Strings{"4:PUT:j=x"}));
+  EXPECT_EQ(watch::testing::Describe(Read(*s)), (Strings{"4:PUT:j=x"}));
   ctx.TryCancel();
   EXPECT_EQ(s->Finish().error_code(), grpc::StatusCode::CANCELLED);
 }
@@ -155,7 +155,7 @@ TEST_F(WatchServiceTest, LargeBatchIsFragmentedForFragmentWatchers) {
 }
 
 TEST_F(WatchServiceTest, ClientThatStopsReadingIsParkedThenGetsEverything) {
-  WatchHubOptions ho;
+  watch::WatchHubOptions ho;
   ho.stream_buffer_bytes = 64 * 1024;
   StartServer(ho);
   grpc::ClientContext ctx;
@@ -193,7 +193,7 @@ TEST_F(WatchServiceTest, ClientThatStopsReadingIsParkedThenGetsEverything) {
 // response arrives. Whether the first write has more behind it depends on
 // timing; tests/cluster/test_watch.py's leader-kill test hit it often.
 TEST_F(WatchServiceTest, QueuedResponsesAreFlushedFromTheFirstWriteOn) {
-  WatchHubOptions ho;
+  watch::WatchHubOptions ho;
   ho.max_events_per_sync = 3;
   StartServer(ho);
   int64_t last = 0;

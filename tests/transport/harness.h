@@ -8,6 +8,8 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <cstdlib>
+#include <filesystem>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -15,6 +17,7 @@
 #include <thread>
 #include <vector>
 
+#include "base/file.h"
 #include "base/log.h"
 #include "transport/transport.h"
 
@@ -47,6 +50,51 @@ inline int UnusedPort() {
 
 inline std::string PeerUrl(int port) { return "http://127.0.0.1:" + std::to_string(port); }
 
+// A loopback port that listens but never accepts nor speaks: a connection
+// attempt completes at the TCP level and then hangs, waiting for the HTTP/2
+// handshake, until the dialer gives up (a black hole that stays on this
+// machine).
+class SilentListener {
+ public:
+  SilentListener() : fd_(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) {
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof(a);
+    if (::bind(fd_.get(), reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0 ||
+        ::listen(fd_.get(), 16) != 0 ||
+        ::getsockname(fd_.get(), reinterpret_cast<sockaddr*>(&a), &len) != 0) {
+      throw std::runtime_error("cannot listen on loopback");
+    }
+    port_ = ntohs(a.sin_port);
+  }
+  std::string url() const { return PeerUrl(port_); }
+
+ private:
+  UniqueFd fd_;
+  int port_ = 0;
+};
+
+// A fresh directory under $TMPDIR (or /tmp), removed with its contents when
+// the object goes.
+class TempDir {
+ public:
+  TempDir() {
+    const char* base = std::getenv("TMPDIR");
+    std::string templ = std::string(base ? base : "/tmp") + "/etcdd-transport-XXXXXX";
+    if (::mkdtemp(templ.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+    path_ = templ;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
 inline raftpb::Message Msg(uint64_t from, uint64_t to, uint64_t index,
                            raftpb::MessageType type = raftpb::MSG_APP) {
   raftpb::Message m;
@@ -63,6 +111,7 @@ class Member {
   // `port` 0 picks a free one. `snapshot_status` is what the SnapshotHandler returns.
   Member(Options options, Logger& logger, int port = 0, Status snapshot_status = Status::Ok())
       : snapshot_status_(std::move(snapshot_status)) {
+    if (options.snapshot_dir.empty()) options.snapshot_dir = snap_dir_.path();
     auto t = Transport::Start(
         options, {Url{"http", "127.0.0.1", port}},
         [this](raftpb::Message m) {
@@ -70,10 +119,12 @@ class Member {
           received_.push_back(std::move(m));
           cv_.notify_all();
         },
-        [this](const raftpb::Message& m, std::string data) {
+        [this](const raftpb::Message& m, const std::string& path) {
+          auto data = ReadFile(path);
+          std::filesystem::remove(path);
           std::lock_guard lk(mu_);
           snap_msgs_.push_back(m);
-          snap_data_.push_back(std::move(data));
+          snap_data_.push_back(data.ok() ? *data : "unreadable: " + data.status().ToString());
           cv_.notify_all();
           return snapshot_status_;
         },
@@ -104,9 +155,12 @@ class Member {
     std::lock_guard lk(mu_);
     return snap_msgs_;
   }
+  // Where received snapshots are written (unless the options named one).
+  const std::string& snapshot_dir() const { return snap_dir_.path(); }
 
  private:
   const Status snapshot_status_;
+  TempDir snap_dir_;
   std::mutex mu_;
   std::condition_variable cv_;
   std::vector<raftpb::Message> received_;

@@ -168,13 +168,17 @@ TEST_F(StreamTest, StopWithPendingSendsReturns) {
   o.max_backoff = std::chrono::minutes(5);
   o.min_backoff = std::chrono::minutes(5);
   Member a(o, *logger_);
-  // A black-hole address (connects hang) and a closed port (in backoff).
-  ASSERT_TRUE(a.t().AddPeer(2, {"http://10.255.255.1:2380"}).ok());
+  // A black hole (connections hang) and a closed port (in backoff).
+  SilentListener black_hole;
+  ASSERT_TRUE(a.t().AddPeer(2, {black_hole.url()}).ok());
   ASSERT_TRUE(a.t().AddPeer(3, {PeerUrl(UnusedPort())}).ok());
   SendRange(a.t(), 1, 2, 0, 1000);
   SendRange(a.t(), 1, 3, 0, 1000);
   bool snapshot_ok = true;
-  a.t().SendSnapshot(Msg(1, 2, 7, raftpb::MSG_SNAP), [&](bool ok) { snapshot_ok = ok; });
+  TempDir dir;
+  const std::string file = dir.path() + "/snap";
+  ASSERT_TRUE(WriteFileAtomic(file, "data").ok());
+  a.t().SendSnapshot(Msg(1, 2, 7, raftpb::MSG_SNAP), file, [&](bool ok) { snapshot_ok = ok; });
   ASSERT_TRUE(Eventually([&] { return a.t().GetStats().peers[3].failures >= 1; }));
   a.t().Stop();  // would hang the test (and hit its timeout) if it waited out a dial or backoff
   EXPECT_FALSE(snapshot_ok);

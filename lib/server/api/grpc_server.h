@@ -13,8 +13,8 @@
 #include "base/log.h"
 #include "base/status.h"
 #include "base/url.h"
+#include "server/api/recipes.h"
 #include "server/api/watch_service.h"
-#include "server/recipes.h"
 #include "server/server.h"
 
 namespace grpc {

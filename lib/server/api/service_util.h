@@ -7,14 +7,11 @@
 #include <algorithm>
 #include <chrono>
 
+#include "base/grpc_status.h"
 #include "base/status.h"
 #include "server/server.h"
 
 namespace etcdd::server::api_internal {
-
-inline grpc::Status ToGrpc(const Status& s) {
-  return grpc::Status(static_cast<grpc::StatusCode>(s.code()), s.message());
-}
 
 // The client's deadline, capped at 30 s (a call without one would wait
 // forever).
@@ -48,9 +45,24 @@ inline grpc::Status Admit(const grpc::ServerContextBase& ctx, const EtcdServer& 
 
 template <typename Response>
 grpc::Status Reply(Result<Response> r, Response* out) {
-  if (!r.ok()) return ToGrpc(r.status());
+  if (!r.ok()) return ToGrpcStatus(r.status());
   *out = std::move(r).value();
   return grpc::Status::OK;
+}
+
+// A unary callback-API call through Raft: runs `call` with a completion that
+// fills `resp` and finishes the call.
+template <typename Response, typename Call>
+grpc::ServerUnaryReactor* StartUnary(EtcdServer& s, grpc::CallbackServerContext* ctx,
+                                     Response* resp, Call call) {
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  if (grpc::Status admitted = Admit(*ctx, s, false); !admitted.ok()) {
+    reactor->Finish(admitted);
+    return reactor;
+  }
+  call(EtcdServer::Done<Response>(
+      [reactor, resp](Result<Response> r) { reactor->Finish(Reply(std::move(r), resp)); }));
+  return reactor;
 }
 
 }  // namespace etcdd::server::api_internal

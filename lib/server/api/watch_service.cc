@@ -32,7 +32,7 @@ grpc::ByteBuffer ToByteBuffer(std::string bytes) {
 
 }  // namespace
 
-// One Watch call. The writer role (see WatchStream) runs from on_writable
+// One Watch call. The writer role (see watch::WatchStream) runs from on_writable
 // through a chain of OnWriteDone calls until Pop finds the queue empty;
 // `writers_` counts the chains running (a new one may start the moment Pop
 // released the role, before the old one has counted itself out), so Finish
@@ -152,7 +152,7 @@ class WatchService::Reactor final
 
   void WriteNext() {
     if (next_part_ == parts_.size()) {
-      WatchMessage m;
+      watch::WatchMessage m;
       if (!stream_->Pop(&m, &more_)) return WriterDone();
       pb::ResponseHeader header;
       if (service_.options_.fill_header) service_.options_.fill_header(&header);
@@ -191,7 +191,7 @@ class WatchService::Reactor final
   WatchService& service_;
   const grpc::CallbackServerContext& ctx_;
   const size_t fragment_limit_;
-  const std::shared_ptr<WatchStream> stream_;
+  const std::shared_ptr<watch::WatchStream> stream_;
   grpc::ByteBuffer in_;  // the read in flight
   // Writer role only:
   grpc::ByteBuffer out_;
@@ -208,7 +208,7 @@ class WatchService::Reactor final
   grpc::Status status_;
 };
 
-WatchService::WatchService(WatchHub& hub, WatchServiceOptions options, Logger& logger)
+WatchService::WatchService(watch::WatchHub& hub, WatchServiceOptions options, Logger& logger)
     : hub_(hub), options_(std::move(options)), logger_(logger) {}
 
 WatchService::~WatchService() = default;

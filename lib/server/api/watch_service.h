@@ -1,6 +1,6 @@
-// etcd's Watch gRPC service (etcdserver/api/v3rpc/watch.go) over a WatchHub.
+// etcd's Watch gRPC service (etcdserver/api/v3rpc/watch.go) over a watch::WatchHub.
 //
-// Each Watch call is one WatchStream driven by a callback reactor: no thread
+// Each Watch call is one watch::WatchStream driven by a callback reactor: no thread
 // waits per stream. The reactor keeps one read and at most one write in
 // flight; requests become hub calls (create, cancel, progress), and the
 // hub's queued messages are written one after the other, each serialized
@@ -33,7 +33,7 @@
 #include "base/log.h"
 #include "base/status.h"
 #include "etcdserverpb/rpc.grpc.pb.h"
-#include "server/watch_hub.h"
+#include "watch/watch_hub.h"
 
 namespace etcdd::server {
 
@@ -59,7 +59,7 @@ struct WatchServiceOptions {
 class WatchService final
     : public etcdserverpb::Watch::WithRawCallbackMethod_Watch<etcdserverpb::Watch::Service> {
  public:
-  WatchService(WatchHub& hub, WatchServiceOptions options, Logger& logger);
+  WatchService(watch::WatchHub& hub, WatchServiceOptions options, Logger& logger);
   ~WatchService() override;
 
   grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* Watch(
@@ -80,7 +80,7 @@ class WatchService final
   friend class Reactor;
   void Unregister(Reactor* r);
 
-  WatchHub& hub_;
+  watch::WatchHub& hub_;
   const WatchServiceOptions options_;
   Logger& logger_;
   mutable std::mutex mu_;

@@ -2,7 +2,7 @@
 // (commit, then Notify). Without Start(), history reads and progress ticks
 // run on the test's thread (SyncNow, ProgressTick), so these tests are
 // deterministic; the threaded, randomized ones are in watch_hub_race_test.cc.
-#include "server/watch_hub.h"
+#include "watch/watch_hub.h"
 
 #include <gtest/gtest.h>
 #include <malloc.h>
@@ -15,7 +15,7 @@
 
 #include "watch_test_util.h"
 
-namespace etcdd::server {
+namespace etcdd::watch {
 namespace {
 
 using testing::Describe;
@@ -492,4 +492,4 @@ TEST_F(WatchHubTest, DISABLED_MemoryPerWatcher) {
 }
 
 }  // namespace
-}  // namespace etcdd::server
+}  // namespace etcdd::watch

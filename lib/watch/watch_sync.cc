@@ -5,13 +5,13 @@
 #include <string>
 
 #include "mvcc/errors.h"
-#include "server/watch_hub.h"
+#include "watch/watch_hub.h"
 
-namespace etcdd::server {
+namespace etcdd::watch {
 
-using watch_internal::Watcher;
-using watch_internal::WatcherGroup;
-using watch_internal::WatcherState;
+using internal::Watcher;
+using internal::WatcherGroup;
+using internal::WatcherState;
 
 // Watchers taken out of the unsynced list for one history read: a read with
 // prev_kv for those that want it, one without for the others.
@@ -249,4 +249,4 @@ void WatchHub::NotifierLoop() {
   }
 }
 
-}  // namespace etcdd::server
+}  // namespace etcdd::watch

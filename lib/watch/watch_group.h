@@ -25,11 +25,11 @@
 #include <string_view>
 #include <unordered_map>
 
-namespace etcdd::server {
+namespace etcdd::watch {
 
 class WatchStream;
 
-namespace watch_internal {
+namespace internal {
 
 enum class WatcherState : uint8_t {
   kSynced,     // in the hub's synced group
@@ -188,5 +188,5 @@ class WatcherGroup {
   uint64_t rng_ = 0x9e3779b97f4a7c15ull;  // treap priorities (xorshift)
 };
 
-}  // namespace watch_internal
-}  // namespace etcdd::server
+}  // namespace internal
+}  // namespace etcdd::watch

@@ -3,9 +3,9 @@
 // the byte sequence protobuf itself writes (fields in number order).
 #include <google/protobuf/io/coded_stream.h>
 
-#include "server/watch_hub.h"
+#include "watch/watch_hub.h"
 
-namespace etcdd::server {
+namespace etcdd::watch {
 
 namespace {
 
@@ -99,4 +99,4 @@ std::vector<std::string> EncodeWatchResponse(const WatchMessage& m,
   return parts;
 }
 
-}  // namespace etcdd::server
+}  // namespace etcdd::watch

@@ -10,10 +10,10 @@
 #include <string>
 #include <vector>
 
-#include "server/watch_hub.h"
+#include "watch/watch_hub.h"
 #include "watch_test_util.h"
 
-namespace etcdd::server {
+namespace etcdd::watch {
 namespace {
 
 using testing::Describe;
@@ -212,4 +212,4 @@ TEST_F(WatchBatchingTest, RandomBatchesAndPartialDrainsDeliverEachEventOnce) {
 }
 
 }  // namespace
-}  // namespace etcdd::server
+}  // namespace etcdd::watch

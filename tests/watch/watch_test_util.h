@@ -19,9 +19,9 @@
 
 #include "base/log.h"
 #include "mvcc/store.h"
-#include "server/watch_hub.h"
+#include "watch/watch_hub.h"
 
-namespace etcdd::server::testing {
+namespace etcdd::watch::testing {
 
 namespace pb = etcdserverpb;
 
@@ -236,4 +236,4 @@ inline std::vector<std::string> Describe(const std::vector<pb::WatchResponse>& r
   return out;
 }
 
-}  // namespace etcdd::server::testing
+}  // namespace etcdd::watch::testing

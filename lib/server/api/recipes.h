@@ -1,7 +1,7 @@
 // etcd's concurrency recipes served by the member itself: the Mutex and the
 // Election of clientv3/concurrency, as etcd's v3lock and v3election services
 // run them against their own server. etcdd runs them in process, over
-// EtcdServer's KV requests and the WatchHub, with the same keys, revisions and
+// EtcdServer's KV requests and the watch::WatchHub, with the same keys, revisions and
 // errors, so clients of either (etcdctl lock/elect, the Lock and Election gRPC
 // services) see etcd's behaviour:
 //
@@ -28,9 +28,9 @@
 
 #include "base/status.h"
 #include "server/server.h"
-#include "server/watch_hub.h"
 #include "v3electionpb/v3election.pb.h"
 #include "v3lockpb/v3lock.pb.h"
+#include "watch/watch_hub.h"
 
 namespace etcdd::server {
 
@@ -41,7 +41,7 @@ class CancelToken {
   // Wakes the waiter for good; later waits return false at once.
   void Cancel();
   bool cancelled() const;
-  // A watch stream has messages (WatchStream's on_writable).
+  // A watch stream has messages (watch::WatchStream's on_writable).
   void Wake();
   // Waits for a Wake since the last call, or for Cancel; false if cancelled.
   bool WaitForWake();
@@ -56,7 +56,7 @@ class CancelToken {
 class Recipes {
  public:
   // Both must outlive the Recipes.
-  Recipes(EtcdServer& server, WatchHub& hub) : server_(server), hub_(hub) {}
+  Recipes(EtcdServer& server, watch::WatchHub& hub) : server_(server), hub_(hub) {}
 
   // etcd's Lock: blocks until the lock is held or `cancel` fires. Response:
   // the header of the last read and the lock key. Errors: NotFound
@@ -107,7 +107,7 @@ class Recipes {
                     const std::function<bool(const mvccpb::Event&, int64_t revision)>& on_event);
 
   EtcdServer& server_;
-  WatchHub& hub_;
+  watch::WatchHub& hub_;
 };
 
 }  // namespace etcdd::server

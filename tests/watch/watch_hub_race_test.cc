@@ -18,10 +18,10 @@
 #include <thread>
 #include <vector>
 
-#include "server/watch_hub.h"
+#include "watch/watch_hub.h"
 #include "watch_test_util.h"
 
-namespace etcdd::server {
+namespace etcdd::watch {
 namespace {
 
 using testing::PutReq;
@@ -276,4 +276,4 @@ TEST_F(WatchHubRaceTest, ExactlyOnceInOrderWhileWritingCreatingCancelingAndClosi
 }
 
 }  // namespace
-}  // namespace etcdd::server
+}  // namespace etcdd::watch

@@ -1,4 +1,4 @@
-#include "server/recipes.h"
+#include "server/api/recipes.h"
 
 #include <future>
 
@@ -81,9 +81,9 @@ Result<pb::DeleteRangeResponse> Recipes::Delete(const std::string& key) {
 Status Recipes::WatchUntil(
     const std::string& key, const std::string& range_end, int64_t revision, CancelToken& cancel,
     const std::function<bool(const mvccpb::Event&, int64_t revision)>& on_event) {
-  std::shared_ptr<WatchStream> stream = hub_.NewStream([&cancel] { cancel.Wake(); });
+  std::shared_ptr<watch::WatchStream> stream = hub_.NewStream([&cancel] { cancel.Wake(); });
   struct Closer {
-    WatchStream& s;
+    watch::WatchStream& s;
     ~Closer() { s.Close(); }
   } closer{*stream};
   pb::WatchCreateRequest create;
@@ -92,7 +92,7 @@ Status Recipes::WatchUntil(
   create.set_start_revision(revision);
   stream->Create(create);
   for (;;) {
-    WatchMessage m;
+    watch::WatchMessage m;
     while (stream->Pop(&m)) {
       if (m.canceled) {
         if (m.compact_revision != 0) return mvcc::ErrCompacted();

@@ -1,8 +1,8 @@
-#include "server/watch_group.h"
+#include "watch/watch_group.h"
 
 #include <cassert>
 
-namespace etcdd::server::watch_internal {
+namespace etcdd::watch::internal {
 
 void WatcherList::PushBack(Watcher* w) {
   w->prev = tail_;
@@ -206,4 +206,4 @@ void WatcherGroup::Erase(RangeNode** t, const RangeNode* n) {
   Pull(*t);
 }
 
-}  // namespace etcdd::server::watch_internal
+}  // namespace etcdd::watch::internal

@@ -2,15 +2,15 @@
 // and the moves of watchers between synced, unsynced and parked. History
 // reads and progress notifications are in watch_sync.cc; the stream's
 // methods in watch_stream.cc.
-#include "server/watch_hub.h"
+#include "watch/watch_hub.h"
 
 #include <algorithm>
 #include <cassert>
 
-namespace etcdd::server {
+namespace etcdd::watch {
 
-using watch_internal::Watcher;
-using watch_internal::WatcherState;
+using internal::Watcher;
+using internal::WatcherState;
 
 WatchHub::WatchHub(const mvcc::Store& store, WatchHubOptions options, Logger& logger)
     : store_(store),
@@ -150,6 +150,7 @@ void WatchHub::PlaceWatcher(Watcher* w) {
   if (w->next_rev > notified_rev_) {
     w->state = WatcherState::kSynced;
     synced_.Add(w);
+    AnswerProgressRequest(w->stream);
     return;
   }
   MakeUnsynced(w);
@@ -204,6 +205,22 @@ void WatchHub::CancelCompacted(Watcher* w, int64_t compact_rev) {
   m.canceled = true;
   m.compact_revision = compact_rev;
   if (w->stream->Enqueue(std::move(m), true)) WakeLater(w->stream);
+  AnswerProgressRequest(w->stream);
+}
+
+void WatchHub::AnswerProgressRequest(WatchStream* s) {
+  if (!s->progress_requested_ || s->closed_) return;
+  for (const auto& [id, w] : s->watchers_) {
+    if (w.state != WatcherState::kSynced && w.state != WatcherState::kCompacted) return;
+  }
+  s->progress_requested_ = false;
+  WatchMessage m;
+  m.watch_id = kInvalidWatchId;
+  // Not the store's revision (which may be ahead of Notify): every synced
+  // watcher has been given the events up to this one.
+  m.revision = notified_rev_;
+  if (s->Enqueue(std::move(m), true)) WakeLater(s);
+  s->merge_floor_ = s->popped_total_ + (s->queue_.size() - s->queue_head_);  // events go after it
 }
 
 void WatchHub::WakeLater(WatchStream* s) { wakes_.push_back(s->weak_from_this()); }
@@ -246,4 +263,4 @@ void WatchHub::ScheduleProgress(WatchStream* s, Clock::time_point now) {
   if (first) notifier_cv_.notify_one();
 }
 
-}  // namespace etcdd::server
+}  // namespace etcdd::watch

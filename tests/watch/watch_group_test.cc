@@ -2,7 +2,7 @@
 // interval treap) checked against a brute-force model under random adds and
 // removes of single-key, range and from-key watchers, many sharing a key or
 // a range. Prints its seed on failure.
-#include "server/watch_group.h"
+#include "watch/watch_group.h"
 
 #include <gtest/gtest.h>
 
@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-namespace etcdd::server::watch_internal {
+namespace etcdd::watch::internal {
 namespace {
 
 Watcher MakeWatcher(const std::string& key, const std::string& end, bool from_key) {
@@ -124,4 +124,4 @@ TEST(WatcherList, FifoWithRemovalFromTheMiddle) {
 }
 
 }  // namespace
-}  // namespace etcdd::server::watch_internal
+}  // namespace etcdd::watch::internal

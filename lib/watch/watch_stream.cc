@@ -3,20 +3,19 @@
 #include <algorithm>
 #include <cstring>
 
-#include "server/watch_hub.h"
+#include "watch/watch_hub.h"
 
-namespace etcdd::server {
+namespace etcdd::watch {
 
-using watch_internal::Watcher;
-using watch_internal::WatcherState;
+using internal::Watcher;
+using internal::WatcherState;
 
 namespace {
 
 // etcd's error strings for refused creates (mvcc/watcher.go).
 constexpr char kErrEmptyRange[] = "mvcc: watcher range is empty";
 constexpr char kErrDuplicateId[] = "mvcc: duplicate watch ID provided on the WatchStream";
-constexpr int64_t kInvalidWatchId = -1;  // clientv3.InvalidWatchID
-constexpr int64_t kAutoWatchId = 0;      // clientv3.AutoWatchID
+constexpr int64_t kAutoWatchId = 0;  // clientv3.AutoWatchID
 
 // A message's share of the stream buffer: its events plus bookkeeping.
 constexpr size_t kMessageOverheadBytes = 64;
@@ -212,6 +211,7 @@ void WatchStream::Erase(std::unordered_map<int64_t, Watcher>::iterator it) {
   }
   hub_.Detach(&w);
   watchers_.erase(it);
+  hub_.AnswerProgressRequest(this);  // the watcher that held it back may be gone
 }
 
 void WatchStream::Cancel(int64_t watch_id) {
@@ -230,13 +230,8 @@ void WatchStream::Cancel(int64_t watch_id) {
 
 void WatchStream::RequestProgress() {
   std::unique_lock lock(hub_.mu_);
-  WatchMessage m;
-  m.watch_id = kInvalidWatchId;
-  // Not the store's revision (which may be ahead of Notify): every synced
-  // watcher has been given the events up to this one.
-  m.revision = hub_.notified_rev_;
-  if (Enqueue(std::move(m), true)) hub_.WakeLater(this);
-  merge_floor_ = popped_total_ + (queue_.size() - queue_head_);  // events go after the reply
+  progress_requested_ = true;
+  hub_.AnswerProgressRequest(this);
   hub_.DeliverWakes(lock);
 }
 
@@ -264,4 +259,4 @@ void WatchStream::Close() {
   --hub_.streams_;
 }
 
-}  // namespace etcdd::server
+}  // namespace etcdd::watch

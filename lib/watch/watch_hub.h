@@ -65,11 +65,15 @@
 #include "etcdserverpb/rpc.pb.h"
 #include "mvcc/store.h"
 #include "mvccpb/kv.pb.h"
-#include "server/watch_group.h"
+#include "watch/watch_group.h"
 
-namespace etcdd::server {
+namespace etcdd::watch {
 
 class WatchHub;
+
+// The watch id of stream-wide responses (progress replies, refused creates):
+// clientv3.InvalidWatchID.
+inline constexpr int64_t kInvalidWatchId = -1;
 
 struct WatchHubOptions {
   // How long a progress_notify watcher may go without events before it is
@@ -170,9 +174,14 @@ class WatchStream : public std::enable_shared_from_this<WatchStream> {
   // etcd's watch cancel: queues {watch_id, canceled} after the watcher's
   // queued messages; an unknown id gets no response, as in etcd.
   void Cancel(int64_t watch_id);
-  // etcd 3.4's WatchProgressRequest: queues {watch_id -1, header.revision =
-  // the revision Notify has delivered up to}, unconditionally (etcd 3.5 sends
-  // it only when every watcher is synced).
+  // etcd's WatchProgressRequest: queues {watch_id -1, header.revision = the
+  // revision Notify has delivered up to}. That revision promises that every
+  // event at or below it has been sent, so while a watcher of this stream is
+  // not synced (catching up from history, or parked) the answer waits until
+  // all are, then goes out after their events (etcd 3.6's deferred progress,
+  // the fix of etcd #15220 that Kubernetes' consistent reads from cache rely
+  // on; etcd 3.4 answered at once with a revision a lagging watcher had not
+  // reached). Requests made while one waits are answered by the same reply.
   void RequestProgress();
 
   // The next message, or false when there is none (or the stream is closed),
@@ -201,13 +210,13 @@ class WatchStream : public std::enable_shared_from_this<WatchStream> {
   // queued for `w`) for watcher `w` with header revision `revision`, appended
   // to w's last event message when it is still queued and stays within the
   // merge bounds. Returns true if the caller must wake the writer.
-  bool EnqueueEvents(watch_internal::Watcher* w, int64_t revision,
+  bool EnqueueEvents(internal::Watcher* w, int64_t revision,
                      std::vector<std::shared_ptr<const WatchEvent>> events);
   bool Full() const;  // with hub_.mu_ held
   void Wake();        // calls on_writable_; without hub_.mu_
   // With hub_.mu_ held: the watcher at `it` leaves the stream; it is freed
   // now, or by the history read that holds it.
-  void Erase(std::unordered_map<int64_t, watch_internal::Watcher>::iterator it);
+  void Erase(std::unordered_map<int64_t, internal::Watcher>::iterator it);
 
   // Below: guarded by hub_.mu_ (wake_mu_ guards on_writable_).
 
@@ -215,8 +224,8 @@ class WatchStream : public std::enable_shared_from_this<WatchStream> {
   std::mutex wake_mu_;  // held while on_writable_ runs
   std::function<void()> on_writable_;
 
-  std::unordered_map<int64_t, watch_internal::Watcher> watchers_;
-  watch_internal::WatcherList parked_;
+  std::unordered_map<int64_t, internal::Watcher> watchers_;
+  internal::WatcherList parked_;
   struct Queued {
     WatchMessage msg;
     size_t bytes;  // estimated size; 0 for control messages
@@ -230,6 +239,7 @@ class WatchStream : public std::enable_shared_from_this<WatchStream> {
   size_t pending_control_ = 0;
   int64_t next_auto_id_ = 0;
   size_t progress_watchers_ = 0;
+  bool progress_requested_ = false;                       // a RequestProgress awaits its reply
   std::chrono::steady_clock::time_point progress_due_{};  // max() when unscheduled
   std::chrono::milliseconds progress_interval_{0};        // with jitter; 0 until scheduled
   bool writer_active_ = false;
@@ -293,7 +303,7 @@ class WatchHub {
 
  private:
   friend class WatchStream;
-  using Watcher = watch_internal::Watcher;
+  using Watcher = internal::Watcher;
   using Clock = std::chrono::steady_clock;
 
   // One history read's worth of watchers, taken out of unsynced_.
@@ -306,6 +316,9 @@ class WatchHub {
   void Park(Watcher* w);
   void CancelCompacted(Watcher* w, int64_t compact_rev);
   void Forget(Watcher* w);  // counters of a watcher leaving for good
+  // Queues the reply to s's pending RequestProgress once every watcher of s
+  // is synced (or ended by compaction); else leaves it pending.
+  void AnswerProgressRequest(WatchStream* s);
   void ScheduleProgress(WatchStream* s, Clock::time_point now);  // first due at now + interval
   void WakeLater(WatchStream* s);  // queue a writer wake-up for after the lock
   void TakeWakes(std::vector<std::shared_ptr<WatchStream>>* out);
@@ -325,8 +338,8 @@ class WatchHub {
   std::condition_variable sync_cv_;      // unsynced work, or stop
   std::condition_variable notifier_cv_;  // wakes queued, progress schedule, or stop
   int64_t notified_rev_;                 // guarded by mu_
-  watch_internal::WatcherGroup synced_;
-  watch_internal::WatcherList unsynced_;
+  internal::WatcherGroup synced_;
+  internal::WatcherList unsynced_;
   std::vector<std::weak_ptr<WatchStream>> wakes_;
   std::multimap<Clock::time_point, WatchStream*> progress_schedule_;
   std::vector<std::unordered_map<int64_t, Watcher>::node_type> orphans_;
@@ -339,4 +352,4 @@ class WatchHub {
   std::thread notifier_thread_;
 };
 
-}  // namespace etcdd::server
+}  // namespace etcdd::watch

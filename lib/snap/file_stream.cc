@@ -1,0 +1,83 @@
+#include "snap/file_stream.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <filesystem>
+
+namespace etcdd::snap {
+
+Result<FileSource> FileSource::Open(const std::string& path) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) {
+    if (errno == ENOENT) return Status::NotFound("snapshot file " + path + " does not exist");
+    return Status::IOError("open " + path, errno);
+  }
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0) return Status::IOError("stat " + path, errno);
+  return FileSource(std::move(fd), path, static_cast<uint64_t>(st.st_size));
+}
+
+Status FileSource::Next(size_t max_bytes, std::string* chunk) {
+  const uint64_t n = std::min<uint64_t>(max_bytes, size_ - offset_);
+  chunk->resize(n);
+  size_t done = 0;
+  while (done < n) {
+    const ssize_t got =
+        ::pread(fd_.get(), chunk->data() + done, n - done, static_cast<off_t>(offset_ + done));
+    if (got < 0 && errno == EINTR) continue;
+    if (got < 0) {
+      return Status::IOError("read " + path_ + " at offset " + std::to_string(offset_ + done),
+                             errno);
+    }
+    if (got == 0) {
+      return Status::Corruption("snapshot file ended at " + std::to_string(offset_ + done) +
+                                    " bytes of " + std::to_string(size_),
+                                path_);
+    }
+    done += static_cast<size_t>(got);
+  }
+  offset_ += n;
+  return Status::Ok();
+}
+
+Result<FileSink> FileSink::Create(const std::string& path, uint64_t total_bytes) {
+  const std::string part = path + ".part";
+  UniqueFd fd(::open(part.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+  if (!fd.valid()) return Status::IOError("create " + part, errno);
+  return FileSink(std::move(fd), path, total_bytes);
+}
+
+FileSink::~FileSink() {
+  if (!committed_ && !path_.empty()) ::unlink(PartPath().c_str());
+}
+
+Status FileSink::Append(std::string_view data) {
+  if (data.size() > total_ - written_) {
+    return Status::Corruption(
+        "snapshot data is longer than the announced " + std::to_string(total_) + " bytes",
+        PartPath());
+  }
+  RETURN_IF_ERROR(WriteAll(fd_.get(), data, PartPath()));
+  written_ += data.size();
+  return Status::Ok();
+}
+
+Status FileSink::Commit() {
+  if (written_ != total_) {
+    return Status::Corruption("snapshot data is " + std::to_string(written_) + " bytes, expected " +
+                                  std::to_string(total_),
+                              PartPath());
+  }
+  if (::fsync(fd_.get()) != 0) return Status::IOError("fsync " + PartPath(), errno);
+  if (::close(fd_.release()) != 0) return Status::IOError("close " + PartPath(), errno);
+  if (::rename(PartPath().c_str(), path_.c_str()) != 0) {
+    return Status::IOError("rename " + PartPath() + " to " + path_, errno);
+  }
+  committed_ = true;
+  return SyncDir(std::filesystem::path(path_).parent_path().string());
+}
+
+}  // namespace etcdd::snap

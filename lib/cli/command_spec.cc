@@ -76,10 +76,6 @@ nlohmann::json CommandToJson(const CommandSpec& c) {
 
 }  // namespace
 
-std::string FlagSpec::DisplayName() const {
-  return long_name.empty() ? "-" + short_name : "--" + long_name;
-}
-
 CommandSpec DescribeApp(const CLI::App& app, const DescribeOptions& options) {
   return Describe(app, "", options);
 }

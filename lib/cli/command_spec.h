@@ -51,9 +51,6 @@ struct FlagSpec {
   std::vector<std::string> values;  // the fixed set of values, if any
   ValueKind value_kind = ValueKind::kNone;
   std::vector<std::string> env;  // environment variables that set the flag
-
-  // "--write-out" (or "-w" when there is no long name).
-  std::string DisplayName() const;
 };
 
 struct CommandSpec {

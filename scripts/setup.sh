@@ -10,6 +10,7 @@ packages=(
   libspdlog-dev libfmt-dev libssl-dev libyaml-cpp-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   etcd-client etcd-server python3 python3-etcd3 python3-grpcio python3-pytest
+  mandoc groff-base man-db bash bash-completion zsh fish
 )
 
 missing=()

@@ -288,6 +288,34 @@ Result<DaemonFlags> ParseArgs(std::vector<std::string> args, bool from_config_fi
   return f;
 }
 
+cli::ProgramSpec DescribeDaemonFlags() {
+  DaemonFlags f;
+  RawValues raw;
+  std::vector<std::string> accepted;
+  CLI::App app{"etcdd: an etcd-compatible key-value store member", "etcdd"};
+  RegisterFlags(app, false, f, raw, accepted);
+  using cli::ValueKind;
+  const std::vector<std::string> booleans = {"true", "false"};
+  cli::DescribeOptions options;
+  options.hints = {
+      {"", "initial-cluster-state", {"new", "existing"}, ValueKind::kNone},
+      {"", "log-level", {"debug", "info", "warn", "error", "panic", "fatal"}, ValueKind::kNone},
+      {"", "log-outputs", {"default", "stderr", "stdout"}, ValueKind::kNone},
+      {"", "logger", {"zap", "capnslog"}, ValueKind::kNone},
+      {"", "auto-compaction-mode", {"periodic", "revision"}, ValueKind::kNone},
+      {"", "data-dir", {}, ValueKind::kDirectory},
+      {"", "wal-dir", {}, ValueKind::kDirectory},
+      {"", "config-file", {}, ValueKind::kFile},
+      {"", "strict-reconfig-check", booleans, ValueKind::kNone},
+      {"", "experimental-enable-lease-checkpoint", booleans, ValueKind::kNone},
+      {"", "experimental-enable-lease-checkpoint-persist", booleans, ValueKind::kNone},
+  };
+  cli::ProgramSpec spec;
+  spec.root = cli::DescribeApp(app, options);
+  spec.single_dash_long_flags = true;
+  return spec;
+}
+
 Result<DaemonFlags> ParseDaemonFlags(int argc, char** argv) {
   ASSIGN_OR_RETURN(DaemonFlags f, ParseArgs(NormalizeArgs(argc, argv), false));
   if (f.config_file.empty()) return f;

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "base/status.h"
+#include "cli/command_spec.h"
 #include "server/config.h"
 
 namespace etcdd {
@@ -27,5 +28,11 @@ struct DaemonFlags {
 // cannot be read or holds a bad value; for --help the message is the usage text
 // and the code is kCancelled.
 Result<DaemonFlags> ParseDaemonFlags(int argc, char** argv);
+
+// etcdd's command line as ParseDaemonFlags reads it (every flag, its
+// ETCD_* variable, the fixed value sets), for `etcdd __complete`, `etcdd
+// __describe` and the man page checks. The flags etcdd accepts but does not
+// act on are marked hidden.
+cli::ProgramSpec DescribeDaemonFlags();
 
 }  // namespace etcdd

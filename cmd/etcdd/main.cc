@@ -9,9 +9,13 @@
 #include <future>
 #include <iostream>
 #include <mutex>
+#include <optional>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "base/log.h"
+#include "cli/completion.h"
 #include "flags.h"
 #include "server/api/grpc_server.h"
 #include "server/server.h"
@@ -116,9 +120,28 @@ int Run(const etcdd::DaemonFlags& f, etcdd::Logger& log) {
   return 0;
 }
 
+// `etcdd __complete ...`, `etcdd __describe` and `etcdd completion SHELL`
+// (cli/completion.h), or nullopt for a command line that starts the member.
+std::optional<int> RunCompletion(int argc, char** argv) {
+  const std::vector<std::string> args(argv, argv + argc);
+  if (auto code = etcdd::cli::RunHiddenEntryPoint(etcdd::DescribeDaemonFlags(), args, std::cout)) {
+    return code;
+  }
+  if (args.size() < 2 || args[1] != etcdd::cli::kCompletionCommand) return std::nullopt;
+  auto shell = etcdd::cli::ParseShell(args.size() == 3 ? args[2] : "");
+  if (!shell.ok()) {
+    std::cerr << "etcdd: " << shell.status().message()
+              << " (usage: etcdd completion bash|zsh|fish)\n";
+    return 2;
+  }
+  std::cout << etcdd::cli::CompletionScript(*shell, "etcdd");
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (auto code = RunCompletion(argc, argv)) return *code;
   // Block the stop signals before any thread starts, so every thread inherits
   // the mask and sigwait in Run receives them.
   sigset_t set;

@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "cli/command_spec.h"
 #include "cli/exit_status.h"
 #include "cli/global_flags.h"
 #include "cli/printer.h"
@@ -124,6 +125,12 @@ void AddLeaseCommands(CLI::App* app, Context* ctx);        // lease grant, revok
 void AddWatchCommand(CLI::App* app, Context* ctx);         // watch
 void AddLockCommand(CLI::App* app, Context* ctx);          // lock
 void AddElectCommand(CLI::App* app, Context* ctx);         // elect
+void AddCompletionCommand(CLI::App* app, Context* ctx);    // completion bash|zsh|fish
+
+// kvctl's command tree as `app` holds it once the commands are added, with
+// the value sets and environment variables the shell completion and the man
+// page checks need (`kvctl __complete`, `kvctl __describe`).
+cli::ProgramSpec DescribeKvctl(const CLI::App& app);
 
 // The whole program: parses `args` (argv, program name first), runs the
 // command, prints "Error: ..." on failure, and returns the exit code.

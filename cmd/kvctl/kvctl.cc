@@ -3,6 +3,7 @@
 // keys that look like command names), and etcdctl's error reporting.
 #include <CLI/CLI.hpp>
 
+#include "cli/completion.h"
 #include "context.h"
 
 namespace etcdd::kvctl {
@@ -41,6 +42,7 @@ void ExpandCommandPrefixes(CLI::App* app, std::vector<std::string>* args) {
     CLI::App* match = nullptr;
     int matches = 0;
     for (CLI::App* sub : current->get_subcommands([](CLI::App*) { return true; })) {
+      if (cli::IsExactMatchCommand(sub->get_name()) && sub->get_name() != a) continue;
       if (sub->get_name() == a) {
         match = sub;
         matches = 1;
@@ -104,6 +106,7 @@ void BuildCommandTree(CLI::App* app, Context* ctx) {
   AddWatchCommand(app, ctx);
   AddLockCommand(app, ctx);
   AddElectCommand(app, ctx);
+  AddCompletionCommand(app, ctx);
 }
 
 }  // namespace
@@ -112,6 +115,8 @@ int RunKvctl(std::vector<std::string> args, cli::Environment env, Io io) {
   Context ctx(std::move(env), io);
   CLI::App app("A simple command line client for etcd3.", "kvctl");
   BuildCommandTree(&app, &ctx);
+  // `kvctl __complete ...` and `kvctl __describe`, hidden from --help.
+  if (auto code = cli::RunHiddenEntryPoint(DescribeKvctl(app), args, io.out)) return *code;
   ExpandCommandPrefixes(&app, &args);
   ctx.set_args(args);
   if (const std::string* number = NumericShorthand(&app, args)) {

@@ -75,14 +75,46 @@ Result<std::unique_ptr<StoreState>> OpenSnapshot(const std::string& path) {
   return snap;
 }
 
-// Empties `dst` (of `s`, in write transaction `w`) and fills it with the
-// entries of `src` (of `snap`, in read transaction `r`), in key order.
-Status CopyDatabase(StoreState* s, const StoreState& snap, MDB_txn* r, MDB_dbi src, MDB_txn* w,
-                    MDB_dbi dst) {
-  int rc = mdb_drop(w, dst, 0);
-  if (rc != MDB_SUCCESS) return s->Rc(rc, "mdb_drop");
+// Dirty pages LMDB holds in memory until a write transaction commits: the
+// install copies this many bytes of entries per transaction, so memory stays
+// bounded whatever the snapshot's size (one transaction for 1 GiB held 1.1
+// GiB of heap).
+constexpr uint64_t kInstallBatchBytes = 16u << 20;
+
+// One write transaction of the install, committed every kInstallBatchBytes.
+class InstallTxn {
+ public:
+  explicit InstallTxn(StoreState* s) : s_(s) {}
+  Status Begin() {
+    MDB_txn* raw = nullptr;
+    const int rc = mdb_txn_begin(s_->env.get(), nullptr, 0, &raw);
+    txn_.reset(raw);
+    return s_->Rc(rc, "mdb_txn_begin");
+  }
+  MDB_txn* get() const { return txn_.get(); }
+  // Counts `bytes` written; commits and begins the next transaction past
+  // the batch size.
+  Status Wrote(uint64_t bytes) {
+    batch_ += bytes;
+    if (batch_ < kInstallBatchBytes) return Status::Ok();
+    batch_ = 0;
+    RETURN_IF_ERROR(Commit());
+    return Begin();
+  }
+  Status Commit() { return s_->Rc(mdb_txn_commit(txn_.release()), "mdb_txn_commit"); }
+  Status Rc(int rc, std::string_view context) const { return s_->Rc(rc, context); }
+
+ private:
+  StoreState* s_;
+  lmdb::TxnPtr txn_;
+  uint64_t batch_ = 0;
+};
+
+// Appends the entries of `src` (of `snap`, in read transaction `r`) to the
+// empty `dst`, in key order, through `w`.
+Status CopyDatabase(const StoreState& snap, MDB_txn* r, MDB_dbi src, InstallTxn* w, MDB_dbi dst) {
   MDB_cursor* raw = nullptr;
-  rc = mdb_cursor_open(r, src, &raw);
+  int rc = mdb_cursor_open(r, src, &raw);
   if (rc != MDB_SUCCESS) return SnapRc(snap, rc, "mdb_cursor_open");
   lmdb::CursorPtr cursor(raw);
   MDB_val k;
@@ -90,37 +122,73 @@ Status CopyDatabase(StoreState* s, const StoreState& snap, MDB_txn* r, MDB_dbi s
   for (rc = mdb_cursor_get(raw, &k, &v, MDB_FIRST); rc == MDB_SUCCESS;
        rc = mdb_cursor_get(raw, &k, &v, MDB_NEXT)) {
     // Same comparator on both sides: the source order is the target order.
-    const int put = mdb_put(w, dst, &k, &v, MDB_APPEND);
+    const int put = mdb_put(w->get(), dst, &k, &v, MDB_APPEND);
     if (put == MDB_KEYEXIST) return Status::Corruption("keys out of order", snap.data_path);
-    if (put != MDB_SUCCESS) return s->Rc(put, "mdb_put");
+    if (put != MDB_SUCCESS) return w->Rc(put, "mdb_put");
+    RETURN_IF_ERROR(w->Wrote(k.mv_size + v.mv_size));
   }
   if (rc != MDB_NOTFOUND) return SnapRc(snap, rc, "mdb_cursor_get");
   return Status::Ok();
 }
 
-// Replaces the contents of `s` by those of the loaded snapshot `snap`, in one
-// LMDB write transaction committed under the store lock together with the
-// switch of the in-memory state. `snap` receives the old index.
+// The map must hold the current pages and the snapshot's (LAYOUT.md,
+// "Restore"); checked before anything changes. Errors: ErrNoSpace.
+Status CheckInstallFits(StoreState* s, const StoreState& snap) {
+  MDB_envinfo mine;
+  MDB_envinfo theirs;
+  MDB_stat st;
+  int rc = mdb_env_info(s->env.get(), &mine);
+  if (rc == MDB_SUCCESS) rc = mdb_env_info(snap.env.get(), &theirs);
+  if (rc == MDB_SUCCESS) rc = mdb_env_stat(s->env.get(), &st);
+  if (rc != MDB_SUCCESS) return s->Rc(rc, "mdb_env_info");
+  const uint64_t pages = static_cast<uint64_t>(mine.me_last_pgno) + theirs.me_last_pgno + 2;
+  if (pages * st.ms_psize > mine.me_mapsize) return ErrNoSpace();
+  return Status::Ok();
+}
+
+// Replaces the contents of `s` by those of the loaded snapshot `snap` and
+// switches the in-memory state, under the store lock held exclusively
+// throughout, so that no reader starts on a half-installed state (readers
+// that started before keep their LMDB snapshot of the old pages). On disk:
+// first one transaction empties `key` and `server` and every `meta` entry
+// but the layout version, so the backend's consistent index reads 0; then
+// `key` and `server` are copied in transactions of kInstallBatchBytes; `meta`
+// (with the snapshot's consistent index) comes last. A crash before that
+// last commit leaves a backend at consistent index 0, which the server
+// installs the snapshot file into again at restart (the file is deleted only
+// after the install). `snap` receives the old index.
 Status InstallSnapshot(StoreState* s, StoreState* snap) {
+  RETURN_IF_ERROR(CheckInstallFits(s, *snap));
   MDB_txn* raw = nullptr;
   int rc = mdb_txn_begin(snap->env.get(), nullptr, MDB_RDONLY, &raw);
   if (rc != MDB_SUCCESS) return SnapRc(*snap, rc, "mdb_txn_begin(read)");
   lmdb::TxnPtr r(raw);
-  rc = mdb_txn_begin(s->env.get(), nullptr, 0, &raw);
-  if (rc != MDB_SUCCESS) return s->Rc(rc, "mdb_txn_begin");
-  lmdb::TxnPtr w(raw);
+  std::unique_lock lock(s->mu);
+  InstallTxn w(s);
+  RETURN_IF_ERROR(w.Begin());
+  for (MDB_dbi dbi : {s->key_dbi, s->server_dbi, s->meta_dbi}) {
+    rc = mdb_drop(w.get(), dbi, 0);
+    if (rc != MDB_SUCCESS) return s->Rc(rc, "mdb_drop");
+  }
+  MDB_val k = lmdb::Val(kLayoutVersionKey);
+  MDB_val v = lmdb::Val(kLayoutVersion);
+  rc = mdb_put(w.get(), s->meta_dbi, &k, &v, 0);
+  if (rc != MDB_SUCCESS) return s->Rc(rc, "mdb_put(meta)");
+  RETURN_IF_ERROR(w.Commit());
+  RETURN_IF_ERROR(w.Begin());
   const std::pair<MDB_dbi, MDB_dbi> dbs[] = {{snap->key_dbi, s->key_dbi},
-                                             {snap->meta_dbi, s->meta_dbi},
                                              {snap->server_dbi, s->server_dbi}};
   for (const auto& [src, dst] : dbs) {
-    Status st = CopyDatabase(s, *snap, r.get(), src, w.get(), dst);
+    Status st = CopyDatabase(*snap, r.get(), src, &w, dst);
     if (!st.ok()) return st.Annotate("restore from snapshot " + snap->data_path);
   }
-  std::unique_lock lock(s->mu);
-  rc = mdb_txn_commit(w.release());
-  if (rc != MDB_SUCCESS) {
-    return s->Rc(rc, "mdb_txn_commit").Annotate("restore from snapshot " + snap->data_path);
-  }
+  RETURN_IF_ERROR(w.Commit());
+  RETURN_IF_ERROR(w.Begin());
+  rc = mdb_drop(w.get(), s->meta_dbi, 0);  // the layout version comes back with the rest
+  if (rc != MDB_SUCCESS) return s->Rc(rc, "mdb_drop");
+  Status st = CopyDatabase(*snap, r.get(), snap->meta_dbi, &w, s->meta_dbi);
+  if (st.ok()) st = w.Commit();
+  if (!st.ok()) return st.Annotate("restore from snapshot " + snap->data_path);
   std::swap(s->index, snap->index);
   s->compact_rev.store(snap->compact_rev.load(), std::memory_order_release);
   s->consistent_index.store(snap->consistent_index.load());

@@ -243,22 +243,27 @@ class Store {
   // Replaces the whole contents of this store (key space, index, compaction
   // marks, consistent index and term, server metadata) by the snapshot's, as
   // Raft snapshot installation needs. The file is validated first (as
-  // InspectSnapshot, plus every revision key and value), then copied into one
-  // LMDB write transaction of this store's environment; the commit and the
-  // switch of the in-memory state happen under the store lock, so a
-  // concurrent Range, ReadTxn or HashKV sees the old state or the new one,
-  // never a mix; readers wait while that commit writes the pages (and fsyncs
-  // them with sync_on_commit). The Store object, its directory and environment stay the
-  // same; CurrentRevision, CompactRevision, ConsistentIndex/Term, GetMeta and
-  // the next WriteTxn all continue from the snapshot's state. data.mdb does
-  // not shrink (LMDB never does; the old pages join the free list).
-  // Space: the old pages are freed only at the commit, so the map must hold
-  // the current data plus the snapshot's; otherwise ResourceExhausted
-  // ErrNoSpace. Memory: the new key index is built before the old is freed.
+  // InspectSnapshot, plus every revision key and value) and the map checked
+  // to hold the current data plus the snapshot's (else ResourceExhausted
+  // ErrNoSpace); then the store lock is held exclusively while the old
+  // contents are removed and the snapshot's copied in, in LMDB write
+  // transactions of 16 MiB each (heap stays bounded whatever the size), the
+  // consistent index last (LAYOUT.md, "Restore"). So a concurrent Range,
+  // ReadTxn or HashKV sees the old state (it started before) or the new one
+  // (it waited), never a mix. A crash meanwhile leaves a backend whose
+  // consistent index is 0, into which a restart installs the file again.
+  // The Store object, its directory and environment stay the same;
+  // CurrentRevision, CompactRevision, ConsistentIndex/Term, GetMeta and the
+  // next WriteTxn all continue from the snapshot's state. data.mdb does not
+  // shrink (LMDB never does; the old pages join the free list). Memory: the
+  // new key index is built before the old is freed.
   // Must not run while a WriteTxn is open (FailedPrecondition); call it on
   // the writer's (apply) thread, and do not BeginWrite meanwhile.
-  // On any error the store is unchanged. Errors: those of InspectSnapshot;
-  // ResourceExhausted; FailedPrecondition; IOError.
+  // Errors found before anything changes (those of InspectSnapshot;
+  // ResourceExhausted; FailedPrecondition) leave the store as it was; an
+  // IOError (or an LMDB failure) once the copy started leaves it emptied or
+  // half-installed: the caller must stop using it and reopen the backend
+  // (the server stops, and installs the snapshot again at restart).
   Status RestoreFrom(const std::string& path);
 
   // Starts the write transaction. Only one may exist at a time, and it must be

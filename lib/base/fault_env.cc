@@ -94,7 +94,7 @@ class FaultFile final : public File {
   Status Sync() override {
     std::lock_guard lock(env_->mu_);
     RETURN_IF_ERROR(env_->Admit(FaultEnv::Op::kSync, node_->path, nullptr));
-    RETURN_IF_ERROR(base_->Sync());
+    if (env_->real_syncs_) RETURN_IF_ERROR(base_->Sync());
     node_->undo.clear();
     return Status::Ok();
   }
@@ -108,7 +108,8 @@ class FaultFile final : public File {
   std::shared_ptr<FaultEnv::Node> node_;
 };
 
-FaultEnv::FaultEnv(Env* base) : base_(base != nullptr ? base : Env::Default()) {}
+FaultEnv::FaultEnv(Env* base, bool real_syncs)
+    : base_(base != nullptr ? base : Env::Default()), real_syncs_(real_syncs) {}
 FaultEnv::~FaultEnv() = default;
 
 Status FaultEnv::Admit(Op op, const std::string& path, size_t* short_bytes) {
@@ -202,7 +203,7 @@ Status FaultEnv::RemoveFile(const std::string& path) {
 Status FaultEnv::SyncDir(const std::string& dir) {
   std::lock_guard lock(mu_);
   RETURN_IF_ERROR(Admit(Op::kSyncDir, dir, nullptr));
-  RETURN_IF_ERROR(base_->SyncDir(dir));
+  if (real_syncs_) RETURN_IF_ERROR(base_->SyncDir(dir));
   std::erase_if(dir_ops_, [&](const DirOp& op) { return op.dir == dir; });
   return Status::Ok();
 }

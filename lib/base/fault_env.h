@@ -61,8 +61,12 @@ class FaultEnv final : public Env {
 
   enum class Unsynced { kDropAll, kKeepRandomPrefix };
 
-  // `base` does the real work; nullptr means Env::Default().
-  explicit FaultEnv(Env* base = nullptr);
+  // `base` does the real work; nullptr means Env::Default(). Unless
+  // `real_syncs`, File::Sync and SyncDir do the bookkeeping only and skip
+  // the real fsync: the test process does not crash for real, so only what
+  // FaultEnv records as durable matters, and hundreds of seeded runs stay
+  // fast.
+  explicit FaultEnv(Env* base = nullptr, bool real_syncs = false);
   ~FaultEnv() override;
 
   // Env. Counted calls go to `base` unless a fault or the power says no.
@@ -111,6 +115,7 @@ class FaultEnv final : public Env {
   Status UndoWrites(Unsynced mode, uint64_t seed);
 
   Env* const base_;
+  const bool real_syncs_;
   mutable std::mutex mu_;
   std::vector<Fault> faults_;                           // guarded by mu_
   uint64_t faults_hit_ = 0;                             // guarded by mu_

@@ -1,7 +1,6 @@
 #include "server/raft_node.h"
 
 #include <pthread.h>
-#include <unistd.h>
 
 #include <algorithm>
 
@@ -64,22 +63,37 @@ void RaftNode::Stop() {
   cv_.notify_all();
   lead_cv_.notify_all();
   if (thread_.joinable()) thread_.join();
+  Drain();
+}
+
+void RaftNode::Drain() {
   // The loop is gone: run the tasks it left, so no Call waits forever.
   std::vector<std::function<void(raft::RawNode&)>> tasks;
+  std::vector<std::promise<Result<uint64_t>>> reads;
   {
     std::lock_guard lock(mu_);
     tasks.swap(tasks_);
+    reads.swap(pending_reads_);
   }
   for (auto& t : tasks) t(*node_);
   auto fail = [](std::promise<Result<uint64_t>>& p) {
     p.set_value(Status::Unavailable("etcdserver: server stopped"));
   };
-  for (auto& p : pending_reads_) fail(p);
-  pending_reads_.clear();
+  for (auto& p : reads) fail(p);
   for (auto& [ctx, round] : read_rounds_) {
     for (auto& p : round.waiters) fail(p);
   }
   read_rounds_.clear();
+}
+
+void RaftNode::FailLoop(std::string_view what, const Status& cause) {
+  {
+    std::lock_guard lock(mu_);
+    stop_ = true;  // Post and ReadIndex refuse from now on
+  }
+  lead_cv_.notify_all();
+  if (options_.on_fatal) options_.on_fatal(what, cause);
+  Drain();
 }
 
 void RaftNode::Propose(std::string data) {
@@ -235,13 +249,17 @@ void RaftNode::Run() {
       if (lead_.load() == 0 || !node_->Propose(p).ok()) held_proposals_.push_back(std::move(p));
     }
     if (!reads.empty()) StartReadRound(std::move(reads));
-    while (node_->HasReady()) HandleReady(node_->GetReady());
+    while (node_->HasReady()) {
+      if (!HandleReady(node_->GetReady())) return;
+    }
     if (reissue_reads_) {
       // ReadIndex requests made while there was no leader were dropped by
       // Raft; ask the new leader for every round still waiting.
       reissue_reads_ = false;
       for (const auto& [ctx, round] : read_rounds_) node_->ReadIndex(ctx);
-      while (node_->HasReady()) HandleReady(node_->GetReady());
+      while (node_->HasReady()) {
+        if (!HandleReady(node_->GetReady())) return;
+      }
     }
   }
 }
@@ -289,7 +307,7 @@ void RaftNode::ExpireReadRounds() {
   }
 }
 
-void RaftNode::HandleReady(raft::Ready rd) {
+bool RaftNode::HandleReady(raft::Ready rd) {
   if (rd.soft_state) {
     if (rd.soft_state->lead != lead_.load() && leader_sink_) leader_sink_(rd.soft_state->lead);
     uint64_t old;
@@ -326,25 +344,31 @@ void RaftNode::HandleReady(raft::Ready rd) {
   // persists first ("persist before send").
   const bool leader = node_->GetStatus().state == raft::StateType::kLeader;
   if (leader && !rd.messages.empty()) send_(std::move(rd.messages));
-  auto fatal = [&](const Status& s) {
-    // Without a durable log no write can be acknowledged; etcd panics here.
-    logger_.Error("failed to save Raft state to the WAL; stopping", {{"error", s.message()}});
-    _exit(1);
-  };
+  // Without a durable log nothing may be acknowledged, sent (as a
+  // follower) or applied; etcd logs these with lg.Fatal and exits.
   if (rd.snapshot) {
     // A snapshot from the leader: its data was saved by the snapshot handler;
     // the marker makes a restart look for it.
     Status s =
         wal_->SaveSnapshot({rd.snapshot->metadata().index(), rd.snapshot->metadata().term()});
-    if (!s.ok()) fatal(s);
+    if (!s.ok()) {
+      FailLoop("failed to save Raft snapshot", s);
+      return false;
+    }
   }
   if (rd.hard_state || !rd.entries.empty()) {
     Status s = wal_->Save(rd.hard_state.value_or(raftpb::HardState()), rd.entries);
-    if (!s.ok()) fatal(s);
+    if (!s.ok()) {
+      FailLoop("failed to save Raft hard state and entries", s);
+      return false;
+    }
   }
   if (rd.snapshot) {
     Status s = storage_->ApplySnapshot(*rd.snapshot);
-    if (!s.ok()) fatal(s);
+    if (!s.ok()) {
+      FailLoop("failed to apply Raft snapshot", s);
+      return false;
+    }
     logger_.Info("applied incoming snapshot", {{"snapshot-index", rd.snapshot->metadata().index()},
                                                {"term", rd.snapshot->metadata().term()}});
     snapshot_sink_(*rd.snapshot);
@@ -375,11 +399,12 @@ void RaftNode::HandleReady(raft::Ready rd) {
   if (conf_changes == 0) {
     node_->Advance(rd);
     if (!rd.committed_entries.empty()) sink_(std::move(rd.committed_entries));
-    return;
+    return true;
   }
   sink_(rd.committed_entries);
-  if (!ApplyConfChanges(conf_changes)) return;  // stopping
+  if (!ApplyConfChanges(conf_changes)) return true;  // stopping
   node_->Advance(rd);
+  return true;
 }
 
 }  // namespace etcdd::server

@@ -23,6 +23,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -45,6 +46,13 @@ class RaftNode {
     int heartbeat_ms = 100;  // the tick interval
     int election_ticks = 10;
     int read_timeout_ms = 7000;  // a ReadIndex round fails after this long
+    // Called on the loop thread when the WAL or the Raft storage cannot take
+    // a Ready (etcd's lg.Fatal "failed to save Raft hard state and
+    // entries", "failed to save Raft snapshot", "failed to apply Raft
+    // snapshot"); the loop then stops for good: nothing more is persisted,
+    // sent, committed or applied, and pending ReadIndex rounds fail. Unset:
+    // the loop just stops.
+    std::function<void(std::string_view what, const Status& cause)> on_fatal;
   };
 
   // Receives messages for other members, on the loop thread, after the
@@ -143,7 +151,13 @@ class RaftNode {
   void Run();
   // Called with mu_ held and proposals queued; may wait on cv_ for more.
   void LingerForBatch(std::unique_lock<std::mutex>& lock);
-  void HandleReady(raft::Ready rd);
+  // Returns false if persisting it failed (the loop must stop).
+  bool HandleReady(raft::Ready rd);
+  // After a fatal error on the loop thread: reports it, refuses further
+  // work and fails whoever waits on the loop.
+  void FailLoop(std::string_view what, const Status& cause);
+  // Runs the tasks left queued and fails pending ReadIndex rounds.
+  void Drain();
   // Waits for the apply loop's decision on `n` ConfChange entries and applies
   // them to the RawNode. Returns false if stopped meanwhile.
   bool ApplyConfChanges(size_t n);

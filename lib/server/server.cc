@@ -85,6 +85,7 @@ Status EtcdServer::Open() {
   // The quota is enforced before proposing (see Propose), as etcd does; the
   // map has room above it so that entries already committed always apply.
   opts.map_size_bytes = cfg_.QuotaBytes() + std::max<uint64_t>(cfg_.QuotaBytes() / 4, 64 << 20);
+  opts.env = cfg_.env;
   ASSIGN_OR_RETURN(store_, mvcc::Store::Open(cfg_.BackendDir(), opts));
 
   auto storage = std::make_shared<raft::MemoryStorage>();
@@ -149,13 +150,15 @@ Status EtcdServer::Open() {
   hooks.snapshot_path = [this](uint64_t index) { return SnapshotPath(index); };
   hooks.conf_change = [this](raftpb::ConfChange cc) { raft_->ConfChangeApplied(std::move(cc)); };
   hooks.members_changed = [this](const serverpb::Members& m) { OnMembersChanged(m); };
+  hooks.fatal = [this](std::string_view what, const Status& s) { OnFatal(what, s); };
   ASSIGN_OR_RETURN(serverpb::Members applied_members, LoadMembers());
   const serverpb::Member* self = FindMember(applied_members, member_id_);
   is_learner_ = self != nullptr && self->is_learner();
   applier_ = std::make_unique<Applier>(*store_, *leases_, conf_state, applied_members,
                                        cfg_.max_learners, waiters_, std::move(hooks), logger_);
   RaftNode::Options ro{cfg_.heartbeat_interval_ms, cfg_.ElectionTicks(),
-                       static_cast<int>(RequestTimeout().count())};
+                       static_cast<int>(RequestTimeout().count()), nullptr};
+  ro.on_fatal = [this](std::string_view what, const Status& s) { OnFatal(what, s); };
   // transport_ is set below, before the loop thread starts.
   raft_ = std::make_unique<RaftNode>(
       std::move(node), storage, std::move(wal), ro,
@@ -211,7 +214,7 @@ Status EtcdServer::Bootstrap(std::unique_ptr<wal::Wal>* wal, serverpb::Members* 
   serverpb::WalMetadata meta;
   meta.set_member_id(member_id_);
   meta.set_cluster_id(cluster_id_);
-  ASSIGN_OR_RETURN(*wal, wal::Wal::Create(cfg_.WalDir(), meta.SerializeAsString(), logger_));
+  ASSIGN_OR_RETURN(*wal, wal::Wal::Create(cfg_.WalDir(), meta.SerializeAsString(), logger_, WalOptions()));
   return Status::Ok();
 }
 
@@ -270,7 +273,7 @@ Status EtcdServer::Join(std::unique_ptr<wal::Wal>* wal, serverpb::Members* membe
   serverpb::WalMetadata meta;
   meta.set_member_id(member_id_);
   meta.set_cluster_id(cluster_id_);
-  ASSIGN_OR_RETURN(*wal, wal::Wal::Create(cfg_.WalDir(), meta.SerializeAsString(), logger_));
+  ASSIGN_OR_RETURN(*wal, wal::Wal::Create(cfg_.WalDir(), meta.SerializeAsString(), logger_, WalOptions()));
   logger_.Info("joining an existing cluster",
                {{"local-member-id", IdToHex(member_id_)}, {"cluster-id", IdToHex(cluster_id_)}});
   return Status::Ok();
@@ -279,7 +282,7 @@ Status EtcdServer::Join(std::unique_ptr<wal::Wal>* wal, serverpb::Members* membe
 Status EtcdServer::Restart(std::shared_ptr<raft::MemoryStorage> storage,
                            std::unique_ptr<wal::Wal>* wal, raftpb::ConfState* conf_state) {
   ASSIGN_OR_RETURN(wal::SnapshotMarker from, PrepareRestart());
-  ASSIGN_OR_RETURN(auto opened, wal::Wal::Open(cfg_.WalDir(), from, logger_));
+  ASSIGN_OR_RETURN(auto opened, wal::Wal::Open(cfg_.WalDir(), from, logger_, WalOptions()));
   *wal = std::move(opened.first);
   wal::Contents& c = opened.second;
   serverpb::WalMetadata meta;
@@ -480,8 +483,13 @@ Result<etcdserverpb::TxnResponse> EtcdServer::ReadOnlyTxn(const etcdserverpb::Tx
   return resp;
 }
 
+void EtcdServer::OnFatal(std::string_view what, const Status& cause) {
+  if (fatal_.Raise(what, cause)) waiters_.TriggerAll(fatal_.status());
+}
+
 template <typename Response>
 void EtcdServer::Propose(serverpb::InternalRequest& req, Done<Response> done) {
+  if (Status fatal = fatal_.status(); !fatal.ok()) return done(fatal);
   req.set_id(++next_request_id_);
   std::string data = req.SerializeAsString();
   if (data.size() > cfg_.max_request_bytes) {

@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "base/env.h"
 #include "base/file.h"
 #include "server/ids.h"
 #include "server/server.h"
@@ -117,7 +118,7 @@ Status EtcdServer::ReceiveSnapshot(const raftpb::Message& msg, std::string data)
   const uint64_t index = msg.snapshot().metadata().index();
   const std::string path = SnapshotPath(index);
   RETURN_IF_ERROR(CreateDirs(cfg_.MemberDir() + "/snap"));
-  RETURN_IF_ERROR(WriteFileAtomic(path, data));
+  RETURN_IF_ERROR(WriteFileAtomic(cfg_.FileEnv(), path, data));
   auto info = mvcc::Store::InspectSnapshot(path);
   if (info.ok() && info->consistent_index != index) {
     info =

@@ -38,6 +38,10 @@ std::string Prologue(uint64_t seq, uint64_t first_index, uint32_t prev_crc,
   return buf;
 }
 
+Env& EnvOf(const Options& options) {
+  return options.env != nullptr ? *options.env : *Env::Default();
+}
+
 std::string ParentDir(const std::string& dir) {
   auto end = dir.find_last_not_of('/');
   auto slash = end == std::string::npos ? std::string::npos : dir.rfind('/', end);
@@ -70,7 +74,7 @@ Wal::Wal(std::string dir, Logger& logger, const Options& options, std::string me
     : dir_(std::move(dir)),
       logger_(logger),
       options_(options),
-      env_(options.env != nullptr ? *options.env : *Env::Default()),
+      env_(EnvOf(options)),
       metadata_(std::move(metadata)),
       pipeline_(env_, dir_, options_.segment_bytes) {}
 
@@ -93,8 +97,9 @@ Result<std::unique_ptr<Wal>> Wal::Create(const std::string& dir, std::string_vie
   RETURN_IF_ERROR(CreateDirs(dir));
   ASSIGN_OR_RETURN(bool has_wal_files, internal::HasWalFiles(dir));
   if (has_wal_files) return Status::AlreadyExists("wal: " + dir + " already holds .wal files");
+  // Before the Wal exists: its pipeline starts preparing a spare at once.
+  RETURN_IF_ERROR(internal::RemoveStaleTemps(EnvOf(options), dir));
   std::unique_ptr<Wal> w(new Wal(dir, logger, options, std::string(metadata)));
-  RETURN_IF_ERROR(internal::RemoveStaleTemps(w->env_, dir));
   const SegmentName name{0, 1, internal::SegmentFileName(0, 1)};
   std::string records = Prologue(name.seq, name.first_index, 0, metadata, {}, &w->crc_);
   ASSIGN_OR_RETURN(auto seg,
@@ -121,7 +126,7 @@ Result<std::pair<std::unique_ptr<Wal>, Contents>> Wal::Open(const std::string& d
   }
   // Lock the tail before reading it (and before removing temp segments) so
   // no other process appends or cuts meanwhile.
-  Env& env = options.env != nullptr ? *options.env : *Env::Default();
+  Env& env = EnvOf(options);
   const std::string tail_path = dir + "/" + segments.back().file;
   ASSIGN_OR_RETURN(std::unique_ptr<File> file, env.OpenFile(tail_path, Env::OpenMode::kExisting));
   RETURN_IF_ERROR(internal::LockSegment(*file));

@@ -214,7 +214,8 @@ Status EtcdServer::Bootstrap(std::unique_ptr<wal::Wal>* wal, serverpb::Members* 
   serverpb::WalMetadata meta;
   meta.set_member_id(member_id_);
   meta.set_cluster_id(cluster_id_);
-  ASSIGN_OR_RETURN(*wal, wal::Wal::Create(cfg_.WalDir(), meta.SerializeAsString(), logger_, WalOptions()));
+  ASSIGN_OR_RETURN(
+      *wal, wal::Wal::Create(cfg_.WalDir(), meta.SerializeAsString(), logger_, WalOptions()));
   return Status::Ok();
 }
 
@@ -273,7 +274,8 @@ Status EtcdServer::Join(std::unique_ptr<wal::Wal>* wal, serverpb::Members* membe
   serverpb::WalMetadata meta;
   meta.set_member_id(member_id_);
   meta.set_cluster_id(cluster_id_);
-  ASSIGN_OR_RETURN(*wal, wal::Wal::Create(cfg_.WalDir(), meta.SerializeAsString(), logger_, WalOptions()));
+  ASSIGN_OR_RETURN(
+      *wal, wal::Wal::Create(cfg_.WalDir(), meta.SerializeAsString(), logger_, WalOptions()));
   logger_.Info("joining an existing cluster",
                {{"local-member-id", IdToHex(member_id_)}, {"cluster-id", IdToHex(cluster_id_)}});
   return Status::Ok();

@@ -11,6 +11,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -30,7 +31,12 @@ int Fail(etcdd::Logger& log, const char* what, const etcdd::Status& s) {
 }
 
 int Run(const etcdd::DaemonFlags& f, etcdd::Logger& log) {
-  const auto& cfg = f.server;
+  auto cfg = f.server;
+  // A member that can no longer persist or apply exits with status 1, as
+  // etcd's lg.Fatal does; the member has logged etcd's message ("failed to
+  // save Raft hard state and entries", ...) at level fatal. Nothing that was
+  // not persisted has been acknowledged, so there is nothing to flush.
+  cfg.on_fatal = [](std::string_view, const etcdd::Status&) { _exit(1); };
   for (const auto& name : f.ignored) {
     log.Warn("flag accepted for compatibility but not acted on yet", {{"flag", "--" + name}});
   }

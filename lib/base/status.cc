@@ -41,13 +41,24 @@ const char* CodeName(Code c) {
       return "DATA_LOSS";
     case Code::kUnauthenticated:
       return "UNAUTHENTICATED";
+    case Code::kIOError:
+      return "IO_ERROR";
   }
   return "UNKNOWN";
 }
 }  // namespace
 
 Status Status::IOError(const std::string& context, int err) {
-  return Status(Code::kInternal, context + ": " + std::strerror(err));
+  Status s(Code::kIOError, context + ": " + std::strerror(err));
+  s.errno_ = err;
+  return s;
+}
+
+Status Status::Corruption(const std::string& what, const std::string& file, uint64_t offset) {
+  Status s(Code::kDataLoss, what + " (" + file + " at offset " + std::to_string(offset) + ")");
+  s.file_ = file;
+  s.offset_ = offset;
+  return s;
 }
 
 std::string Status::ToString() const {

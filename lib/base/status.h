@@ -17,7 +17,8 @@
 
 namespace etcdd {
 
-// gRPC canonical status codes, same numbers.
+// gRPC canonical status codes, same numbers, plus codes of our own above
+// gRPC's range (the server maps those onto a gRPC code before replying).
 enum class Code : int {
   kOk = 0,
   kCancelled = 1,
@@ -36,6 +37,10 @@ enum class Code : int {
   kUnavailable = 14,
   kDataLoss = 15,
   kUnauthenticated = 16,
+  // A system call failed (LevelDB's IOError); Status::sys_errno() keeps the
+  // errno. Not a gRPC code: the server replies INTERNAL for it, as it did
+  // before this code existed.
+  kIOError = 100,
 };
 
 class [[nodiscard]] Status {
@@ -57,28 +62,48 @@ class [[nodiscard]] Status {
   static Status DeadlineExceeded(std::string m) { return {Code::kDeadlineExceeded, std::move(m)}; }
   // On-disk or on-wire data failed a check. `where` names the file (and the
   // byte offset) so an operator can find it: "wal/0000...wal at offset 4096".
+  // Code kDataLoss; message "<what> (<where>)". file() returns `where`.
   static Status Corruption(const std::string& what, const std::string& where) {
-    return {Code::kDataLoss, what + " (" + where + ")"};
+    Status s(Code::kDataLoss, what + " (" + where + ")");
+    s.file_ = where;
+    return s;
   }
-  // A system call failed; `err` is errno. The message reads
-  // "<context>: <strerror(err)>".
+  // As above, with the file and the byte offset as separate fields (file(),
+  // offset()); the message reads "<what> (<file> at offset <offset>)".
+  static Status Corruption(const std::string& what, const std::string& file, uint64_t offset);
+  // A system call failed; `err` is errno, kept as sys_errno(). Code kIOError;
+  // the message reads "<context>: <strerror(err)>".
   static Status IOError(const std::string& context, int err);
 
   bool ok() const { return code_ == Code::kOk; }
   Code code() const { return code_; }
   const std::string& message() const { return message_; }
+  // The errno of an IOError; 0 for any other status.
+  int sys_errno() const { return errno_; }
+  // The file a Corruption names ("" if none or another code).
+  const std::string& file() const { return file_; }
+  // The byte offset in file() of a Corruption made with one, else nullopt.
+  std::optional<uint64_t> offset() const { return offset_; }
+  // True for Code::kIOError carrying errno `err`.
+  bool IsIOError(int err) const { return code_ == Code::kIOError && errno_ == err; }
   // "OK" or "<CODE_NAME>: <message>", for logs.
   std::string ToString() const;
 
-  // Returns a copy whose message is prefixed with `context + ": "`.
+  // Returns a copy whose message is prefixed with `context + ": "`; the code,
+  // errno, file and offset are kept.
   Status Annotate(const std::string& context) const {
     if (ok()) return *this;
-    return Status(code_, context + ": " + message_);
+    Status s = *this;
+    s.message_ = context + ": " + message_;
+    return s;
   }
 
  private:
   Code code_ = Code::kOk;
   std::string message_;
+  int errno_ = 0;
+  std::string file_;
+  std::optional<uint64_t> offset_;
 };
 
 // A value or the Status that explains why there is none.

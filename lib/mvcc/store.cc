@@ -32,6 +32,9 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& dir, const Options
   if (unfinished_compaction > 0) {
     RETURN_IF_ERROR(store->FinishScheduledCompaction(unfinished_compaction));
   }
+  // Start from a durable file: whatever a crash may keep of later commits
+  // (MDB_NOSYNC) lies on top of it, and an Env told of the sync has it too.
+  RETURN_IF_ERROR(store->Sync());
   return store;
 }
 
@@ -137,6 +140,7 @@ Result<std::vector<std::pair<std::string, std::string>>> Store::ListMeta(
 
 Status Store::Sync() {
   int rc = mdb_env_sync(s_->env.get(), 1);
+  if (rc == MDB_SUCCESS && s_->opts.env != nullptr) s_->opts.env->NoteSyncedOutside(s_->data_path);
   return s_->Rc(rc, "mdb_env_sync");
 }
 

@@ -44,6 +44,7 @@
 #include <utility>
 #include <vector>
 
+#include "base/env.h"
 #include "base/status.h"
 #include "etcdserverpb/rpc.pb.h"
 #include "mvccpb/kv.pb.h"
@@ -70,6 +71,10 @@ struct Options {
   // false fails with NotFound "etcdserver: requested lease not found". Unset:
   // no lease exists, so every nonzero lease is refused.
   std::function<bool(int64_t lease_id)> lease_exists;
+  // Told after every Sync() (Env::NoteSyncedOutside of the data file), so a
+  // FaultEnv can put the backend back to its last sync on a simulated power
+  // cut; LMDB's own writes cannot go through an Env. nullptr: nobody.
+  Env* env = nullptr;
 };
 
 // What a snapshot file written by Store::WriteSnapshot holds (InspectSnapshot).
@@ -143,7 +148,8 @@ class Store {
   // All server metadata whose key starts with `prefix`, in key order.
   Result<std::vector<std::pair<std::string, std::string>>> ListMeta(std::string_view prefix) const;
 
-  // Flushes committed transactions to disk (fdatasync). Errors: IOError.
+  // Flushes committed transactions to disk (fdatasync), then tells
+  // Options::env (if set). Errors: IOError.
   Status Sync();
 
   // etcd's Maintenance.HashKV (mvcc/kvstore.go HashByRev): the CRC-32C of the

@@ -62,7 +62,15 @@ void Applier::EnqueueSnapshot(raftpb::Snapshot snap) {
   cv_.notify_one();
 }
 
-void Applier::InstallSnapshot(const raftpb::Snapshot& snap) {
+void Applier::Fail(std::string_view what, const Status& cause) {
+  if (hooks_.fatal) {
+    hooks_.fatal(what, cause);
+  } else {
+    logger_.Log(LogLevel::kFatal, what, {{"error", cause.message()}});
+  }
+}
+
+bool Applier::InstallSnapshot(const raftpb::Snapshot& snap) {
   const uint64_t index = snap.metadata().index();
   const std::string path = hooks_.snapshot_path(index);
   Status s = store_.RestoreFrom(path);
@@ -81,9 +89,9 @@ void Applier::InstallSnapshot(const raftpb::Snapshot& snap) {
                            path);
   }
   if (!s.ok()) {
-    logger_.Error("failed to install the snapshot from the leader; stopping",
-                  {{"error", s.message()}, {"path", path}});
-    _exit(1);
+    // etcd: lg.Panic("failed to restore mvcc store", ...)
+    Fail("failed to restore mvcc store", s);
+    return false;
   }
   ::unlink(path.c_str());  // installed and synced: the backend holds it now
   {
@@ -99,6 +107,7 @@ void Applier::InstallSnapshot(const raftpb::Snapshot& snap) {
                {{"snapshot-index", index}, {"revision", store_.CurrentRevision()}});
   if (hooks_.restored) hooks_.restored();
   if (hooks_.members_changed) hooks_.members_changed(members);
+  return true;
 }
 
 bool Applier::WaitApplied(uint64_t index, std::chrono::steady_clock::time_point deadline) {
@@ -124,8 +133,10 @@ void Applier::Run() {
     }
     // Entries queued before the snapshot are older than it, and are skipped
     // once it is installed; the ConfChanges among them are still reported.
-    if (snap) InstallSnapshot(*snap);
-    if (!batch.empty()) ApplyBatch(batch);
+    // After a fatal error nothing more is applied: the backend no longer
+    // follows the log.
+    if (snap && !InstallSnapshot(*snap)) return;
+    if (!batch.empty() && !ApplyBatch(batch)) return;
     auto now = std::chrono::steady_clock::now();
     if (now >= next_expiry) {
       waiters_.Expire(now, Status::Unavailable("etcdserver: request timed out"));
@@ -134,14 +145,14 @@ void Applier::Run() {
   }
 }
 
-void Applier::ApplyBatch(std::vector<raftpb::Entry>& batch) {
-  auto fatal = [&](const Status& s) {
-    // The applied state can no longer follow the log; etcd panics here.
-    logger_.Error("failed to apply committed entries; stopping", {{"error", s.message()}});
-    _exit(1);
-  };
+bool Applier::ApplyBatch(std::vector<raftpb::Entry>& batch) {
+  // The applied state can no longer follow the log; etcd's backend logs
+  // "failed to commit tx" fatally.
   auto txn_or = store_.BeginWrite();
-  if (!txn_or.ok()) fatal(txn_or.status());
+  if (!txn_or.ok()) {
+    Fail("failed to commit tx", txn_or.status());
+    return false;
+  }
   auto& txn = **txn_or;
   const bool prev_kv = hooks_.events_need_prev_kv && hooks_.events_need_prev_kv();
   txn.SetEventsPrevKv(prev_kv);
@@ -153,7 +164,9 @@ void Applier::ApplyBatch(std::vector<raftpb::Entry>& batch) {
   for (const auto& e : batch) {
     raftpb::ConfChange cc;
     if (e.type() == raftpb::ENTRY_CONF_CHANGE && !cc.ParseFromString(e.data())) {
-      fatal(Status::Corruption("undecodable conf change", "entry " + std::to_string(e.index())));
+      Fail("failed to unmarshal conf change",
+           Status::Corruption("undecodable conf change", "entry " + std::to_string(e.index())));
+      return false;
     }
     if (e.index() <= consistent) {
       // Applied before a restart; Raft still needs it.
@@ -162,7 +175,12 @@ void Applier::ApplyBatch(std::vector<raftpb::Entry>& batch) {
     }
     last = &e;
     if (e.type() == raftpb::ENTRY_CONF_CHANGE) {
-      ApplyResult r = ApplyConfChange(txn, cc);
+      Status fatal;
+      ApplyResult r = ApplyConfChange(txn, cc, &fatal);
+      if (!fatal.ok()) {
+        Fail("failed to save member to backend", fatal);
+        return false;
+      }
       members_changed = members_changed || !std::holds_alternative<Status>(r);
       if (cc.id() != 0) results.emplace_back(cc.id(), std::move(r));
       continue;
@@ -172,22 +190,30 @@ void Applier::ApplyBatch(std::vector<raftpb::Entry>& batch) {
     tracked = leases_.Track(txn, tracked);
     if (id != 0) results.emplace_back(id, std::move(r));
   }
-  if (last == nullptr) return;
+  if (last == nullptr) return true;
   txn.SetConsistentIndex(last->index(), last->term());
-  Status s = txn.Commit();
-  if (!s.ok()) fatal(s);
+  if (Status s = txn.Commit(); !s.ok()) {
+    Fail("failed to commit tx", s);
+    return false;
+  }
+  Publish(txn, prev_kv, last->index(), members_changed, std::move(results));
+  return true;
+}
+
+void Applier::Publish(const mvcc::Store::WriteTxn& txn, bool prev_kv, uint64_t index,
+                      bool members_changed, std::vector<std::pair<uint64_t, ApplyResult>> results) {
   // Watchers hear of the batch before its proposers are answered, so a
   // client that saw its write acknowledged and then watches from "now"
   // does not get that write again.
   if (hooks_.committed) hooks_.committed(txn.Events(), txn.Revision(), prev_kv);
   {
     std::lock_guard lock(mu_);
-    applied_ = last->index();
+    applied_ = index;
   }
   applied_cv_.notify_all();
   if (members_changed && hooks_.members_changed) hooks_.members_changed(Members());
   for (auto& [id, r] : results) waiters_.Trigger(id, std::move(r));
-  if (hooks_.applied) hooks_.applied(last->index());
+  if (hooks_.applied) hooks_.applied(index);
 }
 
 ApplyResult Applier::ApplyNormal(mvcc::Store::WriteTxn& txn, const raftpb::Entry& e, uint64_t* id) {
@@ -225,7 +251,8 @@ ApplyResult Applier::ApplyNormal(mvcc::Store::WriteTxn& txn, const raftpb::Entry
   return Status::Internal("empty request");
 }
 
-ApplyResult Applier::ApplyConfChange(mvcc::Store::WriteTxn& txn, const raftpb::ConfChange& cc) {
+ApplyResult Applier::ApplyConfChange(mvcc::Store::WriteTxn& txn, const raftpb::ConfChange& cc,
+                                     Status* fatal) {
   serverpb::ConfChangeContext ctx;
   Status valid = ctx.ParseFromString(cc.context())
                      ? ValidateConfChange(Members(), cc, ctx, max_learners_)
@@ -250,8 +277,8 @@ ApplyResult Applier::ApplyConfChange(mvcc::Store::WriteTxn& txn, const raftpb::C
   Status s = txn.PutMeta(kConfStateMetaKey, conf_state_.SerializeAsString());
   if (s.ok()) s = txn.PutMeta(kMembersMetaKey, updated.SerializeAsString());
   if (!s.ok()) {
-    logger_.Error("failed to store the member list; stopping", {{"error", s.message()}});
-    _exit(1);
+    *fatal = s;
+    return s;
   }
   hooks_.conf_change(cc);
   logger_.Info("applied configuration change",

@@ -20,6 +20,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <variant>
 #include <vector>
@@ -66,6 +67,12 @@ class Applier {
                        bool with_prev_kv)>
         committed;
     std::function<void()> restored;
+    // A fatal error (see server/fatal.h): the backend cannot commit an
+    // applied batch or install a snapshot, or a committed entry cannot be
+    // decoded (etcd panics or logs fatally). The apply loop stops for good
+    // after calling it: nothing more is applied or answered. `what` is
+    // etcd's log message.
+    std::function<void(std::string_view what, const Status& cause)> fatal;
   };
 
   // `conf_state` and `members` are the configuration and member list as of
@@ -107,13 +114,23 @@ class Applier {
 
  private:
   void Run();
-  void ApplyBatch(std::vector<raftpb::Entry>& batch);
-  void InstallSnapshot(const raftpb::Snapshot& snap);
+  // Both return false after a fatal error (reported through Hooks::fatal).
+  bool ApplyBatch(std::vector<raftpb::Entry>& batch);
+  bool InstallSnapshot(const raftpb::Snapshot& snap);
+  // After a batch committed at `index`: tells the watchers, publishes the
+  // applied index and the member list, answers the proposers, runs
+  // Hooks::applied.
+  void Publish(const mvcc::Store::WriteTxn& txn, bool prev_kv, uint64_t index, bool members_changed,
+               std::vector<std::pair<uint64_t, ApplyResult>> results);
+  // Reports a fatal error; the loop stops.
+  void Fail(std::string_view what, const Status& cause);
   ApplyResult ApplyNormal(mvcc::Store::WriteTxn& txn, const raftpb::Entry& e, uint64_t* id);
   // Validates and applies a ConfChange entry to the member list and the
   // ConfState (both stored in `txn`), reports the decision to
   // Hooks::conf_change, and returns the member list or the refusal.
-  ApplyResult ApplyConfChange(mvcc::Store::WriteTxn& txn, const raftpb::ConfChange& cc);
+  // A member list that cannot be stored is fatal: `*fatal` is set to why.
+  ApplyResult ApplyConfChange(mvcc::Store::WriteTxn& txn, const raftpb::ConfChange& cc,
+                              Status* fatal);
   Status ApplyPublish(mvcc::Store::WriteTxn& txn, const serverpb::Member& attrs);
 
   mvcc::Store& store_;

@@ -46,6 +46,7 @@ Status EtcdServer::OpenBackend() {
   leases_ = std::make_unique<Leases>(lessor);
   mvcc::Options opts;
   opts.lease_exists = [this](int64_t id) { return leases_->Exists(id); };
+  opts.env = cfg_.env;
   // The quota is enforced before proposing (see Propose), as etcd does; the
   // map has room above it so that entries already committed always apply.
   opts.map_size_bytes = cfg_.QuotaBytes() + std::max<uint64_t>(cfg_.QuotaBytes() / 4, 64 << 20);
@@ -111,7 +112,8 @@ Status EtcdServer::StartLoops(std::unique_ptr<raft::RawNode> node,
   applier_ = std::make_unique<Applier>(*store_, *leases_, log.conf_state, applied_members,
                                        cfg_.max_learners, waiters_, ApplierHooks(), logger_);
   RaftNode::Options ro{cfg_.heartbeat_interval_ms, cfg_.ElectionTicks(),
-                       static_cast<int>(RequestTimeout().count())};
+                       static_cast<int>(RequestTimeout().count()), nullptr};
+  ro.on_fatal = [this](std::string_view what, const Status& s) { OnFatal(what, s); };
   // transport_ is set below, before the loop thread starts.
   raft_ = std::make_unique<RaftNode>(
       std::move(node), std::move(storage), std::move(log.wal), ro,
@@ -150,6 +152,7 @@ Applier::Hooks EtcdServer::ApplierHooks() {
   hooks.snapshot_path = [this](uint64_t index) { return snap_dir_.ReceivedPath(index); };
   hooks.conf_change = [this](raftpb::ConfChange cc) { raft_->ConfChangeApplied(std::move(cc)); };
   hooks.members_changed = [this](const serverpb::Members& m) { OnMembersChanged(m); };
+  hooks.fatal = [this](std::string_view what, const Status& s) { OnFatal(what, s); };
   return hooks;
 }
 
@@ -177,7 +180,8 @@ Status EtcdServer::Bootstrap(std::unique_ptr<wal::Wal>* wal, serverpb::Members* 
   serverpb::WalMetadata meta;
   meta.set_member_id(member_id_);
   meta.set_cluster_id(cluster_id_);
-  ASSIGN_OR_RETURN(*wal, wal::Wal::Create(cfg_.WalDir(), meta.SerializeAsString(), logger_));
+  ASSIGN_OR_RETURN(
+      *wal, wal::Wal::Create(cfg_.WalDir(), meta.SerializeAsString(), logger_, WalOptions()));
   return Status::Ok();
 }
 
@@ -236,7 +240,8 @@ Status EtcdServer::Join(std::unique_ptr<wal::Wal>* wal, serverpb::Members* membe
   serverpb::WalMetadata meta;
   meta.set_member_id(member_id_);
   meta.set_cluster_id(cluster_id_);
-  ASSIGN_OR_RETURN(*wal, wal::Wal::Create(cfg_.WalDir(), meta.SerializeAsString(), logger_));
+  ASSIGN_OR_RETURN(
+      *wal, wal::Wal::Create(cfg_.WalDir(), meta.SerializeAsString(), logger_, WalOptions()));
   logger_.Info("joining an existing cluster",
                {{"local-member-id", IdToHex(member_id_)}, {"cluster-id", IdToHex(cluster_id_)}});
   return Status::Ok();
@@ -245,7 +250,7 @@ Status EtcdServer::Join(std::unique_ptr<wal::Wal>* wal, serverpb::Members* membe
 Status EtcdServer::Restart(raft::MemoryStorage& storage, std::unique_ptr<wal::Wal>* wal,
                            raftpb::ConfState* conf_state) {
   ASSIGN_OR_RETURN(wal::SnapshotMarker from, PrepareRestart());
-  ASSIGN_OR_RETURN(auto opened, wal::Wal::Open(cfg_.WalDir(), from, logger_));
+  ASSIGN_OR_RETURN(auto opened, wal::Wal::Open(cfg_.WalDir(), from, logger_, WalOptions()));
   *wal = std::move(opened.first);
   wal::Contents& c = opened.second;
   serverpb::WalMetadata meta;

@@ -8,8 +8,10 @@
 #include <string>
 #include <vector>
 
+#include "base/env.h"
 #include "base/status.h"
 #include "base/url.h"
+#include "server/fatal.h"
 
 namespace etcdd::server {
 
@@ -47,10 +49,24 @@ struct ServerConfig {
   // that asked for progress notifications may go without a response.
   std::chrono::milliseconds watch_progress_notify_interval = std::chrono::minutes(10);
 
+  // Not flags: what the program embedding the member injects.
+  // The file layer the WAL and received snapshot files write through (and
+  // that is told when the backend is synced); must outlive the server.
+  // nullptr: Env::Default(). Fault tests pass a FaultEnv.
+  Env* env = nullptr;
+  // Called once with the first fatal error (see server/fatal.h); empty: the
+  // error is logged and the member stays up refusing writes. cmd/etcdd logs
+  // etcd's message and exits with status 1.
+  FatalHandler on_fatal;
+  // WAL segment size in bytes (etcd's wal.SegmentSizeBytes, 64 MiB); tests
+  // use small segments to exercise cuts, release and purge.
+  uint64_t wal_segment_bytes = 64ull << 20;
+
   // "${data_dir}/member", where the WAL and backend live.
   std::string MemberDir() const { return data_dir + "/member"; }
   std::string WalDir() const { return wal_dir.empty() ? MemberDir() + "/wal" : wal_dir; }
   std::string BackendDir() const { return MemberDir() + "/db"; }
+  Env& FileEnv() const { return env != nullptr ? *env : *Env::Default(); }
   // The backend quota in bytes (etcd: 0 means the 2 GiB default).
   uint64_t QuotaBytes() const {
     return quota_backend_bytes == 0 ? 2ull << 30 : quota_backend_bytes;

@@ -1,7 +1,6 @@
 #include "server/raft_node.h"
 
 #include <pthread.h>
-#include <unistd.h>
 
 #include <algorithm>
 
@@ -65,22 +64,37 @@ void RaftNode::Stop() {
   cv_.notify_all();
   lead_cv_.notify_all();
   if (thread_.joinable()) thread_.join();
+  Drain();
+}
+
+void RaftNode::Drain() {
   // The loop is gone: run the tasks it left, so no Call waits forever.
   std::vector<std::function<void(raft::RawNode&)>> tasks;
+  std::vector<std::promise<Result<uint64_t>>> reads;
   {
     std::lock_guard lock(mu_);
     tasks.swap(tasks_);
+    reads.swap(pending_reads_);
   }
   for (auto& t : tasks) t(*node_);
   auto fail = [](std::promise<Result<uint64_t>>& p) {
     p.set_value(Status::Unavailable("etcdserver: server stopped"));
   };
-  for (auto& p : pending_reads_) fail(p);
-  pending_reads_.clear();
+  for (auto& p : reads) fail(p);
   for (auto& [ctx, round] : read_rounds_) {
     for (auto& p : round.waiters) fail(p);
   }
   read_rounds_.clear();
+}
+
+void RaftNode::FailLoop(std::string_view what, const Status& cause) {
+  {
+    std::lock_guard lock(mu_);
+    stop_ = true;  // Post and ReadIndex refuse from now on
+  }
+  lead_cv_.notify_all();
+  if (options_.on_fatal) options_.on_fatal(what, cause);
+  Drain();
 }
 
 void RaftNode::Propose(std::string data) {
@@ -188,27 +202,10 @@ void RaftNode::Run() {
   const auto tick = std::chrono::milliseconds(options_.heartbeat_ms);
   auto next_tick = std::chrono::steady_clock::now() + tick;
   for (;;) {
-    std::vector<std::string> proposals;
-    std::vector<std::promise<Result<uint64_t>>> reads;
-    std::vector<raftpb::Message> received;
-    std::vector<raftpb::ConfChange> conf_proposals;
-    std::vector<std::function<void(raft::RawNode&)>> tasks;
-    {
-      std::unique_lock lock(mu_);
-      cv_.wait_until(lock, next_tick, [&] {
-        return stop_ || !proposals_.empty() || !pending_reads_.empty() || !received_.empty() ||
-               !conf_proposals_.empty() || !tasks_.empty();
-      });
-      if (stop_) return;
-      LingerForBatch(lock);
-      proposals.swap(proposals_);
-      reads.swap(pending_reads_);
-      received.swap(received_);
-      conf_proposals.swap(conf_proposals_);
-      tasks.swap(tasks_);
-    }
-    for (auto& t : tasks) t(*node_);
-    for (auto& m : received) {
+    std::optional<Inputs> in = WaitForInputs(next_tick);
+    if (!in) return;  // stopped
+    for (auto& t : in->tasks) t(*node_);
+    for (auto& m : in->received) {
       Status st = node_->Step(m);
       if (!st.ok()) logger_.Debug("dropped a peer message", {{"error", st.message()}});
     }
@@ -219,32 +216,65 @@ void RaftNode::Run() {
       // firing the missed ticks back to back.
       next_tick = std::max(next_tick + tick, std::chrono::steady_clock::now());
       ExpireReadRounds();
-      // Proposals held for lack of a leader are retried once per tick.
-      proposals.insert(proposals.begin(), std::make_move_iterator(held_proposals_.begin()),
-                       std::make_move_iterator(held_proposals_.end()));
-      held_proposals_.clear();
-      conf_proposals.insert(conf_proposals.begin(), held_conf_proposals_.begin(),
-                            held_conf_proposals_.end());
-      held_conf_proposals_.clear();
+      RetryHeldProposals(&*in);
     }
-    for (auto& cc : conf_proposals) {
-      if (lead_.load() == 0 || !node_->ProposeConfChange(cc).ok()) {
-        held_conf_proposals_.push_back(std::move(cc));
-      }
-    }
-    for (auto& p : proposals) {
-      if (lead_.load() == 0 || !node_->Propose(p).ok()) held_proposals_.push_back(std::move(p));
-    }
-    if (!reads.empty()) StartReadRound(std::move(reads));
-    while (node_->HasReady()) HandleReady(node_->GetReady());
+    ProposeAll(&*in);
+    if (!in->reads.empty()) StartReadRound(std::move(in->reads));
+    if (!HandleAllReady()) return;
     if (reissue_reads_) {
       // ReadIndex requests made while there was no leader were dropped by
       // Raft; ask the new leader for every round still waiting.
       reissue_reads_ = false;
       for (const auto& [ctx, round] : read_rounds_) node_->ReadIndex(ctx);
-      while (node_->HasReady()) HandleReady(node_->GetReady());
+      if (!HandleAllReady()) return;
     }
   }
+}
+
+std::optional<RaftNode::Inputs> RaftNode::WaitForInputs(
+    std::chrono::steady_clock::time_point next_tick) {
+  Inputs in;
+  std::unique_lock lock(mu_);
+  cv_.wait_until(lock, next_tick, [&] {
+    return stop_ || !proposals_.empty() || !pending_reads_.empty() || !received_.empty() ||
+           !conf_proposals_.empty() || !tasks_.empty();
+  });
+  if (stop_) return std::nullopt;
+  LingerForBatch(lock);
+  in.proposals.swap(proposals_);
+  in.reads.swap(pending_reads_);
+  in.received.swap(received_);
+  in.conf_proposals.swap(conf_proposals_);
+  in.tasks.swap(tasks_);
+  return in;
+}
+
+void RaftNode::RetryHeldProposals(Inputs* in) {
+  // Proposals held for lack of a leader are retried once per tick, first.
+  in->proposals.insert(in->proposals.begin(), std::make_move_iterator(held_proposals_.begin()),
+                       std::make_move_iterator(held_proposals_.end()));
+  held_proposals_.clear();
+  in->conf_proposals.insert(in->conf_proposals.begin(), held_conf_proposals_.begin(),
+                            held_conf_proposals_.end());
+  held_conf_proposals_.clear();
+}
+
+void RaftNode::ProposeAll(Inputs* in) {
+  for (auto& cc : in->conf_proposals) {
+    if (lead_.load() == 0 || !node_->ProposeConfChange(cc).ok()) {
+      held_conf_proposals_.push_back(std::move(cc));
+    }
+  }
+  for (auto& p : in->proposals) {
+    if (lead_.load() == 0 || !node_->Propose(p).ok()) held_proposals_.push_back(std::move(p));
+  }
+}
+
+bool RaftNode::HandleAllReady() {
+  while (node_->HasReady()) {
+    if (!HandleReady(node_->GetReady())) return false;
+  }
+  return true;
 }
 
 void RaftNode::LingerForBatch(std::unique_lock<std::mutex>& lock) {
@@ -290,35 +320,8 @@ void RaftNode::ExpireReadRounds() {
   }
 }
 
-void RaftNode::HandleReady(raft::Ready rd) {
-  if (rd.soft_state) {
-    if (rd.soft_state->lead != lead_.load() && leader_sink_) leader_sink_(rd.soft_state->lead);
-    uint64_t old;
-    {
-      std::lock_guard lock(mu_);
-      old = lead_.exchange(rd.soft_state->lead);
-    }
-    lead_cv_.notify_all();
-    if (old != rd.soft_state->lead) {
-      // Rounds started without a leader were dropped by Raft: ask the new
-      // one. Rounds a previous leader had are failed, as etcd's read loop
-      // does on a leader change; the caller may retry.
-      if (old != 0) {
-        for (auto& [ctx, round] : read_rounds_) {
-          for (auto& p : round.waiters) {
-            p.set_value(Status::Unavailable("etcdserver: leader changed"));
-          }
-        }
-        read_rounds_.clear();
-      }
-      reissue_reads_ = rd.soft_state->lead != 0;
-      logger_.Info(
-          rd.soft_state->lead == 0 ? "raft.node: lost leader" : "raft.node: elected leader",
-          {{"leader", IdToHex(rd.soft_state->lead)},
-           {"state", StateName(rd.soft_state->state)},
-           {"term", node_->GetStatus().term}});
-    }
-  }
+bool RaftNode::HandleReady(raft::Ready rd) {
+  if (rd.soft_state) OnSoftState(*rd.soft_state);
   // The leader sends before it persists, so its fsync and the followers'
   // overlap (Raft thesis §10.2.1; etcd does the same). Safe here: followers
   // acknowledge only what they persisted, and this loop steps those
@@ -327,39 +330,7 @@ void RaftNode::HandleReady(raft::Ready rd) {
   // persists first ("persist before send").
   const bool leader = node_->GetStatus().state == raft::StateType::kLeader;
   if (leader && !rd.messages.empty()) send_(std::move(rd.messages));
-  auto fatal = [&](const Status& s) {
-    // Without a durable log no write can be acknowledged; etcd panics here.
-    logger_.Error("failed to save Raft state to the WAL; stopping", {{"error", s.message()}});
-    _exit(1);
-  };
-  if (rd.snapshot) {
-    // A snapshot from the leader: its data was saved by the snapshot handler;
-    // the marker makes a restart look for it.
-    Status s =
-        wal_->SaveSnapshot({rd.snapshot->metadata().index(), rd.snapshot->metadata().term()});
-    if (!s.ok()) fatal(s);
-  }
-  if (rd.hard_state || !rd.entries.empty()) {
-    Status s = wal_->Save(rd.hard_state.value_or(raftpb::HardState()), rd.entries);
-    if (!s.ok()) fatal(s);
-  }
-  if (rd.snapshot) {
-    Status s = storage_->ApplySnapshot(*rd.snapshot);
-    if (!s.ok()) fatal(s);
-    logger_.Info("applied incoming snapshot", {{"snapshot-index", rd.snapshot->metadata().index()},
-                                               {"term", rd.snapshot->metadata().term()}});
-    snapshot_sink_(*rd.snapshot);
-  }
-  if (rd.hard_state || !rd.entries.empty()) {
-    if (rd.hard_state) {
-      Status hs = storage_->SetHardState(*rd.hard_state);
-      if (!hs.ok()) logger_.Error("raft storage", {{"error", hs.message()}});
-      term_ = rd.hard_state->term();
-      commit_ = rd.hard_state->commit();
-    }
-    Status as = storage_->Append(rd.entries);
-    if (!as.ok()) logger_.Error("raft storage", {{"error", as.message()}});
-  }
+  if (!Persist(rd)) return false;
   if (!leader && !rd.messages.empty()) send_(std::move(rd.messages));
   for (const auto& rs : rd.read_states) {
     auto it = read_rounds_.find(rs.request_ctx);
@@ -367,6 +338,79 @@ void RaftNode::HandleReady(raft::Ready rd) {
     for (auto& p : it->second.waiters) p.set_value(rs.index);
     read_rounds_.erase(it);
   }
+  HandOverCommitted(rd);
+  return true;
+}
+
+void RaftNode::OnSoftState(const raft::SoftState& ss) {
+  if (ss.lead != lead_.load() && leader_sink_) leader_sink_(ss.lead);
+  uint64_t old;
+  {
+    std::lock_guard lock(mu_);
+    old = lead_.exchange(ss.lead);
+  }
+  lead_cv_.notify_all();
+  if (old == ss.lead) return;
+  // Rounds started without a leader were dropped by Raft: ask the new one.
+  // Rounds a previous leader had are failed, as etcd's read loop does on a
+  // leader change; the caller may retry.
+  if (old != 0) {
+    for (auto& [ctx, round] : read_rounds_) {
+      for (auto& p : round.waiters) p.set_value(Status::Unavailable("etcdserver: leader changed"));
+    }
+    read_rounds_.clear();
+  }
+  reissue_reads_ = ss.lead != 0;
+  logger_.Info(ss.lead == 0 ? "raft.node: lost leader" : "raft.node: elected leader",
+               {{"leader", IdToHex(ss.lead)},
+                {"state", StateName(ss.state)},
+                {"term", node_->GetStatus().term}});
+}
+
+bool RaftNode::Persist(raft::Ready& rd) {
+  // Without a durable log nothing may be acknowledged, sent (as a
+  // follower) or applied; etcd logs these with lg.Fatal and exits.
+  if (rd.snapshot) {
+    // A snapshot from the leader: its file was saved by the snapshot handler;
+    // the marker makes a restart look for it.
+    Status s =
+        wal_->SaveSnapshot({rd.snapshot->metadata().index(), rd.snapshot->metadata().term()});
+    if (!s.ok()) {
+      FailLoop("failed to save Raft snapshot", s);
+      return false;
+    }
+  }
+  if (rd.hard_state || !rd.entries.empty()) {
+    Status s = wal_->Save(rd.hard_state.value_or(raftpb::HardState()), rd.entries);
+    if (!s.ok()) {
+      FailLoop("failed to save Raft hard state and entries", s);
+      return false;
+    }
+  }
+  if (rd.snapshot) {
+    Status s = storage_->ApplySnapshot(*rd.snapshot);
+    if (!s.ok()) {
+      FailLoop("failed to apply Raft snapshot", s);
+      return false;
+    }
+    logger_.Info("applied incoming snapshot", {{"snapshot-index", rd.snapshot->metadata().index()},
+                                               {"term", rd.snapshot->metadata().term()}});
+    snapshot_sink_(*rd.snapshot);
+  }
+  if (rd.hard_state) {
+    Status hs = storage_->SetHardState(*rd.hard_state);
+    if (!hs.ok()) logger_.Error("raft storage", {{"error", hs.message()}});
+    term_ = rd.hard_state->term();
+    commit_ = rd.hard_state->commit();
+  }
+  if (!rd.entries.empty()) {
+    Status as = storage_->Append(rd.entries);
+    if (!as.ok()) logger_.Error("raft storage", {{"error", as.message()}});
+  }
+  return true;
+}
+
+void RaftNode::HandOverCommitted(raft::Ready& rd) {
   // ConfChange entries take effect once the apply loop has applied them
   // (and decided whether to), before the Ready is acknowledged, so that Raft
   // allows the next change only after this one is in force.

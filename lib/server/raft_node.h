@@ -23,6 +23,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -45,6 +46,13 @@ class RaftNode {
     int heartbeat_ms = 100;  // the tick interval
     int election_ticks = 10;
     int read_timeout_ms = 7000;  // a ReadIndex round fails after this long
+    // Called on the loop thread when the WAL or the Raft storage cannot take
+    // a Ready (etcd's lg.Fatal "failed to save Raft hard state and
+    // entries", "failed to save Raft snapshot", "failed to apply Raft
+    // snapshot"); the loop then stops for good: nothing more is persisted,
+    // sent, committed or applied, and pending ReadIndex rounds fail. Unset:
+    // the loop just stops.
+    std::function<void(std::string_view what, const Status& cause)> on_fatal;
   };
 
   // Receives messages for other members, on the loop thread, after the
@@ -143,7 +151,41 @@ class RaftNode {
   void Run();
   // Called with mu_ held and proposals queued; may wait on cv_ for more.
   void LingerForBatch(std::unique_lock<std::mutex>& lock);
-  void HandleReady(raft::Ready rd);
+  // What the loop takes from the other threads in one round.
+  struct Inputs {
+    std::vector<std::string> proposals;
+    std::vector<std::promise<Result<uint64_t>>> reads;
+    std::vector<raftpb::Message> received;
+    std::vector<raftpb::ConfChange> conf_proposals;
+    std::vector<std::function<void(raft::RawNode&)>> tasks;
+  };
+  // Waits until there is work or `next_tick`, then takes the inputs (after
+  // LingerForBatch); nullopt once stopped.
+  std::optional<Inputs> WaitForInputs(std::chrono::steady_clock::time_point next_tick);
+  // Puts the proposals held for lack of a leader back in front of `in`'s.
+  void RetryHeldProposals(Inputs* in);
+  // Proposes `in`'s entries and conf changes; holds those Raft refuses.
+  void ProposeAll(Inputs* in);
+  // HandleReady for every Ready there is; false once the loop failed.
+  bool HandleAllReady();
+  // One Ready: leader change, persist (WAL, then the in-memory log), send,
+  // answer ReadIndex rounds, hand committed entries to the apply loop and
+  // Advance. False after a fatal error (FailLoop ran).
+  bool HandleReady(raft::Ready rd);
+  // A new leader (or none): tells the server, fails or re-asks read rounds.
+  void OnSoftState(const raft::SoftState& ss);
+  // Saves the snapshot marker and the HardState and entries to the WAL, then
+  // to the in-memory log; a received snapshot goes to the apply loop. False
+  // after a fatal WAL error.
+  bool Persist(raft::Ready& rd);
+  // Hands the committed entries to the apply loop and advances Raft; with
+  // conf changes, only once they are applied.
+  void HandOverCommitted(raft::Ready& rd);
+  // After a fatal error on the loop thread: reports it, refuses further
+  // work and fails whoever waits on the loop.
+  void FailLoop(std::string_view what, const Status& cause);
+  // Runs the tasks left queued and fails pending ReadIndex rounds.
+  void Drain();
   // Waits for the apply loop's decision on `n` ConfChange entries and applies
   // them to the RawNode. Returns false if stopped meanwhile.
   bool ApplyConfChanges(size_t n);

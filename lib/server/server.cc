@@ -77,6 +77,7 @@ Status EtcdServer::StartTransport(const serverpb::Members& members) {
   opts.members = [this] { return applier_->Members().SerializeAsString(); };
   opts.removed_by_peer = [this](uint64_t) { OnRemoved(); };
   opts.snapshot_dir = snap_dir_.dir();
+  opts.env = cfg_.env;
   RETURN_IF_ERROR(snap_dir_.Create());
   opts.forward = [this](const std::string& request,
                         std::chrono::steady_clock::time_point deadline) {
@@ -228,8 +229,13 @@ Result<etcdserverpb::TxnResponse> EtcdServer::ReadOnlyTxn(const etcdserverpb::Tx
   return resp;
 }
 
+void EtcdServer::OnFatal(std::string_view what, const Status& cause) {
+  if (fatal_.Raise(what, cause)) waiters_.TriggerAll(fatal_.status());
+}
+
 template <typename Response>
 void EtcdServer::Propose(serverpb::InternalRequest& req, Done<Response> done) {
+  if (Status fatal = fatal_.status(); !fatal.ok()) return done(fatal);
   req.set_id(++next_request_id_);
   std::string data = req.SerializeAsString();
   if (data.size() > cfg_.max_request_bytes) {

@@ -29,6 +29,7 @@
 #include "mvcc/store.h"
 #include "server/applier.h"
 #include "server/config.h"
+#include "server/fatal.h"
 #include "server/leases.h"
 #include "server/raft_node.h"
 #include "server/wait.h"
@@ -62,6 +63,10 @@ class EtcdServer {
   // client URLs through Raft (etcd's publish), or `timeout` passes.
   // Errors: Unavailable "etcdserver: request timed out".
   Status WaitReady(std::chrono::milliseconds timeout);
+
+  // The first fatal error (server/fatal.h), with etcd's message as its
+  // context; Ok while the member is healthy. Once set, writes fail with it.
+  Status FatalError() const { return fatal_.status(); }
 
   // Stops the loops; in-flight requests fail with "etcdserver: server stopped",
   // and so does a WaitReady in progress. Thread-safe.
@@ -332,6 +337,11 @@ class EtcdServer {
   const ServerConfig cfg_;
   const snap::SnapshotDir snap_dir_{cfg_.MemberDir() + "/snap"};
   Logger& logger_;
+  FatalLatch fatal_{cfg_.on_fatal, logger_};
+  // Raft and apply loop hook: latches the error, hands it to
+  // cfg_.on_fatal and fails every waiting proposal with it.
+  void OnFatal(std::string_view what, const Status& cause);
+  wal::Options WalOptions() const { return {cfg_.wal_segment_bytes, cfg_.env}; }
   const std::function<void()> on_removed_;
   std::once_flag removed_once_;
   std::atomic<bool> stopped_{false};

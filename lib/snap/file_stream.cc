@@ -5,7 +5,6 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <filesystem>
 
 namespace etcdd::snap {
 
@@ -43,15 +42,15 @@ Status FileSource::Next(size_t max_bytes, std::string* chunk) {
   return Status::Ok();
 }
 
-Result<FileSink> FileSink::Create(const std::string& path, uint64_t total_bytes) {
-  const std::string part = path + ".part";
-  UniqueFd fd(::open(part.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
-  if (!fd.valid()) return Status::IOError("create " + part, errno);
-  return FileSink(std::move(fd), path, total_bytes);
+Result<FileSink> FileSink::Create(Env& env, const std::string& path, uint64_t total_bytes) {
+  ASSIGN_OR_RETURN(auto file, env.OpenFile(path + ".part", Env::OpenMode::kTruncate));
+  return FileSink(env, std::move(file), path, total_bytes);
 }
 
 FileSink::~FileSink() {
-  if (!committed_ && !path_.empty()) ::unlink(PartPath().c_str());
+  if (committed_ || path_.empty()) return;
+  file_.reset();
+  (void)env_->RemoveFile(PartPath());  // best effort: RemoveStale finds it otherwise
 }
 
 Status FileSink::Append(std::string_view data) {
@@ -60,7 +59,7 @@ Status FileSink::Append(std::string_view data) {
         "snapshot data is longer than the announced " + std::to_string(total_) + " bytes",
         PartPath());
   }
-  RETURN_IF_ERROR(WriteAll(fd_.get(), data, PartPath()));
+  RETURN_IF_ERROR(file_->WriteAt(written_, data));
   written_ += data.size();
   return Status::Ok();
 }
@@ -71,13 +70,11 @@ Status FileSink::Commit() {
                                   std::to_string(total_),
                               PartPath());
   }
-  if (::fsync(fd_.get()) != 0) return Status::IOError("fsync " + PartPath(), errno);
-  if (::close(fd_.release()) != 0) return Status::IOError("close " + PartPath(), errno);
-  if (::rename(PartPath().c_str(), path_.c_str()) != 0) {
-    return Status::IOError("rename " + PartPath() + " to " + path_, errno);
-  }
+  RETURN_IF_ERROR(file_->Sync());
+  file_.reset();
+  RETURN_IF_ERROR(env_->RenameFile(PartPath(), path_));
   committed_ = true;
-  return SyncDir(std::filesystem::path(path_).parent_path().string());
+  return env_->SyncDir(DirName(path_));
 }
 
 }  // namespace etcdd::snap

@@ -4,18 +4,21 @@
 //   FileSource  reads a file front to back, one chunk at a time (the sender);
 //   FileSink    appends chunks to "<path>.part", then, once the announced
 //               number of bytes has arrived, fsyncs it, renames it to <path>
-//               and fsyncs the directory (the receiver). A sink destroyed
-//               before Commit removes its part file, so an interrupted
-//               transfer leaves nothing that looks complete.
+//               and fsyncs the directory (the receiver), all through an Env
+//               (base/env.h) so that fault tests can fail or power-cut it. A
+//               sink destroyed before Commit removes its part file, so an
+//               interrupted transfer leaves nothing that looks complete.
 //
 // Thread-safety: one thread at a time per object.
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
 
+#include "base/env.h"
 #include "base/file.h"
 #include "base/status.h"
 
@@ -45,11 +48,12 @@ class FileSource {
 
 class FileSink {
  public:
-  // Creates "<path>.part" (truncating a leftover one) to receive
-  // `total_bytes`. Errors: IOError.
-  static Result<FileSink> Create(const std::string& path, uint64_t total_bytes);
+  // Creates "<path>.part" through `env` (truncating a leftover one) to
+  // receive `total_bytes`. `env` must outlive the sink. Errors: IOError.
+  static Result<FileSink> Create(Env& env, const std::string& path, uint64_t total_bytes);
   FileSink(FileSink&& o) noexcept
-      : fd_(std::move(o.fd_)),
+      : env_(o.env_),
+        file_(std::move(o.file_)),
         path_(std::exchange(o.path_, {})),
         total_(o.total_),
         written_(o.written_),
@@ -67,10 +71,11 @@ class FileSink {
   Status Commit();
 
  private:
-  FileSink(UniqueFd fd, std::string path, uint64_t total)
-      : fd_(std::move(fd)), path_(std::move(path)), total_(total) {}
+  FileSink(Env& env, std::unique_ptr<File> file, std::string path, uint64_t total)
+      : env_(&env), file_(std::move(file)), path_(std::move(path)), total_(total) {}
   std::string PartPath() const { return path_ + ".part"; }
-  UniqueFd fd_;
+  Env* env_;
+  std::unique_ptr<File> file_;
   std::string path_;
   uint64_t total_ = 0;
   uint64_t written_ = 0;

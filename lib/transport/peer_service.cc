@@ -168,7 +168,9 @@ Result<std::string> PeerService::ReceiveSnapshotFile(
     grpc::ServerReader<transportpb::SnapshotChunk>& reader, transportpb::SnapshotChunk& first) {
   const std::string path = snap::SnapshotDir(options_.snapshot_dir)
                                .ReceivedPath(first.message().snapshot().metadata().index());
-  ASSIGN_OR_RETURN(snap::FileSink sink, snap::FileSink::Create(path, first.total_bytes()));
+  ASSIGN_OR_RETURN(snap::FileSink sink,
+                   snap::FileSink::Create(options_.env ? *options_.env : *Env::Default(), path,
+                                          first.total_bytes()));
   RETURN_IF_ERROR(sink.Append(first.data()));
   transportpb::SnapshotChunk chunk;
   while (reader.Read(&chunk)) RETURN_IF_ERROR(sink.Append(chunk.data()));

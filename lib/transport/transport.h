@@ -33,6 +33,7 @@
 #include <string>
 #include <vector>
 
+#include "base/env.h"
 #include "base/log.h"
 #include "base/status.h"
 #include "base/url.h"
@@ -64,6 +65,9 @@ struct Options {
   // Where received snapshots are written (snap::SnapshotDir: member/snap),
   // chunk by chunk, as "<index>.snap.db"; must exist.
   std::string snapshot_dir;
+  // The file layer received snapshots are written through; null: the POSIX
+  // Env::Default(). Must outlive the transport.
+  Env* env = nullptr;
   // A batch (one envelope) stops growing past this many bytes of messages.
   size_t max_batch_bytes = 1 << 20;
   // Called (from a transport thread) when a peer refuses this member because

@@ -1,13 +1,11 @@
 #include "wal/file_pipeline.h"
 
-#include <unistd.h>
-
 #include "wal/segment.h"
 
 namespace etcdd::wal::internal {
 
-FilePipeline::FilePipeline(std::string dir, uint64_t bytes)
-    : dir_(std::move(dir)), bytes_(bytes), thread_([this] { Run(); }) {}
+FilePipeline::FilePipeline(Env& env, std::string dir, uint64_t bytes)
+    : env_(env), dir_(std::move(dir)), bytes_(bytes), thread_([this] { Run(); }) {}
 
 FilePipeline::~FilePipeline() {
   {
@@ -16,7 +14,10 @@ FilePipeline::~FilePipeline() {
   }
   cv_.notify_all();
   thread_.join();
-  if (ready_ && ready_->ok()) ::unlink((*ready_)->path.c_str());
+  if (ready_ && ready_->ok()) {
+    (*ready_)->file.reset();
+    (void)env_.RemoveFile((*ready_)->path);
+  }
 }
 
 void FilePipeline::Run() {
@@ -24,12 +25,12 @@ void FilePipeline::Run() {
   // the one a cut is still renaming.
   for (uint64_t count = 0;; ++count) {
     std::string path = dir_ + "/" + std::to_string(count % 2) + ".spare.wal.tmp";
-    auto fd = CreateSpareFile(path, bytes_);
+    auto file = CreateSpareFile(env_, path, bytes_);
     std::unique_lock lock(mu_);
-    if (fd.ok()) {
-      ready_.emplace(Spare{std::move(fd).value(), std::move(path)});
+    if (file.ok()) {
+      ready_.emplace(Spare{std::move(file).value(), std::move(path)});
     } else {
-      ready_.emplace(fd.status());
+      ready_.emplace(file.status());
     }
     cv_.notify_all();
     cv_.wait(lock, [&] { return stop_ || !ready_; });

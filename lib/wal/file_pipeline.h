@@ -10,12 +10,13 @@
 
 #include <condition_variable>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
 
-#include "base/file.h"
+#include "base/env.h"
 #include "base/status.h"
 
 namespace etcdd::wal::internal {
@@ -23,12 +24,13 @@ namespace etcdd::wal::internal {
 class FilePipeline {
  public:
   struct Spare {
-    UniqueFd fd;       // locked, zero-filled to the segment size, synced; offset 0
-    std::string path;  // "<dir>/<n>.spare.wal.tmp"
+    std::unique_ptr<File> file;  // locked, zero-filled to the segment size, synced
+    std::string path;            // "<dir>/<n>.spare.wal.tmp"
   };
 
-  // Starts preparing the first spare of `bytes` bytes in `dir`.
-  FilePipeline(std::string dir, uint64_t bytes);
+  // Starts preparing the first spare of `bytes` bytes in `dir`, through
+  // `env` (which must outlive the pipeline).
+  FilePipeline(Env& env, std::string dir, uint64_t bytes);
   // Stops the thread and removes a spare nobody took.
   ~FilePipeline();
   FilePipeline(const FilePipeline&) = delete;
@@ -42,6 +44,7 @@ class FilePipeline {
  private:
   void Run();
 
+  Env& env_;
   const std::string dir_;
   const uint64_t bytes_;
   std::mutex mu_;

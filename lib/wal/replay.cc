@@ -11,7 +11,7 @@ Replayer Replayer::MarkersOnly() {
 }
 
 Status Replayer::Bad(const std::string& what, const RecordView& rec) const {
-  return Status::Corruption(what, Where(path_, rec.offset));
+  return Status::Corruption(what, path_, rec.offset);
 }
 
 Status Replayer::BeginSegment(const SegmentName& name, const std::string& path) {

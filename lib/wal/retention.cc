@@ -1,10 +1,7 @@
 // Which snapshot markers a restart may open from, and releasing and purging
 // the segments older than a durable snapshot. Rules: FORMAT.md, "Retention".
 
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
 #include <cstddef>
 
 #include "wal/replay.h"
@@ -68,11 +65,10 @@ Status Wal::PurgeReleased(size_t max_segments) {
   for (const internal::SegmentName& seg : segments) {
     if (remaining <= max_segments || seg.seq >= first_kept) break;
     const std::string path = dir_ + "/" + seg.file;
-    if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
-      return Status::IOError("remove " + path, errno);
-    }
+    Status removed = env_.RemoveFile(path);
+    if (!removed.ok() && removed.code() != Code::kNotFound) return removed;
     // Synced one by one, oldest first, so a crash leaves no gap in seqs.
-    RETURN_IF_ERROR(SyncDir(dir_));
+    RETURN_IF_ERROR(env_.SyncDir(dir_));
     --remaining;
     logger_.Info("purged file", {{"path", path}});
   }

@@ -51,16 +51,16 @@ Result<SegmentScan> ScanSegment(std::string_view data, const std::string& path, 
       if (ordinal < kSegmentPrologueRecords) {
         return Status::Corruption(
             scan.dirty_end != 0 ? DecodeProblemMessage(d.problem) : "wal: segment header missing",
-            Where(path, offset));
+            path, offset);
       }
       if (scan.dirty_end != 0 && (!is_last || ValidRecordFollows(data, offset, scan.dirty_end))) {
-        return Status::Corruption(DecodeProblemMessage(d.problem), Where(path, offset));
+        return Status::Corruption(DecodeProblemMessage(d.problem), path, offset);
       }
       return scan;
     }
     const RecordView& rec = *d.record;
     if ((ordinal > 0 || chain_known) && rec.prev_crc != *crc) {
-      return Status::Corruption("wal: crc chain broken", Where(path, offset));
+      return Status::Corruption("wal: crc chain broken", path, offset);
     }
     RETURN_IF_ERROR(visit(rec, ordinal));
     *crc = rec.crc;

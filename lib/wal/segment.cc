@@ -2,7 +2,6 @@
 
 #include <dirent.h>
 #include <fcntl.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -116,17 +115,15 @@ Result<bool> HasWalFiles(const std::string& dir) {
   return false;
 }
 
-Status RemoveStaleTemps(const std::string& dir) {
+Status RemoveStaleTemps(Env& env, const std::string& dir) {
   ASSIGN_OR_RETURN(auto names, ReadDirNames(dir));
   for (const auto& n : names) {
     constexpr std::string_view kTmp = ".wal.tmp";
     if (n.size() <= kTmp.size() || n.compare(n.size() - kTmp.size(), kTmp.size(), kTmp) != 0) {
       continue;
     }
-    std::string path = dir + "/" + n;
-    if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
-      return Status::IOError("remove " + path, errno);
-    }
+    Status s = env.RemoveFile(dir + "/" + n);
+    if (!s.ok() && s.code() != Code::kNotFound) return s;
   }
   return Status::Ok();
 }
@@ -147,65 +144,58 @@ std::optional<SegmentHeader> DecodeSegmentHeader(std::string_view payload) {
   return SegmentHeader{GetU64(p), GetU64(p + 8), GetU64(p + 16)};
 }
 
-Status Preallocate(int fd, uint64_t bytes, const std::string& path) {
-  struct stat st;
-  if (::fstat(fd, &st) != 0) return Status::IOError("stat " + path, errno);
-  if (static_cast<uint64_t>(st.st_size) >= bytes) return Status::Ok();
+Status Preallocate(File& file, uint64_t bytes) {
+  ASSIGN_OR_RETURN(uint64_t size, file.Size());
   // Zeros are written, not fallocate(2)d: blocks that fallocate leaves
   // "unwritten" make every fdatasync that first touches one also write
   // extent metadata, which took p90 fsync latency from 0.3 ms to 3 ms here.
   const std::string zeros(1 << 20, '\0');
-  for (uint64_t off = static_cast<uint64_t>(st.st_size); off < bytes;) {
+  for (uint64_t off = size; off < bytes;) {
     size_t n = static_cast<size_t>(std::min<uint64_t>(zeros.size(), bytes - off));
-    ssize_t w = ::pwrite(fd, zeros.data(), n, static_cast<off_t>(off));
-    if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) return Status::IOError("preallocate " + path, w < 0 ? errno : ENOSPC);
-    off += static_cast<uint64_t>(w);
+    Status s = file.WriteAt(off, std::string_view(zeros).substr(0, n));
+    if (!s.ok()) return s.Annotate("preallocate");
+    off += n;
   }
   return Status::Ok();
 }
 
-Status DataSync(int fd, const std::string& path) {
-  if (::fdatasync(fd) != 0) return Status::IOError("fdatasync " + path, errno);
-  return Status::Ok();
-}
-
-Status LockSegment(int fd, const std::string& path) {
-  if (::flock(fd, LOCK_EX | LOCK_NB) == 0) return Status::Ok();
-  if (errno == EWOULDBLOCK) {
-    return Status::FailedPrecondition("wal: " + path + " is locked by another process");
+Status LockSegment(File& file) {
+  Status s = file.Lock();
+  if (s.code() == Code::kFailedPrecondition) {
+    return Status::FailedPrecondition("wal: " + file.path() + " is locked by another process");
   }
-  return Status::IOError("flock " + path, errno);
+  return s;
 }
 
-Result<UniqueFd> CreateSpareFile(const std::string& tmp, uint64_t prealloc_bytes) {
-  UniqueFd fd(::open(tmp.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
-  if (!fd.valid()) return Status::IOError("create " + tmp, errno);
-  Status s = LockSegment(fd.get(), tmp);
-  if (s.ok()) s = Preallocate(fd.get(), prealloc_bytes, tmp);
-  if (s.ok()) s = DataSync(fd.get(), tmp);
+Result<std::unique_ptr<File>> CreateSpareFile(Env& env, const std::string& tmp,
+                                              uint64_t prealloc_bytes) {
+  ASSIGN_OR_RETURN(std::unique_ptr<File> file, env.OpenFile(tmp, Env::OpenMode::kTruncate));
+  Status s = LockSegment(*file);
+  if (s.ok()) s = Preallocate(*file, prealloc_bytes);
+  if (s.ok()) s = file->Sync();
   if (!s.ok()) {
-    ::unlink(tmp.c_str());  // a half-filled file would only hold on to the space
+    (void)env.RemoveFile(tmp);  // a half-filled file would only hold on to the space
     return s;
   }
-  return fd;
+  return file;
 }
 
-Result<OpenSegment> InstallSegmentFile(UniqueFd fd, const std::string& tmp, const std::string& dir,
-                                       const SegmentName& name, std::string_view initial_records) {
+Result<OpenSegment> InstallSegmentFile(Env& env, std::unique_ptr<File> file, const std::string& tmp,
+                                       const std::string& dir, const SegmentName& name,
+                                       std::string_view initial_records) {
   std::string path = dir + "/" + name.file;
-  RETURN_IF_ERROR(WriteAll(fd.get(), initial_records, tmp));
-  RETURN_IF_ERROR(DataSync(fd.get(), tmp));
-  if (::rename(tmp.c_str(), path.c_str()) != 0) return Status::IOError("rename " + tmp, errno);
-  RETURN_IF_ERROR(SyncDir(dir));
-  return OpenSegment{std::move(fd), std::move(path), initial_records.size()};
+  RETURN_IF_ERROR(file->WriteAt(0, initial_records));
+  RETURN_IF_ERROR(file->Sync());
+  RETURN_IF_ERROR(env.RenameFile(tmp, path));
+  RETURN_IF_ERROR(env.SyncDir(dir));
+  return OpenSegment{std::move(file), std::move(path), initial_records.size()};
 }
 
-Result<OpenSegment> CreateSegmentFile(const std::string& dir, const SegmentName& name,
+Result<OpenSegment> CreateSegmentFile(Env& env, const std::string& dir, const SegmentName& name,
                                       std::string_view initial_records, uint64_t prealloc_bytes) {
   std::string tmp = dir + "/" + name.file + ".tmp";
-  ASSIGN_OR_RETURN(UniqueFd fd, CreateSpareFile(tmp, prealloc_bytes));
-  return InstallSegmentFile(std::move(fd), tmp, dir, name, initial_records);
+  ASSIGN_OR_RETURN(std::unique_ptr<File> file, CreateSpareFile(env, tmp, prealloc_bytes));
+  return InstallSegmentFile(env, std::move(file), tmp, dir, name, initial_records);
 }
 
 Status ReadWholeFile(const std::string& path, std::string* buf) {
@@ -228,29 +218,23 @@ Status ReadWholeFile(const std::string& path, std::string* buf) {
   return Status::Ok();
 }
 
-Result<std::string> KeepAside(const std::string& path, std::string_view data) {
+Result<std::string> KeepAside(Env& env, const std::string& path, std::string_view data) {
   std::string aside = path + ".broken";
   for (int i = 1; PathExists(aside); ++i) aside = path + ".broken." + std::to_string(i);
-  UniqueFd fd(::open(aside.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
-  if (!fd.valid()) return Status::IOError("create " + aside, errno);
-  RETURN_IF_ERROR(WriteAll(fd.get(), data, aside));
-  RETURN_IF_ERROR(DataSync(fd.get(), aside));
-  auto slash = path.rfind('/');
-  RETURN_IF_ERROR(SyncDir(slash == std::string::npos ? "." : path.substr(0, slash)));
+  ASSIGN_OR_RETURN(std::unique_ptr<File> file, env.OpenFile(aside, Env::OpenMode::kExclusive));
+  RETURN_IF_ERROR(file->WriteAt(0, data));
+  RETURN_IF_ERROR(file->Sync());
+  RETURN_IF_ERROR(env.SyncDir(DirName(path)));
   return aside;
 }
 
-Status ZeroRange(int fd, uint64_t from, uint64_t to, const std::string& path) {
+Status ZeroRange(File& file, uint64_t from, uint64_t to) {
   if (to <= from) return Status::Ok();
   const std::string zeros(std::min<uint64_t>(to - from, 1 << 20), '\0');
   while (from < to) {
     size_t chunk = static_cast<size_t>(std::min<uint64_t>(to - from, zeros.size()));
-    ssize_t n = ::pwrite(fd, zeros.data(), chunk, static_cast<off_t>(from));
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return Status::IOError("write " + path, errno);
-    }
-    from += static_cast<uint64_t>(n);
+    RETURN_IF_ERROR(file.WriteAt(from, std::string_view(zeros).substr(0, chunk)));
+    from += chunk;
   }
   return Status::Ok();
 }

@@ -6,11 +6,13 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "base/env.h"
 #include "base/file.h"
 #include "base/status.h"
 
@@ -48,7 +50,7 @@ std::optional<size_t> StartSegment(const std::vector<SegmentName>& segments, uin
 // True if any file in `dir` is named "*.wal" (a segment or not). Errors: IOError.
 Result<bool> HasWalFiles(const std::string& dir);
 // Removes "*.wal.tmp" files: segments whose creation never reached the rename.
-Status RemoveStaleTemps(const std::string& dir);
+Status RemoveStaleTemps(Env& env, const std::string& dir);
 
 // Payload of a kSegmentHeader record: magic, format version, seq, first index.
 struct SegmentHeader {
@@ -62,38 +64,41 @@ std::optional<SegmentHeader> DecodeSegmentHeader(std::string_view payload);
 
 // Grows the file to at least `bytes` by writing zeros after its end (see
 // FORMAT.md for why not fallocate). Never shrinks. Errors: IOError.
-Status Preallocate(int fd, uint64_t bytes, const std::string& path);
-Status DataSync(int fd, const std::string& path);
+Status Preallocate(File& file, uint64_t bytes);
 // Takes a non-blocking exclusive flock so two processes never append to the
-// same WAL. Errors: FailedPrecondition if another holder exists, IOError.
-Status LockSegment(int fd, const std::string& path);
+// same WAL. Errors: FailedPrecondition "wal: <path> is locked by another
+// process" if another holder exists, IOError.
+Status LockSegment(File& file);
 
 // A freshly written, durable, locked segment positioned for appends.
 struct OpenSegment {
-  UniqueFd fd;
+  std::unique_ptr<File> file;
   std::string path;
   uint64_t offset = 0;  // where the next record goes
 };
-// Creates `tmp` (a "*.wal.tmp" name, removed as stale if a crash leaves it),
-// locks it, zero-fills it to `prealloc_bytes` and fdatasyncs it: a segment
-// file waiting for its first records. On error the file is removed.
-// Errors: IOError; FailedPrecondition if another process holds its lock.
-Result<UniqueFd> CreateSpareFile(const std::string& tmp, uint64_t prealloc_bytes);
+// Creates `tmp` (a "*.wal.tmp" name, removed as stale if a crash leaves it)
+// through `env`, locks it, zero-fills it to `prealloc_bytes` and fdatasyncs
+// it: a segment file waiting for its first records. On error the file is
+// removed. Errors: IOError; FailedPrecondition if another process holds its
+// lock.
+Result<std::unique_ptr<File>> CreateSpareFile(Env& env, const std::string& tmp,
+                                              uint64_t prealloc_bytes);
 // Writes `initial_records` (segment header, metadata, ...) at the start of
-// the spare file `fd` named `tmp`, fdatasyncs it, renames it to
+// the spare file `file` named `tmp`, fdatasyncs it, renames it to
 // "<dir>/<name>" and fsyncs `dir`. Errors: IOError.
-Result<OpenSegment> InstallSegmentFile(UniqueFd fd, const std::string& tmp, const std::string& dir,
-                                       const SegmentName& name, std::string_view initial_records);
+Result<OpenSegment> InstallSegmentFile(Env& env, std::unique_ptr<File> file, const std::string& tmp,
+                                       const std::string& dir, const SegmentName& name,
+                                       std::string_view initial_records);
 // CreateSpareFile then InstallSegmentFile, in the caller's thread.
-Result<OpenSegment> CreateSegmentFile(const std::string& dir, const SegmentName& name,
+Result<OpenSegment> CreateSegmentFile(Env& env, const std::string& dir, const SegmentName& name,
                                       std::string_view initial_records, uint64_t prealloc_bytes);
 
 // Reads a whole file into `*buf` (reusing its capacity). Errors: IOError.
 Status ReadWholeFile(const std::string& path, std::string* buf);
 // Durably writes `data` to the first free name of "<path>.broken",
 // "<path>.broken.1", ... and returns that name. Errors: IOError.
-Result<std::string> KeepAside(const std::string& path, std::string_view data);
+Result<std::string> KeepAside(Env& env, const std::string& path, std::string_view data);
 // Overwrites bytes [from, to) of the file with zeros. Errors: IOError.
-Status ZeroRange(int fd, uint64_t from, uint64_t to, const std::string& path);
+Status ZeroRange(File& file, uint64_t from, uint64_t to);
 
 }  // namespace etcdd::wal::internal

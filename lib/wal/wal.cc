@@ -1,10 +1,6 @@
 #include "wal/wal.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
 #include <optional>
 
 #include "wal/record.h"
@@ -42,6 +38,10 @@ std::string Prologue(uint64_t seq, uint64_t first_index, uint32_t prev_crc,
   return buf;
 }
 
+Env& EnvOf(const Options& options) {
+  return options.env != nullptr ? *options.env : *Env::Default();
+}
+
 std::string ParentDir(const std::string& dir) {
   auto end = dir.find_last_not_of('/');
   auto slash = end == std::string::npos ? std::string::npos : dir.rfind('/', end);
@@ -52,12 +52,13 @@ std::string ParentDir(const std::string& dir) {
 // Cuts off a torn tail of the last segment: keeps a copy of the whole file
 // aside, zeroes the bytes after the last good record, restores the
 // preallocated size and syncs.
-Status RepairTail(int fd, const std::string& path, std::string_view data,
-                  const internal::SegmentScan& scan, uint64_t segment_bytes, Logger& logger) {
-  ASSIGN_OR_RETURN(std::string aside, internal::KeepAside(path, data));
-  RETURN_IF_ERROR(internal::ZeroRange(fd, scan.end, scan.dirty_end, path));
-  RETURN_IF_ERROR(internal::Preallocate(fd, segment_bytes, path));
-  RETURN_IF_ERROR(internal::DataSync(fd, path));
+Status RepairTail(Env& env, File& file, std::string_view data, const internal::SegmentScan& scan,
+                  uint64_t segment_bytes, Logger& logger) {
+  const std::string& path = file.path();
+  ASSIGN_OR_RETURN(std::string aside, internal::KeepAside(env, path, data));
+  RETURN_IF_ERROR(internal::ZeroRange(file, scan.end, scan.dirty_end));
+  RETURN_IF_ERROR(internal::Preallocate(file, segment_bytes));
+  RETURN_IF_ERROR(file.Sync());
   logger.Warn("wal: repaired torn tail of last segment",
               {{"path", path},
                {"offset", scan.end},
@@ -73,12 +74,15 @@ Wal::Wal(std::string dir, Logger& logger, const Options& options, std::string me
     : dir_(std::move(dir)),
       logger_(logger),
       options_(options),
+      env_(EnvOf(options)),
       metadata_(std::move(metadata)),
-      pipeline_(dir_, options_.segment_bytes) {}
+      pipeline_(env_, dir_, options_.segment_bytes) {}
 
 Wal::~Wal() {
-  if (unsynced_ && error_.ok() && fd_.valid() && ::fdatasync(fd_.get()) != 0) {
-    logger_.Warn("wal: failed to sync on close", {{"path", path_}, {"errno", errno}});
+  if (!unsynced_ || !error_.ok() || !file_) return;
+  Status s = file_->Sync();
+  if (!s.ok()) {
+    logger_.Warn("wal: failed to sync on close", {{"path", path_}, {"error", s.message()}});
   }
 }
 
@@ -93,14 +97,15 @@ Result<std::unique_ptr<Wal>> Wal::Create(const std::string& dir, std::string_vie
   RETURN_IF_ERROR(CreateDirs(dir));
   ASSIGN_OR_RETURN(bool has_wal_files, internal::HasWalFiles(dir));
   if (has_wal_files) return Status::AlreadyExists("wal: " + dir + " already holds .wal files");
-  RETURN_IF_ERROR(internal::RemoveStaleTemps(dir));
+  // Before the Wal exists: its pipeline starts preparing a spare at once.
+  RETURN_IF_ERROR(internal::RemoveStaleTemps(EnvOf(options), dir));
   std::unique_ptr<Wal> w(new Wal(dir, logger, options, std::string(metadata)));
   const SegmentName name{0, 1, internal::SegmentFileName(0, 1)};
   std::string records = Prologue(name.seq, name.first_index, 0, metadata, {}, &w->crc_);
   ASSIGN_OR_RETURN(auto seg,
-                   internal::CreateSegmentFile(dir, name, records, options.segment_bytes));
-  RETURN_IF_ERROR(SyncDir(ParentDir(dir)));
-  w->fd_ = std::move(seg.fd);
+                   internal::CreateSegmentFile(w->env_, dir, name, records, options.segment_bytes));
+  RETURN_IF_ERROR(w->env_.SyncDir(ParentDir(dir)));
+  w->file_ = std::move(seg.file);
   w->path_ = std::move(seg.path);
   w->offset_ = seg.offset;
   w->retained_.push_back(name);
@@ -121,11 +126,11 @@ Result<std::pair<std::unique_ptr<Wal>, Contents>> Wal::Open(const std::string& d
   }
   // Lock the tail before reading it (and before removing temp segments) so
   // no other process appends or cuts meanwhile.
+  Env& env = EnvOf(options);
   const std::string tail_path = dir + "/" + segments.back().file;
-  UniqueFd fd(::open(tail_path.c_str(), O_RDWR | O_CLOEXEC));
-  if (!fd.valid()) return Status::IOError("open " + tail_path, errno);
-  RETURN_IF_ERROR(internal::LockSegment(fd.get(), tail_path));
-  RETURN_IF_ERROR(internal::RemoveStaleTemps(dir));
+  ASSIGN_OR_RETURN(std::unique_ptr<File> file, env.OpenFile(tail_path, Env::OpenMode::kExisting));
+  RETURN_IF_ERROR(internal::LockSegment(*file));
+  RETURN_IF_ERROR(internal::RemoveStaleTemps(env, dir));
 
   internal::Replayer replayer(from);
   ASSIGN_OR_RETURN(internal::SegmentsRead r,
@@ -135,17 +140,13 @@ Result<std::pair<std::unique_ptr<Wal>, Contents>> Wal::Open(const std::string& d
 
   const internal::SegmentScan& tail = r.tail;
   if (tail.dirty_end > tail.end) {
-    RETURN_IF_ERROR(
-        RepairTail(fd.get(), tail_path, r.tail_data, tail, options.segment_bytes, logger));
+    RETURN_IF_ERROR(RepairTail(env, *file, r.tail_data, tail, options.segment_bytes, logger));
   } else {
-    RETURN_IF_ERROR(internal::Preallocate(fd.get(), options.segment_bytes, tail_path));
-  }
-  if (::lseek(fd.get(), static_cast<off_t>(tail.end), SEEK_SET) < 0) {
-    return Status::IOError("seek " + tail_path, errno);
+    RETURN_IF_ERROR(internal::Preallocate(*file, options.segment_bytes));
   }
 
   std::unique_ptr<Wal> w(new Wal(dir, logger, options, contents.metadata));
-  w->fd_ = std::move(fd);
+  w->file_ = std::move(file);
   w->path_ = tail_path;
   w->seq_ = segments.back().seq;
   w->offset_ = tail.end;
@@ -191,15 +192,13 @@ Status Wal::Sticky(Status s) {
 }
 
 Status Wal::AppendLocked(bool sync) {
-  RETURN_IF_ERROR(Sticky(WriteAll(fd_.get(), buf_, path_)));
+  RETURN_IF_ERROR(Sticky(file_->WriteAt(offset_, buf_)));
   offset_ += buf_.size();
   if (buf_.capacity() > kMaxIdleBufferBytes) std::string().swap(buf_);
   const bool cut = offset_ >= options_.segment_bytes;
-  if (cut && ::ftruncate(fd_.get(), static_cast<off_t>(offset_)) != 0) {
-    return Sticky(Status::IOError("ftruncate " + path_, errno));
-  }
+  if (cut) RETURN_IF_ERROR(Sticky(file_->Truncate(offset_)));
   if (sync || cut) {
-    RETURN_IF_ERROR(Sticky(internal::DataSync(fd_.get(), path_)));
+    RETURN_IF_ERROR(Sticky(file_->Sync()));
     unsynced_ = false;
   } else {
     unsynced_ = true;
@@ -219,12 +218,13 @@ Status Wal::CutLocked() {
     logger_.Warn("wal: preparing the next segment failed; retrying",
                  {{"error", spare.status().message()}});
     std::string tmp = dir_ + "/cut.wal.tmp";
-    ASSIGN_OR_RETURN(UniqueFd fd, internal::CreateSpareFile(tmp, options_.segment_bytes));
-    spare = internal::FilePipeline::Spare{std::move(fd), tmp};
+    ASSIGN_OR_RETURN(std::unique_ptr<File> file,
+                     internal::CreateSpareFile(env_, tmp, options_.segment_bytes));
+    spare = internal::FilePipeline::Spare{std::move(file), tmp};
   }
-  ASSIGN_OR_RETURN(auto seg, internal::InstallSegmentFile(std::move(spare->fd), spare->path, dir_,
-                                                          name, records));
-  fd_ = std::move(seg.fd);
+  ASSIGN_OR_RETURN(auto seg, internal::InstallSegmentFile(env_, std::move(spare->file), spare->path,
+                                                          dir_, name, records));
+  file_ = std::move(seg.file);
   path_ = std::move(seg.path);
   offset_ = seg.offset;
   seq_ = seq;

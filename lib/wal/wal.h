@@ -33,6 +33,7 @@
 #include <utility>
 #include <vector>
 
+#include "base/env.h"
 #include "base/file.h"
 #include "base/log.h"
 #include "base/status.h"
@@ -64,6 +65,9 @@ struct Options {
   // Segments are preallocated to this size (bytes) and cut once an append
   // reaches it. Tests use small values to exercise cuts.
   uint64_t segment_bytes = kDefaultSegmentBytes;
+  // The file layer every write, sync, rename and removal goes through; it
+  // must outlive the Wal. nullptr: Env::Default(). Tests pass a FaultEnv.
+  Env* env = nullptr;
 };
 
 class Wal {
@@ -139,8 +143,10 @@ class Wal {
   // are no entries and only the commit index changed (commit is not needed
   // for safety and is re-learnt from the leader). When the segment reaches
   // the size limit a new one is cut (which syncs the new file and directory).
-  // Errors: IOError; after any error the WAL is unusable and every later
-  // call returns that same error.
+  // Errors: IOError (keeping the errno: ENOSPC, EIO, ...); after any error
+  // the WAL is unusable and every later call returns that same error, as a
+  // failed fdatasync leaves nothing known about what reached the disk (etcd
+  // then exits; the server hands the error to its fatal handler).
   Status Save(const raftpb::HardState& hard_state, const std::vector<raftpb::Entry>& entries);
 
   // Appends a snapshot marker and syncs. Errors: as Save.
@@ -187,19 +193,20 @@ class Wal {
   const std::string dir_;
   Logger& logger_;
   const Options options_;
+  Env& env_;
   const std::string metadata_;
 
   std::mutex mu_;
-  UniqueFd fd_;              // segment being appended to
-  std::string path_;         // its path
-  uint64_t seq_ = 0;         // its sequence number
-  uint64_t offset_ = 0;      // where the next record goes
-  uint32_t crc_ = 0;         // CRC of the last record written
-  uint64_t last_index_ = 0;  // index of the last entry written (or marker, if higher)
-  raftpb::HardState state_;  // last HardState written
-  bool unsynced_ = false;    // records written since the last sync
-  std::string buf_;          // batch buffer, reused across calls
-  Status error_;             // sticky
+  std::unique_ptr<File> file_;  // segment being appended to
+  std::string path_;            // its path
+  uint64_t seq_ = 0;            // its sequence number
+  uint64_t offset_ = 0;         // where the next record goes
+  uint32_t crc_ = 0;            // CRC of the last record written
+  uint64_t last_index_ = 0;     // index of the last entry written (or marker, if higher)
+  raftpb::HardState state_;     // last HardState written
+  bool unsynced_ = false;       // records written since the last sync
+  std::string buf_;             // batch buffer, reused across calls
+  Status error_;                // sticky
   // Segments not released, oldest first; the last is the one being written.
   std::vector<internal::SegmentName> retained_;
 

@@ -267,7 +267,7 @@ TEST_F(SnapshotTest, WriteReplacesAnExistingFileAndNamesThePathOnError) {
 
   const std::string bad = File("no/such/dir/snap");
   Status st = s->WriteSnapshot(bad);
-  EXPECT_EQ(st.code(), Code::kInternal);  // Status::IOError
+  EXPECT_EQ(st.code(), Code::kIOError);
   EXPECT_NE(st.message().find(bad), std::string::npos) << st.ToString();
 }
 

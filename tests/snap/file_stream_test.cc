@@ -23,7 +23,7 @@ class FileStreamTest : public ::testing::Test {
   // Copies `from` to `to` through a source and a sink, `chunk` bytes at a time.
   Status Copy(const std::string& from, const std::string& to, size_t chunk) {
     ASSIGN_OR_RETURN(FileSource source, FileSource::Open(from));
-    ASSIGN_OR_RETURN(FileSink sink, FileSink::Create(to, source.size()));
+    ASSIGN_OR_RETURN(FileSink sink, FileSink::Create(*Env::Default(), to, source.size()));
     std::string buf;
     for (;;) {
       RETURN_IF_ERROR(source.Next(chunk, &buf));
@@ -61,7 +61,7 @@ TEST_F(FileStreamTest, MissingSourceIsNotFound) {
 
 TEST_F(FileStreamTest, ShortTransferLeavesNothing) {
   {
-    auto sink = FileSink::Create(dir_ + "/out", 10);
+    auto sink = FileSink::Create(*Env::Default(), dir_ + "/out", 10);
     ASSERT_TRUE(sink.ok());
     ASSERT_TRUE(sink->Append("12345").ok());
     EXPECT_TRUE(PathExists(dir_ + "/out.part"));
@@ -75,7 +75,7 @@ TEST_F(FileStreamTest, ShortTransferLeavesNothing) {
 
 TEST_F(FileStreamTest, LongTransferIsRefused) {
   {
-    auto sink = FileSink::Create(dir_ + "/out", 4);
+    auto sink = FileSink::Create(*Env::Default(), dir_ + "/out", 4);
     ASSERT_TRUE(sink.ok());
     EXPECT_EQ(sink->Append("12345").code(), Code::kDataLoss);
     EXPECT_EQ(sink->written(), 0u);
@@ -86,7 +86,7 @@ TEST_F(FileStreamTest, LongTransferIsRefused) {
 
 TEST_F(FileStreamTest, AbandonedSinkRemovesItsPart) {
   {
-    auto sink = FileSink::Create(dir_ + "/out", 4);
+    auto sink = FileSink::Create(*Env::Default(), dir_ + "/out", 4);
     ASSERT_TRUE(sink.ok());
     ASSERT_TRUE(sink->Append("12").ok());
   }

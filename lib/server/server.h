@@ -351,6 +351,7 @@ class EtcdServer {
   std::condition_variable snap_cv_;
   std::vector<raftpb::Message> snap_queue_;  // guarded by snap_mu_
   bool snap_stop_ = false;                   // guarded by snap_mu_
+  uint64_t snapshots_sent_ = 0;              // snapshot sender thread only
   std::thread snap_sender_;
   std::mutex leader_lost_mu_;
   std::function<void()> leader_lost_;  // guarded by leader_lost_mu_

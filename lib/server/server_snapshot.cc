@@ -77,7 +77,7 @@ Status EtcdServer::SendSnapshot(raftpb::Message msg) {
   // the snapshot Raft chose (which is at an applied index), so the message
   // describes the copy itself: its index, term and ConfState.
   // The copy is streamed from its file and deleted once sent.
-  const std::string path = snap_dir_.SendPath(msg.to());
+  const std::string path = snap_dir_.SendPath(msg.to(), ++snapshots_sent_);
   RETURN_IF_ERROR(snap_dir_.Create());
   RETURN_IF_ERROR(store_->WriteSnapshot(path));
   auto info = mvcc::Store::InspectSnapshot(path);

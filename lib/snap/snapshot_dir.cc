@@ -19,8 +19,8 @@ std::string SnapshotDir::ReceivedPath(uint64_t index) const {
   return dir_ + "/" + name;
 }
 
-std::string SnapshotDir::SendPath(uint64_t peer_id) const {
-  return dir_ + "/send-" + IdToHex(peer_id) + ".snap.db";
+std::string SnapshotDir::SendPath(uint64_t peer_id, uint64_t seq) const {
+  return dir_ + "/send-" + IdToHex(peer_id) + "-" + std::to_string(seq) + ".snap.db";
 }
 
 namespace {

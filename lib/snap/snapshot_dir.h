@@ -7,7 +7,9 @@
 //   "<index, %016x>.snap.db"   a snapshot received from the leader, at that
 //                              Raft index; kept until the backend holds it
 //                              (etcd: member/snap/<index>.snap.db);
-//   "send-<peer id>.snap.db"   a backend copy being streamed to that peer;
+//   "send-<peer id>-<n>.snap.db"  a backend copy being streamed to that
+//                              peer (n numbers the transfers, so that two in
+//                              flight to one peer never share a file);
 //                              removed when the transfer ends.
 // Files being received carry a ".part" suffix until they are complete,
 // fsynced and renamed (FileSink).
@@ -34,8 +36,8 @@ class SnapshotDir {
   Status Create() const;
   // "<dir>/<index, 16 hex digits>.snap.db".
   std::string ReceivedPath(uint64_t index) const;
-  // "<dir>/send-<peer id in hex>.snap.db".
-  std::string SendPath(uint64_t peer_id) const;
+  // "<dir>/send-<peer id in hex>-<seq>.snap.db".
+  std::string SendPath(uint64_t peer_id, uint64_t seq) const;
   // Deletes the files no restart needs and logs each: copies left by an
   // interrupted send, unfinished ".part" receptions, and received snapshots
   // at or below `backend_index` (installed or superseded). A missing

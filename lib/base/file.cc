@@ -7,6 +7,8 @@
 
 #include <cerrno>
 
+#include "base/env.h"
+
 namespace etcdd {
 
 UniqueFd& UniqueFd::operator=(UniqueFd&& o) noexcept {
@@ -61,16 +63,7 @@ Result<std::string> ReadFile(const std::string& path) {
 }
 
 Status WriteFileAtomic(const std::string& path, std::string_view data) {
-  std::string tmp = path + ".tmp";
-  {
-    UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
-    if (!fd.valid()) return Status::IOError("create " + tmp, errno);
-    RETURN_IF_ERROR(WriteAll(fd.get(), data, tmp));
-    if (::fsync(fd.get()) != 0) return Status::IOError("fsync " + tmp, errno);
-  }
-  if (::rename(tmp.c_str(), path.c_str()) != 0) return Status::IOError("rename " + tmp, errno);
-  auto slash = path.rfind('/');
-  return SyncDir(slash == std::string::npos ? "." : path.substr(0, slash));
+  return WriteFileAtomic(*Env::Default(), path, data);
 }
 
 Status CreateDirs(const std::string& dir) {

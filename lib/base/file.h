@@ -45,7 +45,8 @@ Result<std::string> ReadFile(const std::string& path);
 
 // Replaces `path` with `data` durably and atomically: writes `path.tmp`,
 // fsyncs it, renames it over `path`, fsyncs the directory. A crash leaves the
-// old or the new contents, never a mix. Errors: IOError.
+// old or the new contents, never a mix. Errors: IOError. The
+// WriteFileAtomic(Env&, ...) of base/env.h through the POSIX Env::Default().
 Status WriteFileAtomic(const std::string& path, std::string_view data);
 
 // Creates `dir` and its parents with mode 0700 if missing. Errors: IOError,

@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "base/crc32c.h"
+#include "base/env.h"
 #include "base/file.h"
 #include "mvcc/revision.h"
 
@@ -18,12 +19,6 @@ namespace etcdd::mvcc::internal {
 namespace {
 
 constexpr size_t kReadChunk = 1 << 20;
-
-std::string DirOf(const std::string& path) {
-  const auto slash = path.rfind('/');
-  if (slash == std::string::npos) return ".";
-  return slash == 0 ? "/" : path.substr(0, slash);
-}
 
 // Reads exactly `n` bytes at `off`. Errors: IOError; Corruption if the file
 // ends first.
@@ -105,7 +100,7 @@ Status WriteSnapshotFile(MDB_env* env, const std::string& path) {
     return Status::IOError("rename " + tmp + " to " + path, errno);
   }
   remove_on_error.Keep();
-  return SyncDir(DirOf(path));
+  return SyncDir(DirName(path));
 }
 
 Result<uint64_t> VerifySnapshotFile(const std::string& path) {

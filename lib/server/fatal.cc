@@ -7,6 +7,7 @@ bool FatalLatch::Raise(std::string_view what, const Status& cause) {
     std::lock_guard lock(mu_);
     if (!status_.ok()) return false;
     status_ = (cause.ok() ? Status::Internal("unknown error") : cause).Annotate(std::string(what));
+    raised_.store(true, std::memory_order_release);
   }
   // etcd: lg.Fatal(what, zap.Error(err)); the handler decides whether the
   // process ends.
@@ -16,6 +17,7 @@ bool FatalLatch::Raise(std::string_view what, const Status& cause) {
 }
 
 Status FatalLatch::status() const {
+  if (!raised_.load(std::memory_order_acquire)) return Status::Ok();
   std::lock_guard lock(mu_);
   return status_;
 }

@@ -9,6 +9,7 @@
 // Thread-safety: FatalLatch may be used from any thread.
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <mutex>
 #include <string>
@@ -38,14 +39,16 @@ class FatalLatch {
   // true for the first call only; later ones change nothing.
   bool Raise(std::string_view what, const Status& cause);
 
-  // The sticky error: Ok until Raise.
+  // The sticky error: Ok until Raise. Checked on every proposal, so the Ok
+  // case takes no lock.
   Status status() const;
 
  private:
   const FatalHandler handler_;
   Logger& logger_;
   mutable std::mutex mu_;
-  Status status_;  // guarded by mu_
+  Status status_;                    // guarded by mu_
+  std::atomic<bool> raised_{false};  // set once status_ holds the error
 };
 
 }  // namespace etcdd::server

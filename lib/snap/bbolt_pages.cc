@@ -136,17 +136,19 @@ Result<size_t> ElementsEnd(const PageSource& src, const Page& page) {
   return end;
 }
 
-// The `len` bytes at `pos` bytes past element `at`, checked to lie between
-// the element table's end `lo` and the page's end.
+// The `len` bytes at `pos` bytes past element `at`, which must start at
+// `*next` (bbolt lays elements' data out back to back after the element
+// table) and end inside the page; advances `*next` past them.
 Result<std::string_view> ElementData(const PageSource& src, const Page& page, size_t at,
-                                     uint64_t pos, uint64_t len, size_t lo) {
+                                     uint64_t pos, uint64_t len, size_t* next) {
   uint64_t start = at + pos;
-  if (start < lo || start > page.bytes.size() || len > page.bytes.size() - start) {
-    return src.Corrupt(page.offset + at, PageName(page) + ": element data at " +
-                                             std::to_string(start) + "+" + std::to_string(len) +
-                                             " is outside the page's " +
-                                             std::to_string(page.bytes.size()) + " data bytes");
+  if (start != *next || len > page.bytes.size() - start) {
+    return src.Corrupt(page.offset + at,
+                       PageName(page) + ": element data at " + std::to_string(start) + "+" +
+                           std::to_string(len) + " is not at " + std::to_string(*next) +
+                           " or passes the page's " + std::to_string(page.bytes.size()) + " bytes");
   }
+  *next = start + len;
   return std::string_view(page.bytes).substr(start, len);
 }
 
@@ -155,12 +157,12 @@ Result<std::string_view> ElementData(const PageSource& src, const Page& page, si
 Status TreeWalker::VisitBranch(const Page& page, int depth, Bounds bounds) {
   if (page.count == 0)
     return src_.Corrupt(page.offset + kHeaderCountAt, PageName(page) + " is an empty branch");
-  ASSIGN_OR_RETURN(size_t elements_end, ElementsEnd(src_, page));
+  ASSIGN_OR_RETURN(size_t next, ElementsEnd(src_, page));
   std::vector<std::string_view> keys(page.count);
   for (size_t i = 0; i < page.count; ++i) {
     size_t at = kPageHeaderSize + kElementSize * i;
     const char* e = page.bytes.data() + at;
-    ASSIGN_OR_RETURN(keys[i], ElementData(src_, page, at, Load32(e), Load32(e + 4), elements_end));
+    ASSIGN_OR_RETURN(keys[i], ElementData(src_, page, at, Load32(e), Load32(e + 4), &next));
     RETURN_IF_ERROR(CheckKey(page, at, keys[i], bounds));
     if (i > 0 && keys[i] <= keys[i - 1]) {
       return src_.Corrupt(page.offset + at, PageName(page) + ": branch keys out of order");
@@ -180,13 +182,13 @@ Status TreeWalker::VisitLeaf(const Page& page, int depth, Bounds bounds) {
     return src_.Corrupt(page.offset + kHeaderCountAt,
                         PageName(page) + " is an empty leaf below a branch");
   }
-  ASSIGN_OR_RETURN(size_t elements_end, ElementsEnd(src_, page));
+  ASSIGN_OR_RETURN(size_t next, ElementsEnd(src_, page));
   for (size_t i = 0; i < page.count; ++i) {
     size_t at = kPageHeaderSize + kElementSize * i;
     const char* e = page.bytes.data() + at;
     uint64_t ksize = Load32(e + 8), vsize = Load32(e + 12);
     ASSIGN_OR_RETURN(std::string_view kv,
-                     ElementData(src_, page, at, Load32(e + 4), ksize + vsize, elements_end));
+                     ElementData(src_, page, at, Load32(e + 4), ksize + vsize, &next));
     std::string_view key = kv.substr(0, ksize);
     RETURN_IF_ERROR(CheckKey(page, at, key, bounds));
     if (has_last_ && key <= std::string_view(last_key_)) {
@@ -195,6 +197,12 @@ Status TreeWalker::VisitLeaf(const Page& page, int depth, Bounds bounds) {
     last_key_.assign(key);
     has_last_ = true;
     RETURN_IF_ERROR(fn_(page, at, Load32(e), key, kv.substr(ksize)));
+  }
+  // An inline page is exactly as long as its elements (bbolt's Bucket.write).
+  if (page.pgid == 0 && next != page.bytes.size()) {
+    return src_.Corrupt(page.offset + next, "inline page has " +
+                                                std::to_string(page.bytes.size() - next) +
+                                                " bytes after its last element");
   }
   return Status::Ok();
 }

@@ -254,6 +254,20 @@ TEST_F(BboltEtcdTest, OurSnapshotPassesEtcdctlAndRestoresIntoEtcd) {
   EXPECT_EQ(got.second, "300\n");
 }
 
+TEST_F(BboltEtcdTest, DeepTreesAndOverflowPagesPassBboltsCheck) {
+  Db db;
+  for (uint64_t i = 1; i <= 200000; ++i) db["key"].emplace_back(RevKey(i, 0, i % 997 == 0), "v");
+  // Keys of bbolt's maximum size: branch pages overflow too.
+  for (int i = 0; i < 40; ++i) {
+    db["huge"].emplace_back(std::string(32760, 'k') + std::to_string(10000000 + i),
+                            std::string(i * 1000, 'v'));
+  }
+  db["small"] = {{"a", ""}};
+  auto size = WriteDb(Path("snap.db"), db, 9);
+  ASSERT_TRUE(size.ok()) << size.status().ToString();
+  ExpectSame(EtcdctlStatus(Path("snap.db")), Expected(db));
+}
+
 TEST_F(BboltEtcdTest, OurReaderReadsASnapshotEtcdSaved) {
   const int client = FreePort(), peer = FreePort();
   Etcd etcd(Path("data"), client, peer, Path("etcd.log"));

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <random>
 
 #include "bbolt_test_util.h"
@@ -149,6 +150,22 @@ TEST_F(BboltRoundTripTest, CreateNamesTheFileOnError) {
   ASSERT_FALSE(w.ok());
   EXPECT_EQ(w.status().code(), Code::kIOError);
   EXPECT_NE(w.status().message().find("no/such/dir/db"), std::string::npos);
+}
+
+// Writes the writer's seeds for tests/fuzz/corpus/bbolt/ when
+// ETCDD_BBOLT_SEED_DIR names a directory; skipped otherwise.
+TEST_F(BboltRoundTripTest, WritesFuzzSeedsWhenAsked) {
+  const char* dir = ::getenv("ETCDD_BBOLT_SEED_DIR");
+  if (dir == nullptr) GTEST_SKIP() << "ETCDD_BBOLT_SEED_DIR not set";
+  const std::string out = dir;
+  ASSERT_TRUE(WriteDb(out + "/ours-empty.db", {}, 1).ok());
+  Db small{{"alarm", {}}, {"key", {{RevKey(2, 0), "v"}, {RevKey(3, 0, true), ""}}}};
+  ASSERT_TRUE(WriteDb(out + "/ours-inline.db", small, 2).ok());
+  Db tree;
+  for (uint64_t i = 1; i <= 300; ++i) tree["key"].emplace_back(RevKey(i, 0), "value");
+  tree["key"].emplace_back(RevKey(301, 0), std::string(5000, 'x'));
+  tree["meta"] = {{"consistent_index", std::string(8, '\0')}};
+  ASSERT_TRUE(WriteDb(out + "/ours-branch.db", tree, 3).ok());
 }
 
 }  // namespace

@@ -46,13 +46,14 @@ class BboltReader {
     int page = 0;  // 0 or 1: which meta page this is
   };
 
-  // Opens `path` and picks a meta page; checks the freelist page's header.
+  // Opens `path`, picks a meta page and, if the meta names one, reads the
+  // freelist (its header, and every id in 2..high water mark, none twice).
   // `data_bytes` is how many leading bytes of the file are the bbolt
   // database (an etcd snapshot's caller strips the 32-byte SHA-256 trailer);
   // 0 means the whole file. Errors: NotFound if `path` does not exist;
   // Corruption if `data_bytes` exceeds the file, if neither meta page is
-  // valid (the error of meta page 0 is returned), or the freelist header is
-  // bad; IOError.
+  // valid (the error of meta page 0 is returned), or the freelist is bad;
+  // IOError.
   static Result<BboltReader> Open(const std::string& path, uint64_t data_bytes = 0);
 
   // The page size, in bytes, of the meta page in use.

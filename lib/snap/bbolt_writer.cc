@@ -213,9 +213,17 @@ Status BboltWriter::Fail(Status s) {
   return s;
 }
 
+Status BboltWriter::CheckIdle() {
+  if (finished_) return Fail(Status::FailedPrecondition("bbolt writer: already finished"));
+  if (open_) {
+    return Fail(Status::FailedPrecondition("bbolt writer: bucket \"" + open_name_ + "\" is open"));
+  }
+  return Status::Ok();
+}
+
 Status BboltWriter::BeginBucket(std::string_view name) {
   RETURN_IF_ERROR(error_);
-  if (finished_ || open_) return Fail(Status::FailedPrecondition("bbolt writer: bucket open"));
+  RETURN_IF_ERROR(CheckIdle());
   if (name.empty() || name.size() > kMaxKeySize) {
     return Fail(Status::InvalidArgument("bbolt writer: bucket name must be 1..32768 bytes"));
   }
@@ -283,7 +291,7 @@ Status BboltWriter::WriteHeadPages(uint64_t root_pgid, uint64_t txid) {
 
 Result<uint64_t> BboltWriter::Finish(uint64_t txid) {
   RETURN_IF_ERROR(error_);
-  if (finished_ || open_) return Fail(Status::FailedPrecondition("bbolt writer: bucket open"));
+  RETURN_IF_ERROR(CheckIdle());
   finished_ = true;
   BboltTreeBuilder root(*pages_, kBucketLeafFlag);
   for (const auto& [name, value] : buckets_) {

@@ -68,6 +68,8 @@ class BboltWriter {
  private:
   explicit BboltWriter(std::unique_ptr<BboltPageWriter> pages);
   Status Fail(Status s);
+  // FailedPrecondition (sticky) if a bucket is open or Finish ran.
+  Status CheckIdle();
   Status WriteHeadPages(uint64_t root_pgid, uint64_t txid);
 
   std::unique_ptr<BboltPageWriter> pages_;

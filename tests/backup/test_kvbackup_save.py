@@ -315,3 +315,16 @@ def test_leader_or_follower_of_a_cluster(tmp_path):
         assert r.returncode == 0, r.stderr
         assert json.loads(r.stdout)["endpoint"] not in leader
         assert len(json.loads(r.stdout)["manifest"]["members"]) == 3
+
+
+def test_timeout_bounds_the_transfer(server, tmp_path):
+    proxy = SlowProxy(server.client_port, rate=2 << 20)
+    try:
+        start = time.time()
+        r = run("save", str(tmp_path), "--timeout", "2s",
+                endpoints=["127.0.0.1:%d" % proxy.port])
+    finally:
+        proxy.close()
+    assert r.returncode == 1 and "deadline exceeded" in r.stderr, r.stderr
+    assert time.time() - start < 20
+    assert [n for n in os.listdir(tmp_path) if n != ".kvbackup.lock"] == []

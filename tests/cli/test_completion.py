@@ -1,4 +1,4 @@
-"""Shell completion of kvctl and etcdd, through the real binaries and real
+"""Shell completion of kvctl, etcdd and kvbackup, through the real binaries and real
 shells.
 
 The binaries answer `__complete` from the command tree they parse with; the
@@ -15,7 +15,8 @@ import subprocess
 import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-BINARIES = {"kvctl": os.environ["KVCTL_BIN"], "etcdd": os.environ["ETCDD_BIN"]}
+BINARIES = {"kvctl": os.environ["KVCTL_BIN"], "etcdd": os.environ["ETCDD_BIN"],
+            "kvbackup": os.environ["KVBACKUP_BIN"]}
 SHELLS = ("bash", "zsh", "fish")
 SCRIPT_PATHS = {
     "bash": "completions/bash/{}",
@@ -26,7 +27,7 @@ SCRIPT_PATHS = {
 
 @pytest.fixture(scope="module")
 def path_dir(tmp_path_factory):
-    """A directory with `kvctl` and `etcdd` linked under those names."""
+    """A directory with the binaries linked under their names."""
     d = tmp_path_factory.mktemp("bin")
     for name, binary in BINARIES.items():
         (d / name).symlink_to(binary)
@@ -137,6 +138,8 @@ printf '%s\\n' "${{COMPREPLY[@]}}"
 def test_bash_completion(path_dir, extra):
     def bc(binary, *words):
         return bash_complete(path_dir, binary, list(words), extra)
+    assert bc("kvbackup", "kvbackup", "sa") == ["save"]
+    assert bc("kvbackup", "kvbackup", "save", "--from", "") == ["follower", "leader"]
     assert bc("kvctl", "kvctl", "mem") == ["member"]
     assert bc("kvctl", "kvctl", "mem", "li") == ["list"]
     assert bc("kvctl", "kvctl", "get", "-w", "") == ["fields", "json", "protobuf", "simple",
@@ -149,6 +152,14 @@ def test_bash_completion(path_dir, extra):
     assert bc("kvctl", "kvctl", "--endpoints", "x:2379", "lease", "gr") == ["grant"]
     assert bc("etcdd", "etcdd", "--initial-cluster-state", "") == ["new", "existing"]
     assert bc("etcdd", "etcdd", "--initial-cluster-s") == ["--initial-cluster-state"]
+
+
+def test_kvbackup_completes_its_commands_and_values():
+    assert complete("kvbackup", "l") == (["list"], 4)
+    assert complete("kvbackup", "save", "--from", "")[0] == ["follower", "leader"]
+    assert complete("kvbackup", "-w", "")[0] == ["json", "simple", "table"]
+    assert "--keep-daily" in complete("kvbackup", "prune", "--keep")[0]
+    assert complete("kvbackup", "prune", "")[1] & 16  # directories
 
 
 def test_bash_script_registers_for_the_binary(path_dir):

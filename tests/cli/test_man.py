@@ -15,7 +15,8 @@ import subprocess
 import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-BINARIES = {"kvctl": os.environ["KVCTL_BIN"], "etcdd": os.environ["ETCDD_BIN"]}
+BINARIES = {"kvctl": os.environ["KVCTL_BIN"], "etcdd": os.environ["ETCDD_BIN"],
+            "kvbackup": os.environ["KVBACKUP_BIN"]}
 BUILD_DIR = os.environ.get("ETCDD_BUILD_DIR")
 
 

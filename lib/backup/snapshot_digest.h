@@ -1,0 +1,72 @@
+// SHA-256 (OpenSSL EVP) and the check of an etcd snapshot's SHA-256 trailer.
+//
+// etcd's Maintenance.Snapshot streams the backend's bbolt file, then one
+// more message holding the SHA-256 of everything before it; `etcdctl snapshot
+// save` writes all of it, so a saved snapshot is the bbolt file followed by
+// its 32-byte digest (the file size modulo 512 is 32, which is how etcd's
+// restore tells that a digest is there). TrailerCheck verifies that trailer
+// over a byte stream fed in pieces of any size: message boundaries carry no
+// meaning, which keeps it right for etcd and etcdd alike.
+//
+// Thread-safety: none; one object per stream.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "base/status.h"
+
+struct evp_md_ctx_st;
+
+namespace etcdd::backup {
+
+inline constexpr size_t kSha256Size = 32;
+
+// Incremental SHA-256.
+class Sha256 {
+ public:
+  Sha256();
+  ~Sha256();
+  Sha256(const Sha256&) = delete;
+  Sha256& operator=(const Sha256&) = delete;
+
+  void Update(std::string_view data);
+  // The digest of everything Update was given; the object is spent after it.
+  std::array<uint8_t, kSha256Size> Final();
+
+ private:
+  evp_md_ctx_st* ctx_;
+};
+
+// 64 lower-case hex digits.
+std::string HexDigest(const std::array<uint8_t, kSha256Size>& digest);
+
+// Feeds a snapshot stream (bbolt bytes then their SHA-256) and checks the
+// trailer at the end.
+class TrailerCheck {
+ public:
+  // Adds the next bytes of the stream.
+  void Update(std::string_view data);
+  // Bytes fed so far, trailer included.
+  uint64_t bytes() const { return bytes_; }
+  // Checks that the last 32 bytes are the SHA-256 of the bytes before them.
+  // Errors: DataLoss "snapshot stream too short for a sha256 trailer"
+  // (fewer than 33 bytes) or "sha256 mismatch: the snapshot is corrupt or
+  // incomplete". Call once, after the last Update.
+  Status Finish();
+  // The SHA-256 of the whole stream (trailer included), hex; valid after a
+  // successful Finish.
+  const std::string& whole_sha256() const { return whole_hex_; }
+
+ private:
+  Sha256 body_;       // all bytes but the last 32 seen so far
+  Sha256 whole_;      // every byte
+  std::string tail_;  // the last (up to) 32 bytes seen
+  uint64_t bytes_ = 0;
+  std::string whole_hex_;
+};
+
+}  // namespace etcdd::backup

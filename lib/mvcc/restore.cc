@@ -182,10 +182,11 @@ Status RestoreState(StoreState* s, int64_t* unfinished_compaction) {
   int64_t last_main = 1;
   RETURN_IF_ERROR(RestoreIndex(s, raw, &last_main));
   // Compaction may have removed the newest revisions (tombstones); the
-  // revision never goes below the compaction point.
-  s->current_rev = std::max(last_main, s->compact_rev.load());
-  *unfinished_compaction =
-      (scheduled > s->compact_rev.load() && scheduled <= s->current_rev.load()) ? scheduled : 0;
+  // revision never goes below the compaction point, nor below a scheduled
+  // one (etcdutl's restore --bump-revision schedules one above the last
+  // revision; Open then runs it).
+  s->current_rev = std::max({last_main, s->compact_rev.load(), scheduled});
+  *unfinished_compaction = scheduled > s->compact_rev.load() ? scheduled : 0;
   return Status::Ok();
 }
 

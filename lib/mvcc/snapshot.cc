@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <mutex>
 
+#include "mvcc/batch_txn.h"
 #include "mvcc/errors.h"
 #include "mvcc/snapshot_file.h"
 #include "mvcc/store_state.h"
@@ -75,44 +76,9 @@ Result<std::unique_ptr<StoreState>> OpenSnapshot(const std::string& path) {
   return snap;
 }
 
-// Dirty pages LMDB holds in memory until a write transaction commits: the
-// install copies this many bytes of entries per transaction, so memory stays
-// bounded whatever the snapshot's size (one transaction for 1 GiB held 1.1
-// GiB of heap).
-constexpr uint64_t kInstallBatchBytes = 16u << 20;
-
-// One write transaction of the install, committed every kInstallBatchBytes.
-class InstallTxn {
- public:
-  explicit InstallTxn(StoreState* s) : s_(s) {}
-  Status Begin() {
-    MDB_txn* raw = nullptr;
-    const int rc = mdb_txn_begin(s_->env.get(), nullptr, 0, &raw);
-    txn_.reset(raw);
-    return s_->Rc(rc, "mdb_txn_begin");
-  }
-  MDB_txn* get() const { return txn_.get(); }
-  // Counts `bytes` written; commits and begins the next transaction past
-  // the batch size.
-  Status Wrote(uint64_t bytes) {
-    batch_ += bytes;
-    if (batch_ < kInstallBatchBytes) return Status::Ok();
-    batch_ = 0;
-    RETURN_IF_ERROR(Commit());
-    return Begin();
-  }
-  Status Commit() { return s_->Rc(mdb_txn_commit(txn_.release()), "mdb_txn_commit"); }
-  Status Rc(int rc, std::string_view context) const { return s_->Rc(rc, context); }
-
- private:
-  StoreState* s_;
-  lmdb::TxnPtr txn_;
-  uint64_t batch_ = 0;
-};
-
 // Appends the entries of `src` (of `snap`, in read transaction `r`) to the
 // empty `dst`, in key order, through `w`.
-Status CopyDatabase(const StoreState& snap, MDB_txn* r, MDB_dbi src, InstallTxn* w, MDB_dbi dst) {
+Status CopyDatabase(const StoreState& snap, MDB_txn* r, MDB_dbi src, BatchTxn* w, MDB_dbi dst) {
   MDB_cursor* raw = nullptr;
   int rc = mdb_cursor_open(r, src, &raw);
   if (rc != MDB_SUCCESS) return SnapRc(snap, rc, "mdb_cursor_open");
@@ -152,7 +118,7 @@ Status CheckInstallFits(StoreState* s, const StoreState& snap) {
 // that started before keep their LMDB snapshot of the old pages). On disk:
 // first one transaction empties `key` and `server` and every `meta` entry
 // but the layout version, so the backend's consistent index reads 0; then
-// `key` and `server` are copied in transactions of kInstallBatchBytes; `meta`
+// `key` and `server` are copied in transactions of kBatchBytes; `meta`
 // (with the snapshot's consistent index) comes last. A crash before that
 // last commit leaves a backend at consistent index 0, which the server
 // installs the snapshot file into again at restart (the file is deleted only
@@ -164,7 +130,7 @@ Status InstallSnapshot(StoreState* s, StoreState* snap) {
   if (rc != MDB_SUCCESS) return SnapRc(*snap, rc, "mdb_txn_begin(read)");
   lmdb::TxnPtr r(raw);
   std::unique_lock lock(s->mu);
-  InstallTxn w(s);
+  BatchTxn w(s);
   RETURN_IF_ERROR(w.Begin());
   for (MDB_dbi dbi : {s->key_dbi, s->server_dbi, s->meta_dbi}) {
     rc = mdb_drop(w.get(), dbi, 0);

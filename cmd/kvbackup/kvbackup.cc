@@ -54,6 +54,7 @@ const std::vector<CommandEntry>& Commands() {
       {"save", AddSaveCommand},
       {"list", AddListCommand},
       {"prune", AddPruneCommand},
+      {"restore", AddRestoreCommand},
       {"version", AddVersionCommand},
       {"completion", AddCompletionCommand},
   };

@@ -83,6 +83,7 @@ const std::vector<CommandEntry>& Commands();
 void AddSaveCommand(CLI::App* app, Context* ctx);        // save
 void AddListCommand(CLI::App* app, Context* ctx);        // list
 void AddPruneCommand(CLI::App* app, Context* ctx);       // prune
+void AddRestoreCommand(CLI::App* app, Context* ctx);     // restore
 void AddVersionCommand(CLI::App* app, Context* ctx);     // version
 void AddCompletionCommand(CLI::App* app, Context* ctx);  // completion bash|zsh|fish
 

@@ -85,7 +85,7 @@ Result<std::unique_ptr<raft::RawNode>> EtcdServer::NewRaftNode(
   // member starts empty and receives the log from the leader.
   if (storage->LastIndex() == 0 && cfg_.initial_cluster_state == "new") {
     uint64_t unused;
-    serverpb::Members initial = InitialMembers(&unused);
+    serverpb::Members initial = InitialClusterMembers(cfg_.initial_cluster, cfg_.initial_cluster_token, &unused);
     std::vector<uint64_t> voters;
     std::vector<std::string> contexts;
     for (const auto& m : initial.members()) {
@@ -156,24 +156,9 @@ Applier::Hooks EtcdServer::ApplierHooks() {
   return hooks;
 }
 
-serverpb::Members EtcdServer::InitialMembers(uint64_t* cluster_id) const {
-  serverpb::Members members;
-  std::vector<uint64_t> ids;
-  for (const auto& [name, urls] : cfg_.initial_cluster) {
-    std::vector<std::string> peer_urls;
-    for (const auto& u : urls) peer_urls.push_back(u.ToString());
-    auto* m = members.add_members();
-    m->set_id(MemberId(peer_urls, cfg_.initial_cluster_token));
-    m->set_name(name);
-    for (const auto& u : peer_urls) m->add_peer_urls(u);
-    ids.push_back(m->id());
-  }
-  *cluster_id = ClusterId(ids);
-  return members;
-}
-
 Status EtcdServer::Bootstrap(std::unique_ptr<wal::Wal>* wal, serverpb::Members* members) {
-  *members = InitialMembers(&cluster_id_);
+  *members =
+      InitialClusterMembers(cfg_.initial_cluster, cfg_.initial_cluster_token, &cluster_id_);
   for (const auto& m : members->members()) {
     if (m.name() == cfg_.name) member_id_ = m.id();
   }

@@ -34,4 +34,21 @@ uint64_t ClusterId(std::vector<uint64_t> member_ids) {
   return FirstEightBytes(b);
 }
 
+serverpb::Members InitialClusterMembers(const std::map<std::string, std::vector<Url>>& initial_cluster,
+                                        const std::string& token, uint64_t* cluster_id) {
+  serverpb::Members members;
+  std::vector<uint64_t> ids;
+  for (const auto& [name, urls] : initial_cluster) {
+    std::vector<std::string> peer_urls;
+    for (const auto& u : urls) peer_urls.push_back(u.ToString());
+    auto* m = members.add_members();
+    m->set_id(MemberId(peer_urls, token));
+    m->set_name(name);
+    for (const auto& u : peer_urls) m->add_peer_urls(u);
+    ids.push_back(m->id());
+  }
+  *cluster_id = ClusterId(ids);
+  return members;
+}
+
 }  // namespace etcdd::server

@@ -88,8 +88,11 @@ class Leases {
   std::vector<int64_t> Expired(size_t limit);
   std::vector<lease::LeaseCheckpoint> DueCheckpoints();
 
- private:
+  // The backend meta key of lease `id`'s record: "lease/" and the id as 16
+  // lowercase hex digits (its two's complement for a negative id).
   static std::string RecordKey(int64_t id);
+
+ private:
   static Status PutRecord(mvcc::Store::WriteTxn& txn, const lease::LeaseRecord& r);
 
   mutable std::mutex mu_;

@@ -238,8 +238,6 @@ class EtcdServer {
   // belongs to another cluster than this data dir. Members that do not
   // answer are not a problem (a whole cluster restarts together).
   Status CheckSameCluster() const;
-  // The members of --initial-cluster with etcd's ids, and the cluster id.
-  serverpb::Members InitialMembers(uint64_t* cluster_id) const;
   // Brings the transport's peers in line with `members` (all but this one).
   void SyncPeers(const serverpb::Members& members);
   // Applier hook: the member list changed.

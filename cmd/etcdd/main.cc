@@ -30,6 +30,11 @@ int Fail(etcdd::Logger& log, const char* what, const etcdd::Status& s) {
   return 1;
 }
 
+bool SignalSeen(std::mutex& mu, const int& sig) {
+  std::lock_guard lock(mu);
+  return sig != 0;
+}
+
 int Run(const etcdd::DaemonFlags& f, etcdd::Logger& log) {
   auto cfg = f.server;
   // A member that can no longer persist or apply exits with status 1, as
@@ -81,7 +86,15 @@ int Run(const etcdd::DaemonFlags& f, etcdd::Logger& log) {
   std::promise<etcdd::Status> ready_promise;
   auto ready_future = ready_promise.get_future();
   std::thread waiter([&] {
-    ready_promise.set_value((*server)->WaitReady(std::chrono::milliseconds(60000)));
+    // As etcd waits on ReadyNotify, however long the member takes to catch
+    // up (receiving and installing a large backend can take minutes); a
+    // signal or a fatal error ends the wait.
+    etcdd::Status ready = (*server)->WaitReady(std::chrono::milliseconds(60000));
+    while (!ready.ok() && (*server)->FatalError().ok() && !SignalSeen(mu, sig)) {
+      log.Warn("member is not ready yet; still waiting", {{"error", ready.message()}});
+      ready = (*server)->WaitReady(std::chrono::milliseconds(60000));
+    }
+    ready_promise.set_value(ready);
     std::lock_guard lock(mu);
     cv.notify_all();
   });

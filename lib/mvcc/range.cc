@@ -137,8 +137,16 @@ Status FinishRange(const RangeRequest& req, int64_t count, const std::vector<Rev
   if (revs.empty()) return Status::Ok();
   auto* kvs = resp->mutable_kvs();
   kvs->Reserve(static_cast<int>(revs.size()));
+  // keys_only: values go as they are read (a range over the whole key space
+  // must not hold every value at once), unless the sort needs them.
+  const bool drop_values = req.keys_only() && req.sort_target() != RangeRequest::VALUE;
   for (const Revision& rev : revs) {
-    RETURN_IF_ERROR(FetchKeyValue(txn, key_dbi, rev, where, kvs->Add()));
+    KeyValue* kv = kvs->Add();
+    RETURN_IF_ERROR(FetchKeyValue(txn, key_dbi, rev, where, kv));
+    if (drop_values) {
+      kv->clear_value();
+      kv->mutable_value()->shrink_to_fit();
+    }
   }
   ApplyFilters(req, kvs);
   ApplySort(req, kvs);

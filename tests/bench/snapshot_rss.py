@@ -141,7 +141,11 @@ def main():
                 joiner.launch()
                 sampler.pids["joiner"] = joiner.proc.pid
                 joiner.wait_ready()
-                wait_until(lambda: caught_up(leader, joiner), 600, "joiner caught up")
+                try:
+                    wait_until(lambda: caught_up(leader, joiner), 600, "joiner caught up")
+                except AssertionError:
+                    print("".join(joiner.log[-40:]), file=sys.stderr)
+                    raise
             took = time.time() - started
             before["joiner"] = sampler.first["joiner"]
             report = {"size_mib": size // MIB, "transfer_s": round(took, 1)}

@@ -1,0 +1,254 @@
+#include "server/etcd_schema.h"
+
+#include <nlohmann/json.hpp>
+
+#include "base/go_text.h"
+#include "mvcc/revision.h"
+
+namespace etcdd::server::etcd_schema {
+
+namespace {
+
+using Json = nlohmann::json;
+
+// Go's encoding/json string encoding (HTML-safe): \" \\ \n \r \t, other
+// control bytes and < > & as \u00XX, U+2028/U+2029 escaped, invalid UTF-8
+// as \ufffd.
+void AppendGoJsonString(std::string_view s, std::string* out) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  out->push_back('"');
+  for (size_t i = 0; i < s.size();) {
+    const unsigned char c = s[i];
+    if (c < 0x80) {
+      if (c == '"' || c == '\\') {
+        out->push_back('\\');
+        out->push_back(static_cast<char>(c));
+      } else if (c == '\n') {
+        out->append("\\n");
+      } else if (c == '\r') {
+        out->append("\\r");
+      } else if (c == '\t') {
+        out->append("\\t");
+      } else if (c < 0x20 || c == '<' || c == '>' || c == '&') {
+        out->append("\\u00");
+        out->push_back(kHex[c >> 4]);
+        out->push_back(kHex[c & 0xF]);
+      } else {
+        out->push_back(static_cast<char>(c));
+      }
+      ++i;
+      continue;
+    }
+    const DecodedRune r = DecodeUtf8(s, i);
+    if (!r.valid) {
+      out->append("\\ufffd");
+    } else if (r.rune == 0x2028 || r.rune == 0x2029) {
+      out->append(r.rune == 0x2028 ? "\\u2028" : "\\u2029");
+    } else {
+      out->append(s.substr(i, r.size));
+    }
+    i += r.size;
+  }
+  out->push_back('"');
+}
+
+void AppendStringArray(const google::protobuf::RepeatedPtrField<std::string>& v, std::string* out) {
+  if (v.empty()) {
+    out->append("null");  // a nil Go slice
+    return;
+  }
+  out->push_back('[');
+  for (int i = 0; i < v.size(); ++i) {
+    if (i > 0) out->push_back(',');
+    AppendGoJsonString(v[i], out);
+  }
+  out->push_back(']');
+}
+
+void AppendUintArray(const google::protobuf::RepeatedField<uint64_t>& v, std::string* out) {
+  out->push_back('[');
+  for (int i = 0; i < v.size(); ++i) {
+    if (i > 0) out->push_back(',');
+    out->append(std::to_string(v[i]));
+  }
+  out->push_back(']');
+}
+
+Result<Json> ParseObject(std::string_view text, const char* what) {
+  Json j = Json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded() || !j.is_object()) {
+    return Status::InvalidArgument(std::string(what) + ": not a JSON object");
+  }
+  return j;
+}
+
+// Copies the JSON array of strings j[name] (absent or null: nothing) into
+// `out`. Errors: InvalidArgument for another type.
+Status GetStrings(const Json& j, const char* name,
+                  google::protobuf::RepeatedPtrField<std::string>* out) {
+  auto it = j.find(name);
+  if (it == j.end() || it->is_null()) return Status::Ok();
+  if (!it->is_array()) return Status::InvalidArgument(std::string(name) + " is not an array");
+  for (const Json& e : *it) {
+    if (!e.is_string()) return Status::InvalidArgument(std::string(name) + " holds a non-string");
+    out->Add(e.get<std::string>());
+  }
+  return Status::Ok();
+}
+
+Status GetUints(const Json& j, const char* name, google::protobuf::RepeatedField<uint64_t>* out) {
+  auto it = j.find(name);
+  if (it == j.end() || it->is_null()) return Status::Ok();
+  if (!it->is_array()) return Status::InvalidArgument(std::string(name) + " is not an array");
+  for (const Json& e : *it) {
+    if (!e.is_number_unsigned()) {
+      return Status::InvalidArgument(std::string(name) + " holds a non-integer");
+    }
+    out->Add(e.get<uint64_t>());
+  }
+  return Status::Ok();
+}
+
+// j[name] as a bool (absent or null: false). Errors: InvalidArgument.
+Result<bool> GetBool(const Json& j, const char* name) {
+  auto it = j.find(name);
+  if (it == j.end() || it->is_null()) return false;
+  if (!it->is_boolean()) return Status::InvalidArgument(std::string(name) + " is not a bool");
+  return it->get<bool>();
+}
+
+}  // namespace
+
+bool HashIgnores(std::string_view bucket, std::string_view key) {
+  return bucket == kMetaBucket && (key == kConsistentIndexKey || key == kTermKey);
+}
+
+std::string EncodeUint64(uint64_t v) {
+  std::string b(8, '\0');
+  mvcc::PutBigEndian64(v, b.data());
+  return b;
+}
+
+Result<uint64_t> DecodeUint64(std::string_view b) {
+  if (b.size() != 8) return Status::InvalidArgument("not an 8-byte big-endian integer");
+  return mvcc::GetBigEndian64(b.data());
+}
+
+std::string EncodeCompactRevision(int64_t main) {
+  return std::string(mvcc::RevKey({main, 0}, false).view());
+}
+
+Result<int64_t> DecodeCompactRevision(std::string_view b) {
+  mvcc::Revision rev;
+  bool tombstone = false;
+  if (!mvcc::DecodeRevKey(b, &rev, &tombstone) || tombstone) {
+    return Status::InvalidArgument("not a 17-byte revision");
+  }
+  return rev.main;
+}
+
+std::string EncodeAuthEnabled(bool enabled) { return std::string(1, enabled ? '\x01' : '\x00'); }
+
+bool DecodeAuthEnabled(std::string_view b) { return b == std::string_view("\x01", 1); }
+
+std::string MemberKey(uint64_t id) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string s;
+  do {
+    s.insert(s.begin(), kHex[id & 0xF]);
+    id >>= 4;
+  } while (id != 0);
+  return s;
+}
+
+Result<uint64_t> DecodeMemberKey(std::string_view key) {
+  auto id = ParseGoUint64(key, 16);
+  if (!id.ok()) return Status::InvalidArgument("member key: " + id.status().message());
+  return id.value();
+}
+
+std::string EncodeMember(const serverpb::Member& m) {
+  std::string out = "{\"id\":" + std::to_string(m.id()) + ",\"peerURLs\":";
+  AppendStringArray(m.peer_urls(), &out);
+  if (m.is_learner()) out.append(",\"isLearner\":true");
+  if (!m.name().empty()) {
+    out.append(",\"name\":");
+    AppendGoJsonString(m.name(), &out);
+  }
+  if (!m.client_urls().empty()) {
+    out.append(",\"clientURLs\":");
+    AppendStringArray(m.client_urls(), &out);
+  }
+  out.push_back('}');
+  return out;
+}
+
+Result<serverpb::Member> DecodeMember(std::string_view json) {
+  ASSIGN_OR_RETURN(Json j, ParseObject(json, "member"));
+  serverpb::Member m;
+  auto id = j.find("id");
+  if (id == j.end() || !id->is_number_unsigned()) {
+    return Status::InvalidArgument("member: id missing or not an unsigned integer");
+  }
+  m.set_id(id->get<uint64_t>());
+  RETURN_IF_ERROR(GetStrings(j, "peerURLs", m.mutable_peer_urls()));
+  RETURN_IF_ERROR(GetStrings(j, "clientURLs", m.mutable_client_urls()));
+  ASSIGN_OR_RETURN(bool learner, GetBool(j, "isLearner"));
+  m.set_is_learner(learner);
+  auto name = j.find("name");
+  if (name != j.end() && !name->is_null()) {
+    if (!name->is_string()) return Status::InvalidArgument("member: name is not a string");
+    m.set_name(name->get<std::string>());
+  }
+  return m;
+}
+
+std::string LeaseKey(int64_t id) { return EncodeUint64(static_cast<uint64_t>(id)); }
+
+Result<int64_t> DecodeLeaseKey(std::string_view key) {
+  ASSIGN_OR_RETURN(uint64_t id, DecodeUint64(key));
+  return static_cast<int64_t>(id);
+}
+
+std::string EncodeLease(const serverpb::LeaseRecord& lease) { return lease.SerializeAsString(); }
+
+Result<serverpb::LeaseRecord> DecodeLease(std::string_view b) {
+  serverpb::LeaseRecord r;
+  if (!r.ParseFromArray(b.data(), static_cast<int>(b.size()))) {
+    return Status::InvalidArgument("lease: not a leasepb.Lease");
+  }
+  return r;
+}
+
+std::string EncodeConfState(const raftpb::ConfState& cs) {
+  std::string out = "{";
+  if (!cs.voters().empty()) {
+    out.append("\"voters\":");
+    AppendUintArray(cs.voters(), &out);
+    out.push_back(',');
+  }
+  if (!cs.learners().empty()) {
+    out.append("\"learners\":");
+    AppendUintArray(cs.learners(), &out);
+    out.push_back(',');
+  }
+  out.append("\"auto_leave\":false}");
+  return out;
+}
+
+Result<raftpb::ConfState> DecodeConfState(std::string_view json) {
+  ASSIGN_OR_RETURN(Json j, ParseObject(json, "confState"));
+  raftpb::ConfState cs;
+  RETURN_IF_ERROR(GetUints(j, "voters", cs.mutable_voters()));
+  RETURN_IF_ERROR(GetUints(j, "learners", cs.mutable_learners()));
+  google::protobuf::RepeatedField<uint64_t> outgoing, next;
+  RETURN_IF_ERROR(GetUints(j, "voters_outgoing", &outgoing));
+  RETURN_IF_ERROR(GetUints(j, "learners_next", &next));
+  ASSIGN_OR_RETURN(bool auto_leave, GetBool(j, "auto_leave"));
+  if (!outgoing.empty() || !next.empty() || auto_leave) {
+    return Status::InvalidArgument("confState: joint configurations are not supported");
+  }
+  return cs;
+}
+
+}  // namespace etcdd::server::etcd_schema

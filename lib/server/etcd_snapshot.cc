@@ -2,6 +2,7 @@
 
 #include <openssl/evp.h>
 
+#include <filesystem>
 #include <map>
 #include <memory>
 
@@ -198,6 +199,11 @@ Result<EtcdSnapshotInfo> WriteEtcdSnapshot(const mvcc::RawView& view, const std:
   RETURN_IF_ERROR(file->WriteAt(sink.info().db_bytes, digest));
   RETURN_IF_ERROR(file->Sync());
   return sink.info();
+}
+
+ExportedEtcdSnapshot::~ExportedEtcdSnapshot() {
+  std::error_code ec;
+  std::filesystem::remove(path_, ec);
 }
 
 Result<uint32_t> EtcdBackendHash(const mvcc::RawView& view) {

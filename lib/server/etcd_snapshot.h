@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "base/env.h"
 #include "base/status.h"
@@ -69,6 +70,25 @@ struct EtcdSnapshotInfo {
 // Errors: EmitEtcdBuckets's; IOError naming the file.
 Result<EtcdSnapshotInfo> WriteEtcdSnapshot(const mvcc::RawView& view, const std::string& path,
                                            Env& env = *Env::Default());
+
+// A file WriteEtcdSnapshot wrote for one client; removed (unlink, errors
+// ignored) when this object is destroyed, however the call ended.
+class ExportedEtcdSnapshot {
+ public:
+  explicit ExportedEtcdSnapshot(std::string path) : path_(std::move(path)) {}
+  ~ExportedEtcdSnapshot();
+  ExportedEtcdSnapshot(const ExportedEtcdSnapshot&) = delete;
+  ExportedEtcdSnapshot& operator=(const ExportedEtcdSnapshot&) = delete;
+
+  const std::string& path() const { return path_; }
+  // What was written (set by the writer once the file is complete).
+  const EtcdSnapshotInfo& info() const { return info_; }
+  EtcdSnapshotInfo& info() { return info_; }
+
+ private:
+  std::string path_;
+  EtcdSnapshotInfo info_;
+};
 
 // etcd's backend hash (mvcc/backend/backend.go Hash with mvcc DefaultIgnores,
 // what Maintenance.Hash returns): CRC-32C (Castagnoli) over every bucket of

@@ -25,6 +25,7 @@ using Entries = std::map<std::string, std::string, std::less<>>;
 constexpr uint64_t kBboltTxid = 1;
 constexpr size_t kReadChunkBytes = 1 << 20;
 constexpr size_t kSha256Bytes = 32;
+constexpr uint64_t kCancelPollEntries = 4096;
 
 Status EmitBucket(EtcdBucketSink& sink, std::string_view name, const Entries& entries) {
   RETURN_IF_ERROR(sink.BeginBucket(name));
@@ -97,13 +98,16 @@ Status EmitKeys(const mvcc::RawView& view, EtcdBucketSink& sink) {
 // reports.
 class BboltSink final : public EtcdBucketSink {
  public:
-  explicit BboltSink(snap::BboltWriter& w) : w_(w) {}
+  BboltSink(snap::BboltWriter& w, const std::function<bool()>& cancelled)
+      : w_(w), cancelled_(cancelled) {}
   Status BeginBucket(std::string_view name) override {
     in_key_bucket_ = name == es::kKeyBucket;
     return w_.BeginBucket(name);
   }
   Status Put(std::string_view key, std::string_view value) override {
-    ++info_.total_keys;
+    if (++info_.total_keys % kCancelPollEntries == 0 && cancelled_ && cancelled_()) {
+      return Status(Code::kCancelled, "context canceled");
+    }
     if (in_key_bucket_ && key.size() >= 8) {
       info_.revision = static_cast<int64_t>(mvcc::GetBigEndian64(key.data()));
     }
@@ -114,6 +118,7 @@ class BboltSink final : public EtcdBucketSink {
 
  private:
   snap::BboltWriter& w_;
+  const std::function<bool()>& cancelled_;
   bool in_key_bucket_ = false;
   EtcdSnapshotInfo info_;
 };
@@ -188,9 +193,9 @@ Status EmitEtcdBuckets(const mvcc::RawView& view, EtcdBucketSink& sink) {
 }
 
 Result<EtcdSnapshotInfo> WriteEtcdSnapshot(const mvcc::RawView& view, const std::string& path,
-                                           Env& env) {
+                                           Env& env, const std::function<bool()>& cancelled) {
   ASSIGN_OR_RETURN(auto writer, snap::BboltWriter::Create(path, env));
-  BboltSink sink(*writer);
+  BboltSink sink(*writer, cancelled);
   RETURN_IF_ERROR(EmitEtcdBuckets(view, sink));
   ASSIGN_OR_RETURN(sink.info().db_bytes, writer->Finish(kBboltTxid));
   writer.reset();

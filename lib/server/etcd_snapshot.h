@@ -15,6 +15,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -66,10 +67,13 @@ struct EtcdSnapshotInfo {
 // (clientv3/snapshot/v3_snapshot.go; the digest is what etcd's
 // maintenance.go Snapshot sends last). The file is fsynced. Memory: bounded
 // by the bbolt writer's pages and a 1 MiB read buffer, whatever the size.
-// On error the file is incomplete; the caller removes it.
-// Errors: EmitEtcdBuckets's; IOError naming the file.
+// `cancelled` (may be empty) is polled every 4096 entries: once it returns
+// true the write stops with Cancelled (a client that went away). On error
+// the file is incomplete; the caller removes it.
+// Errors: EmitEtcdBuckets's; Cancelled; IOError naming the file.
 Result<EtcdSnapshotInfo> WriteEtcdSnapshot(const mvcc::RawView& view, const std::string& path,
-                                           Env& env = *Env::Default());
+                                           Env& env = *Env::Default(),
+                                           const std::function<bool()>& cancelled = {});
 
 // A file WriteEtcdSnapshot wrote for one client; removed (unlink, errors
 // ignored) when this object is destroyed, however the call ended.

@@ -149,7 +149,10 @@ class EtcdServer {
   // meanwhile (one LMDB read view). Served by followers too, as etcd does.
   // Errors: IOError naming the file, Corruption of a server record; the
   // file is removed.
-  Result<std::unique_ptr<ExportedEtcdSnapshot>> ExportEtcdSnapshot();
+  // `cancelled` (may be empty) is polled while the file is written; when it
+  // returns true the export stops with Cancelled.
+  Result<std::unique_ptr<ExportedEtcdSnapshot>> ExportEtcdSnapshot(
+      const std::function<bool()>& cancelled = {});
   // Maintenance.Hash: etcd's backend hash (EtcdBackendHash) of the backend
   // as of now; header.revision is the revision of that state (etcd: the
   // store's current revision), the other header fields FillHeader's.

@@ -5,7 +5,8 @@
 
 namespace etcdd::server {
 
-Result<std::unique_ptr<ExportedEtcdSnapshot>> EtcdServer::ExportEtcdSnapshot() {
+Result<std::unique_ptr<ExportedEtcdSnapshot>> EtcdServer::ExportEtcdSnapshot(
+    const std::function<bool()>& cancelled) {
   RETURN_IF_ERROR(snap_dir_.Create());
   const std::string path = snap_dir_.ExportPath(next_export_.fetch_add(1));
   // Owns the file from here on, so that any error below removes it.
@@ -13,12 +14,13 @@ Result<std::unique_ptr<ExportedEtcdSnapshot>> EtcdServer::ExportEtcdSnapshot() {
   {
     ASSIGN_OR_RETURN(auto view, store_->OpenRawView());
     // The LMDB snapshot is released before the (long) streaming.
-    ASSIGN_OR_RETURN(file->info(), WriteEtcdSnapshot(*view, path, cfg_.FileEnv()));
+    ASSIGN_OR_RETURN(file->info(), WriteEtcdSnapshot(*view, path, cfg_.FileEnv(), cancelled));
   }
   const EtcdSnapshotInfo& info = file->info();
-  logger_.Info("wrote etcd snapshot for a client", {{"path", path},
-                                                    {"total-bytes", std::to_string(info.db_bytes)},
-                                                    {"revision", std::to_string(info.revision)}});
+  logger_.Info("sending database snapshot to client",
+               {{"path", path},
+                {"total-bytes", std::to_string(info.db_bytes)},
+                {"revision", std::to_string(info.revision)}});
   return file;
 }
 

@@ -214,5 +214,19 @@ TEST_F(EtcdSnapshotTest, WritesContinueDuringTheCopy) {
   EXPECT_EQ(store_->CurrentRevision(), rev + 1);
 }
 
+TEST_F(EtcdSnapshotTest, CancelStopsTheWrite) {
+  auto txn = store_->BeginWrite().value();
+  for (int i = 0; i < 5000; ++i) ASSERT_TRUE(txn->Put(PutReq("k" + std::to_string(i), "v")).ok());
+  ASSERT_TRUE(txn->Commit().ok());
+  auto view = store_->OpenRawView().value();
+  int polls = 0;
+  auto info = WriteEtcdSnapshot(*view, dir_ + "/export.snap.db", *Env::Default(), [&] {
+    ++polls;
+    return true;
+  });
+  EXPECT_EQ(info.status().code(), Code::kCancelled);
+  EXPECT_EQ(polls, 1);
+}
+
 }  // namespace
 }  // namespace etcdd::server

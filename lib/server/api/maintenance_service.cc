@@ -76,7 +76,8 @@ class MaintenanceService final : public pb::Maintenance::Service {
   grpc::Status Snapshot(grpc::ServerContext* ctx, const pb::SnapshotRequest*,
                         grpc::ServerWriter<pb::SnapshotResponse>* writer) override {
     ADMIT(ctx, false);
-    auto file = s_.ExportEtcdSnapshot();  // removed when `file` goes
+    // The file is removed when `file` goes.
+    auto file = s_.ExportEtcdSnapshot([ctx] { return ctx->IsCancelled(); });
     if (!file.ok()) return ToGrpcStatus(file.status());
     return StreamSnapshot(*ctx, *file.value(), *writer);
   }

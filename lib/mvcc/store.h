@@ -47,6 +47,7 @@
 #include "base/env.h"
 #include "base/status.h"
 #include "etcdserverpb/rpc.pb.h"
+#include "mvcc/raw_view.h"
 #include "mvccpb/kv.pb.h"
 
 namespace etcdd::mvcc {
@@ -147,6 +148,12 @@ class Store {
   Result<std::optional<std::string>> GetMeta(std::string_view key) const;
   // All server metadata whose key starts with `prefix`, in key order.
   Result<std::vector<std::pair<std::string, std::string>>> ListMeta(std::string_view prefix) const;
+
+  // A read-only view of the raw databases (raw_view.h), all read from one
+  // LMDB read transaction taken now: the latest committed state. Errors:
+  // Unavailable when LMDB's reader table is full; IOError, Corruption.
+  // Thread-safe.
+  Result<std::unique_ptr<RawView>> OpenRawView() const;
 
   // Flushes committed transactions to disk (fdatasync), then tells
   // Options::env (if set). Errors: IOError.

@@ -11,8 +11,6 @@ namespace pb = etcdserverpb;
 
 namespace {
 
-constexpr char kLeaseMetaPrefix[] = "lease/";
-
 lease::TimePoint Now() { return lease::Clock::now(); }
 
 }  // namespace

@@ -30,6 +30,9 @@
 
 namespace etcdd::server {
 
+// Prefix of the lease records' keys in the backend's server metadata.
+inline constexpr char kLeaseMetaPrefix[] = "lease/";
+
 class Leases {
  public:
   explicit Leases(lease::LessorOptions options);

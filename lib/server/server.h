@@ -29,6 +29,7 @@
 #include "mvcc/store.h"
 #include "server/applier.h"
 #include "server/config.h"
+#include "server/etcd_snapshot.h"
 #include "server/fatal.h"
 #include "server/leases.h"
 #include "server/raft_node.h"
@@ -140,6 +141,23 @@ class EtcdServer {
   Result<etcdserverpb::HashKVResponse> HashKV(int64_t revision) const;
   // Cluster.MemberList.
   etcdserverpb::MemberListResponse MemberList() const;
+  // Maintenance.Snapshot's file: etcd's snapshot format (bbolt + SHA-256,
+  // etcd_snapshot.h) of the backend as of now, written to
+  // "member/snap/export-<n>.snap.db" (n numbers the exports of this
+  // process; leftovers are removed at start). The caller streams it; the
+  // file is removed when the returned object is destroyed. Writes continue
+  // meanwhile (one LMDB read view). Served by followers too, as etcd does.
+  // Errors: IOError naming the file, Corruption of a server record; the
+  // file is removed.
+  // `cancelled` (may be empty) is polled while the file is written; when it
+  // returns true the export stops with Cancelled.
+  Result<std::unique_ptr<ExportedEtcdSnapshot>> ExportEtcdSnapshot(
+      const std::function<bool()>& cancelled = {});
+  // Maintenance.Hash: etcd's backend hash (EtcdBackendHash) of the backend
+  // as of now; header.revision is the revision of that state (etcd: the
+  // store's current revision), the other header fields FillHeader's.
+  // Errors: IOError, Corruption.
+  Result<etcdserverpb::HashResponse> BackendHash() const;
 
   // Cluster membership changes, proposed through Raft; each returns once the
   // change is applied here, with the member list after it. Errors are
@@ -363,6 +381,7 @@ class EtcdServer {
   uint64_t member_id_ = 0;
   uint64_t cluster_id_ = 0;
   std::atomic<uint64_t> next_request_id_{0};
+  std::atomic<uint64_t> next_export_{0};  // numbers ExportEtcdSnapshot's files
   WaitRegistry<ApplyResult> waiters_;
   // Destruction order matters: the loops stop before the store closes, and
   // the store (which asks whether leases exist) closes before the leases.

@@ -23,6 +23,10 @@ std::string SnapshotDir::SendPath(uint64_t peer_id, uint64_t seq) const {
   return dir_ + "/send-" + IdToHex(peer_id) + "-" + std::to_string(seq) + ".snap.db";
 }
 
+std::string SnapshotDir::ExportPath(uint64_t seq) const {
+  return dir_ + "/export-" + std::to_string(seq) + ".snap.db";
+}
+
 namespace {
 
 // The index of "<16 hex digits><suffix>", or nullopt for any other name.
@@ -48,7 +52,8 @@ void SnapshotDir::RemoveStale(uint64_t backend_index, Logger& logger) const {
   for (const auto& e : std::filesystem::directory_iterator(dir_, ec)) {
     const std::string name = e.path().filename().string();
     const auto received = IndexOf(name, ".snap.db");
-    const bool stale = name.rfind("send-", 0) == 0 ||  // a copy being sent when we stopped
+    const bool stale = name.rfind("send-", 0) == 0 ||    // a copy being sent when we stopped
+                       name.rfind("export-", 0) == 0 ||  // a client's Maintenance.Snapshot
                        IndexOf(name, ".snap.db.part").has_value() ||  // an unfinished reception
                        (received && *received <= backend_index);      // installed or superseded
     if (!stale) continue;

@@ -10,7 +10,10 @@
 //   "send-<peer id>-<n>.snap.db"  a backend copy being streamed to that
 //                              peer (n numbers the transfers, so that two in
 //                              flight to one peer never share a file);
-//                              removed when the transfer ends.
+//                              removed when the transfer ends;
+//   "export-<n>.snap.db"       a file in etcd's snapshot format being
+//                              streamed to a client (Maintenance.Snapshot);
+//                              removed when the call ends.
 // Files being received carry a ".part" suffix until they are complete,
 // fsynced and renamed (FileSink).
 //
@@ -38,8 +41,10 @@ class SnapshotDir {
   std::string ReceivedPath(uint64_t index) const;
   // "<dir>/send-<peer id in hex>-<seq>.snap.db".
   std::string SendPath(uint64_t peer_id, uint64_t seq) const;
+  // "<dir>/export-<seq>.snap.db".
+  std::string ExportPath(uint64_t seq) const;
   // Deletes the files no restart needs and logs each: copies left by an
-  // interrupted send, unfinished ".part" receptions, and received snapshots
+  // interrupted send or client export, unfinished ".part" receptions, and received snapshots
   // at or below `backend_index` (installed or superseded). A missing
   // directory is not an error; failures to delete are logged and skipped.
   void RemoveStale(uint64_t backend_index, Logger& logger) const;

@@ -1,7 +1,6 @@
 """`kvbackup save`, `list` and `prune` as operators run them, against real
-etcd 3.4 (/usr/bin/etcd, which serves Maintenance.Snapshot; etcdd answers
-UNIMPLEMENTED until its Snapshot RPC lands, and these tests will then run
-against it with KVBACKUP_SERVER_BIN=<etcdd>).
+etcd 3.4 (/usr/bin/etcd), and against etcdd with KVBACKUP_SERVER_BIN=<etcdd>
+(ctest backup_kvbackup_etcdd).
 
 What is checked: the bare file is byte-for-byte what `etcdctl snapshot save`
 would store (etcdctl reads it back); archives hold snapshot.db and a manifest

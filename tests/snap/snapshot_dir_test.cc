@@ -15,6 +15,7 @@ TEST(SnapshotDir, NamesFiles) {
   SnapshotDir d("/data/member/snap");
   EXPECT_EQ(d.ReceivedPath(0x2a), "/data/member/snap/000000000000002a.snap.db");
   EXPECT_EQ(d.SendPath(0x8e9e05c52164694d, 3), "/data/member/snap/send-8e9e05c52164694d-3.snap.db");
+  EXPECT_EQ(d.ExportPath(4), "/data/member/snap/export-4.snap.db");
 }
 
 TEST(SnapshotDir, RemovesWhatNoRestartNeeds) {
@@ -28,6 +29,7 @@ TEST(SnapshotDir, RemovesWhatNoRestartNeeds) {
       "0000000000000030.snap.db",       // received, not yet installed: kept
       "0000000000000040.snap.db.part",  // an unfinished reception
       "send-1a-2.snap.db",              // a copy being sent when the member stopped
+      "export-7.snap.db",               // a client's Maintenance.Snapshot, idem
       "notes.txt",                      // not ours: kept
   };
   for (const auto& n : names) ASSERT_TRUE(WriteFileAtomic(d.dir() + "/" + n, "x").ok());

@@ -1,10 +1,15 @@
 // etcd's Maintenance service (etcdserver/api/v3rpc/maintenance.go): Status,
-// HashKV and MoveLeader; the other methods answer UNIMPLEMENTED until built.
+// Hash, HashKV, Snapshot and MoveLeader; the other methods answer
+// UNIMPLEMENTED until built.
 #include <grpcpp/grpcpp.h>
 
+#include <algorithm>
+
+#include "base/grpc_status.h"
 #include "etcdserverpb/rpc.grpc.pb.h"
 #include "server/api/service_util.h"
 #include "server/api/services.h"
+#include "snap/file_stream.h"
 
 namespace etcdd::server {
 
@@ -14,6 +19,44 @@ namespace pb = etcdserverpb;
 using api_internal::Deadline;
 using api_internal::Reply;
 
+// etcd's snapshotSendBufferSize: the bbolt bytes go out in pieces this size.
+constexpr uint64_t kSnapshotSendBufferBytes = 32 * 1024;
+constexpr size_t kSha256Bytes = 32;
+
+grpc::Status Cancelled() { return grpc::Status(grpc::StatusCode::CANCELLED, "context canceled"); }
+
+// Streams `file` as etcd's maintenance.go Snapshot does: the bbolt part in
+// 32 KiB pieces, each with remaining_bytes = bbolt bytes not yet sent after
+// it (so the last piece says 0), then one message holding the SHA-256 of
+// those bytes, remaining_bytes 0. Stops when the client goes away.
+grpc::Status StreamSnapshot(grpc::ServerContext& ctx, const ExportedEtcdSnapshot& file,
+                            grpc::ServerWriter<pb::SnapshotResponse>& writer) {
+  auto src = snap::FileSource::Open(file.path());
+  if (!src.ok()) return ToGrpcStatus(src.status());
+  const uint64_t total = file.info().db_bytes;
+  if (src.value().size() != total + kSha256Bytes) {
+    return grpc::Status(grpc::StatusCode::INTERNAL, file.path() + ": unexpected size");
+  }
+  pb::SnapshotResponse resp;
+  for (uint64_t sent = 0; sent < total;) {
+    if (ctx.IsCancelled()) return Cancelled();
+    const uint64_t want = std::min(kSnapshotSendBufferBytes, total - sent);
+    if (Status s = src.value().Next(want, resp.mutable_blob()); !s.ok()) return ToGrpcStatus(s);
+    if (resp.blob().size() != want) {
+      return grpc::Status(grpc::StatusCode::DATA_LOSS, file.path() + ": short read");
+    }
+    sent += want;
+    resp.set_remaining_bytes(total - sent);
+    if (!writer.Write(resp)) return Cancelled();
+  }
+  if (Status s = src.value().Next(kSha256Bytes, resp.mutable_blob()); !s.ok()) {
+    return ToGrpcStatus(s);
+  }
+  resp.set_remaining_bytes(0);
+  if (!writer.Write(resp)) return Cancelled();
+  return grpc::Status::OK;
+}
+
 class MaintenanceService final : public pb::Maintenance::Service {
  public:
   explicit MaintenanceService(EtcdServer& s) : s_(s) {}
@@ -22,6 +65,21 @@ class MaintenanceService final : public pb::Maintenance::Service {
     ADMIT(ctx, true);
     *resp = s_.MaintenanceStatus();
     return grpc::Status::OK;
+  }
+  grpc::Status Hash(grpc::ServerContext* ctx, const pb::HashRequest*,
+                    pb::HashResponse* resp) override {
+    ADMIT(ctx, false);
+    return Reply(s_.BackendHash(), resp);
+  }
+  // A learner refuses it: etcd's stream interceptor serves no stream to a
+  // learner. Followers serve it from their own backend, as etcd does.
+  grpc::Status Snapshot(grpc::ServerContext* ctx, const pb::SnapshotRequest*,
+                        grpc::ServerWriter<pb::SnapshotResponse>* writer) override {
+    ADMIT(ctx, false);
+    // The file is removed when `file` goes.
+    auto file = s_.ExportEtcdSnapshot([ctx] { return ctx->IsCancelled(); });
+    if (!file.ok()) return ToGrpcStatus(file.status());
+    return StreamSnapshot(*ctx, *file.value(), *writer);
   }
   grpc::Status HashKV(grpc::ServerContext* ctx, const pb::HashKVRequest* req,
                       pb::HashKVResponse* resp) override {

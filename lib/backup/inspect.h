@@ -116,8 +116,11 @@ struct VerifyReport {
 //             compared with manifest->hash_kv when the manifest's revision
 //             and compact revision are the file's (otherwise computed and
 //             reported, not compared);
-//   manifest  snapshot_size, sha256, revision and key_count (live keys at
-//             the revision) against the file (skipped without a manifest).
+//   manifest  snapshot_size and sha256 against the file; the revision no
+//             later than the file's (a save records the Status taken just
+//             before the snapshot, earlier when writes came in between) and,
+//             when equal, key_count against the live keys (skipped without
+//             a manifest).
 // Checks after a failed "bbolt" are skipped (the tree cannot be walked).
 // `name` (default `path`) names the file in the report. Errors (no report):
 // NotFound and IOError for a file that cannot be read at all.

@@ -54,6 +54,8 @@ const std::vector<CommandEntry>& Commands() {
       {"save", AddSaveCommand},
       {"list", AddListCommand},
       {"prune", AddPruneCommand},
+      {"status", AddStatusCommand},
+      {"verify", AddVerifyCommand},
       {"restore", AddRestoreCommand},
       {"version", AddVersionCommand},
       {"completion", AddCompletionCommand},
@@ -127,7 +129,9 @@ cli::ExitOr<std::optional<std::array<uint8_t, 32>>> LoadKeyFlag(const std::strin
 
 int RunKvbackup(std::vector<std::string> args, cli::Environment env, Io io) {
   Context ctx(std::move(env), io);
-  CLI::App app("Backups of an etcd or etcdd cluster: save, list and prune snapshots.", "kvbackup");
+  CLI::App app(
+      "Backups of an etcd or etcdd cluster: save, list, prune, status and verify snapshots.",
+      "kvbackup");
   BuildCommandTree(&app, &ctx);
   if (auto code = cli::RunHiddenEntryPoint(DescribeKvbackup(app), args, io.out)) return *code;
   std::vector<std::string> reversed(args.rbegin(), args.rend() - (args.empty() ? 0 : 1));

@@ -1,9 +1,10 @@
-// kvbackup: backups of an etcd or etcdd cluster (save, list, prune), with
-// etcdctl's global flags and environment variables (cli/global_flags.h).
+// kvbackup: backups of an etcd or etcdd cluster (save, list, prune, status,
+// verify), with etcdctl's global flags and environment variables
+// (cli/global_flags.h).
 //
 // Each subcommand is one entry of Commands(): a function that adds it to the
 // CLI11 app and records its action in the Context; the main runs the action
-// after parsing. New subcommands (status, verify, restore) are added by
+// after parsing. New subcommands (restore) are added by
 // writing their Add function and listing it there.
 //
 // Thread-safety: none; one Context per process.
@@ -48,6 +49,8 @@ class Context {
 
   cli::GlobalFlags& flags() { return flags_; }
   Io& io() { return io_; }
+  // The process environment, as given to RunKvbackup.
+  const cli::Environment& env() const { return env_; }
 
   // The global options with the environment applied; the first call prints
   // the "unrecognized environment variable" warnings.
@@ -83,6 +86,8 @@ const std::vector<CommandEntry>& Commands();
 void AddSaveCommand(CLI::App* app, Context* ctx);        // save
 void AddListCommand(CLI::App* app, Context* ctx);        // list
 void AddPruneCommand(CLI::App* app, Context* ctx);       // prune
+void AddStatusCommand(CLI::App* app, Context* ctx);      // status
+void AddVerifyCommand(CLI::App* app, Context* ctx);      // verify
 void AddRestoreCommand(CLI::App* app, Context* ctx);     // restore
 void AddVersionCommand(CLI::App* app, Context* ctx);     // version
 void AddCompletionCommand(CLI::App* app, Context* ctx);  // completion bash|zsh|fish

@@ -56,6 +56,7 @@ class Context {
   // The command line (program name first, command prefixes expanded), for
   // commands that look at it as etcdctl looks at os.Args.
   void set_args(std::vector<std::string> args) { args_ = std::move(args); }
+  const std::vector<std::string>& args() const { return args_; }
   // The words after the first `word` of the command line (the whole command
   // line when there is none), as etcdctl's watch finds its "--" separator.
   std::vector<std::string> ArgsAfter(const std::string& word) const;
@@ -125,6 +126,7 @@ void AddLeaseCommands(CLI::App* app, Context* ctx);        // lease grant, revok
 void AddWatchCommand(CLI::App* app, Context* ctx);         // watch
 void AddLockCommand(CLI::App* app, Context* ctx);          // lock
 void AddElectCommand(CLI::App* app, Context* ctx);         // elect
+void AddSnapshotCommands(CLI::App* app, Context* ctx);     // snapshot save, status
 void AddCompletionCommand(CLI::App* app, Context* ctx);    // completion bash|zsh|fish
 
 // kvctl's command tree as `app` holds it once the commands are added, with

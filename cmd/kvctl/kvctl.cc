@@ -106,6 +106,7 @@ void BuildCommandTree(CLI::App* app, Context* ctx) {
   AddWatchCommand(app, ctx);
   AddLockCommand(app, ctx);
   AddElectCommand(app, ctx);
+  AddSnapshotCommands(app, ctx);
   AddCompletionCommand(app, ctx);
 }
 

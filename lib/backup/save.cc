@@ -111,6 +111,17 @@ Result<SnapshotFileFacts> Download(client::Client& client, const std::string& en
   return SnapshotFileFacts{check.bytes(), check.whole_sha256(), std::nullopt, std::nullopt};
 }
 
+// Step 3 into dir/name, committed only when the trailer checks out.
+Result<SnapshotFileFacts> DownloadFile(client::Client& client, const std::string& endpoint,
+                                       milliseconds timeout, const SaveOptions& options,
+                                       const std::string& dir, const std::string& name,
+                                       std::string* path) {
+  ASSIGN_OR_RETURN(OutputFile out, OutputFile::Create(options.env, dir, name));
+  ASSIGN_OR_RETURN(SnapshotFileFacts file, Download(client, endpoint, timeout, options, &out));
+  ASSIGN_OR_RETURN(*path, out.Commit());
+  return file;
+}
+
 // Steps 3 and 4 once the target is known.
 Status WriteBackup(client::Client& client, const SnapshotSource& source, const Target& target,
                    const SaveOptions& options, std::optional<Clock::time_point> deadline,
@@ -119,16 +130,17 @@ Status WriteBackup(client::Client& client, const SnapshotSource& source, const T
   ASSIGN_OR_RETURN(milliseconds left, Remaining(deadline));
   // A raw save streams straight into the backup's temporary file; an archive
   // needs the snapshot's size and digest first, so it goes to a ".part" file.
-  const std::string download_name = options.raw ? target.name : target.name + ".part";
-  ASSIGN_OR_RETURN(OutputFile download, OutputFile::Create(env, target.dir, download_name));
-  ASSIGN_OR_RETURN(SnapshotFileFacts file,
-                   Download(client, source.endpoint, left, options, &download));
-  result->manifest = BuildManifest(facts, file, options.etcdd_version, created);
   if (options.raw) {
-    ASSIGN_OR_RETURN(result->path, download.Commit());
+    ASSIGN_OR_RETURN(SnapshotFileFacts file, DownloadFile(client, source.endpoint, left, options,
+                                                          target.dir, target.name, &result->path));
+    result->manifest = BuildManifest(facts, file, options.etcdd_version, created);
     result->size = file.size;
     return Status::Ok();
   }
+  ASSIGN_OR_RETURN(OutputFile download, OutputFile::Create(env, target.dir, target.name + ".part"));
+  ASSIGN_OR_RETURN(SnapshotFileFacts file,
+                   Download(client, source.endpoint, left, options, &download));
+  result->manifest = BuildManifest(facts, file, options.etcdd_version, created);
   ASSIGN_OR_RETURN(OutputFile out, OutputFile::Create(env, target.dir, target.name));
   RETURN_IF_ERROR(WriteArchive(result->manifest, download.temp_path(), options.key,
                                [&out](std::string_view b) { return out.Append(b); }));
@@ -175,6 +187,14 @@ Result<SnapshotSource> ChooseSource(client::Client& client,
   std::string want = role == SourceRole::kLeader ? "the leader" : "a follower";
   std::string why = last.ok() ? "" : " (last error: " + last.message() + ")";
   return Status::NotFound("none of the endpoints [" + list + "] is " + want + why);
+}
+
+Result<SnapshotFileFacts> SaveSnapshotFile(client::Client& client, const std::string& endpoint,
+                                           const std::string& path, const SaveOptions& options) {
+  const std::string name = BaseName(path);
+  if (name.empty()) return Status::InvalidArgument("save: " + path + " is not a file name");
+  std::string written;
+  return DownloadFile(client, endpoint, options.timeout, options, DirName(path), name, &written);
 }
 
 Result<SaveResult> SaveBackup(client::Client& client, const std::vector<std::string>& endpoints,

@@ -79,6 +79,19 @@ struct SaveResult {
 Result<SaveResult> SaveBackup(client::Client& client, const std::vector<std::string>& endpoints,
                               const SaveOptions& options);
 
+// `etcdctl snapshot save <path>`'s core, step 3 and the raw half of step 4
+// alone: streams Maintenance.Snapshot from `endpoint` into a temporary file
+// beside `path` (output_file.h), checks the SHA-256 trailer, fsyncs and
+// renames it to `path`. No cluster facts are gathered and no lock is taken.
+// Uses options.timeout (zero: none), options.progress and options.env; the
+// other options are ignored. Returns the size and SHA-256 of the file.
+// Errors: the client's (e.g. DeadlineExceeded "context deadline
+// exceeded"); DataLoss from the trailer check; InvalidArgument for a path
+// with no file name; IOError. Nothing is left at `path` or beside it on
+// error.
+Result<SnapshotFileFacts> SaveSnapshotFile(client::Client& client, const std::string& endpoint,
+                                           const std::string& path, const SaveOptions& options);
+
 // The endpoint to take a snapshot from and its Status, as step 1 above.
 struct SnapshotSource {
   std::string endpoint;

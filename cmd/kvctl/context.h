@@ -126,7 +126,7 @@ void AddLeaseCommands(CLI::App* app, Context* ctx);        // lease grant, revok
 void AddWatchCommand(CLI::App* app, Context* ctx);         // watch
 void AddLockCommand(CLI::App* app, Context* ctx);          // lock
 void AddElectCommand(CLI::App* app, Context* ctx);         // elect
-void AddSnapshotCommands(CLI::App* app, Context* ctx);     // snapshot save, status
+void AddSnapshotCommands(CLI::App* app, Context* ctx);     // snapshot save, status, restore
 void AddCompletionCommand(CLI::App* app, Context* ctx);    // completion bash|zsh|fish
 
 // kvctl's command tree as `app` holds it once the commands are added, with

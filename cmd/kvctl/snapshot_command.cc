@@ -1,13 +1,15 @@
-// kvctl snapshot save and status (etcdctl's snapshot_command.go): the same
-// arguments, output and exit codes. The work is lib/backup's: save is
-// backup::SaveSnapshotFile (the bare etcd snapshot, as `kvbackup save --raw`
-// writes it) and status is backup::SnapshotStatus. `snapshot restore` is not
-// registered here; it is a command of its own.
+// kvctl snapshot save, status and restore (etcdctl 3.4's
+// snapshot_command.go): the same arguments, output and exit codes. The work is
+// lib/backup's: save is backup::SaveSnapshotFile (the bare etcd snapshot, as
+// `kvbackup save --raw` writes it), status is backup::SnapshotStatus and
+// restore is backup::RestoreEtcdSnapshot (kvbackup restore without archives).
 #include <CLI/CLI.hpp>
 #include <memory>
 
 #include "backup/inspect.h"
+#include "backup/restore.h"
 #include "backup/save.h"
+#include "base/log.h"
 #include "cli/db_status.h"
 #include "cli/go_format.h"
 #include "context.h"
@@ -74,6 +76,48 @@ ExitStatus RunSnapshotStatus(Context& ctx, const std::vector<std::string>& args)
   return cli::PrintDbStatus(s, format, ctx.io().out);
 }
 
+struct RestoreFlags {
+  std::string data_dir;
+  std::string wal_dir;
+  std::string initial_cluster = "default=http://localhost:2380";
+  std::string initial_cluster_token = "etcd-cluster";
+  std::string initial_advertise_peer_urls = "http://localhost:2380";
+  std::string name = "default";
+  bool skip_hash_check = false;
+};
+
+// etcdctl prints nothing on stdout; its zap logger says what it restored on
+// stderr, and so does this one.
+ExitStatus RunSnapshotRestore(Context& ctx, const RestoreFlags& f,
+                              const std::vector<std::string>& args) {
+  if (args.size() != 1) {
+    return ExitStatus::BadArgs("snapshot restore requires exactly one argument");
+  }
+  backup::RestoreOptions o;
+  o.snapshot_path = args[0];
+  o.name = f.name;
+  o.data_dir = f.data_dir;
+  o.wal_dir = f.wal_dir;
+  auto ic = ParseInitialCluster(f.initial_cluster);
+  if (!ic.ok()) return ExitStatus::Error(ic.status().message());
+  o.initial_cluster = std::move(*ic);
+  o.initial_cluster_token = f.initial_cluster_token;
+  auto urls = ParseUrls(f.initial_advertise_peer_urls);
+  if (!urls.ok()) return ExitStatus::Error(urls.status().message());
+  o.initial_advertise_peer_urls = std::move(*urls);
+  o.skip_hash_check = f.skip_hash_check;
+  auto log = Logger::Stderr(LogLevel::kInfo);
+  const std::string data_dir = f.data_dir.empty() ? f.name + ".etcd" : f.data_dir;
+  log->Info("restoring snapshot", {{"path", args[0]}, {"data-dir", data_dir}});
+  auto r = backup::RestoreEtcdSnapshot(o, *log);
+  if (!r.ok()) return ExitStatus::Error(r.status().message());
+  log->Info("restored snapshot", {{"path", args[0]},
+                                  {"wal-dir", r->wal_dir},
+                                  {"data-dir", r->data_dir},
+                                  {"snap-dir", r->data_dir + "/member/snap"}});
+  return ExitStatus::Ok();
+}
+
 }  // namespace
 
 void AddSnapshotCommands(CLI::App* app, Context* ctx) {
@@ -82,6 +126,23 @@ void AddSnapshotCommands(CLI::App* app, Context* ctx) {
                         "Stores an etcd node backend snapshot to a given file", RunSnapshotSave);
   AddSubcommandWithArgs(snapshot, ctx, "status", "Gets backend snapshot status of a given file",
                         RunSnapshotStatus);
+  auto f = std::make_shared<RestoreFlags>();
+  auto* restore =
+      AddSubcommandWithArgs(snapshot, ctx, "restore",
+                            "Restores an etcd member snapshot to an etcd directory", f,
+                            RunSnapshotRestore);
+  restore->add_option("--data-dir", f->data_dir, "Path to the data directory");
+  restore->add_option("--wal-dir", f->wal_dir,
+                      "Path to the WAL directory (use --data-dir if none given)");
+  restore->add_option("--initial-cluster", f->initial_cluster,
+                      "Initial cluster configuration for restore bootstrap");
+  restore->add_option("--initial-cluster-token", f->initial_cluster_token,
+                      "Initial cluster token for the etcd cluster during restore bootstrap");
+  restore->add_option("--initial-advertise-peer-urls", f->initial_advertise_peer_urls,
+                      "List of this member's peer URLs to advertise to the rest of the cluster");
+  restore->add_option("--name", f->name, "Human-readable name for this member");
+  restore->add_flag("--skip-hash-check", f->skip_hash_check,
+                    "Ignore snapshot integrity hash value (required if copied from data directory)");
 }
 
 }  // namespace etcdd::kvctl

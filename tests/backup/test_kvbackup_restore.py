@@ -224,3 +224,25 @@ def test_a_name_missing_from_the_initial_cluster_is_refused(etcd_snapshot, tmp_p
     assert r.returncode != 0
     assert 'couldn\'t find local name "other" in the initial cluster configuration' in r.stderr
     assert not os.path.exists(server.data_dir)
+
+
+KVCTL = os.environ.get("KVCTL_BIN", os.path.join(BUILD, "cmd", "kvctl", "kvctl"))
+
+
+def test_kvctl_snapshot_restore_takes_etcdctls_arguments(etcd_snapshot, tmp_path):
+    snapshot, seen, _ = etcd_snapshot
+    server = Server(tmp_path, name="m1", binary=ETCDD)
+    peer = "http://127.0.0.1:%d" % server.peer_port
+    args = ["snapshot", "restore", snapshot, "--data-dir", server.data_dir, "--name", "m1",
+            "--initial-cluster", "m1=" + peer, "--initial-advertise-peer-urls", peer]
+    r = subprocess.run([KVCTL, *args], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == ""  # as etcdctl: only log lines, on stderr
+    again = subprocess.run([KVCTL, *args], capture_output=True, text=True, timeout=120)
+    assert again.returncode == 1
+    assert again.stderr.endswith('Error: data-dir "%s" exists and is not empty\n' % server.data_dir)
+    server.start()
+    try:
+        assert observe(server.endpoint) == seen
+    finally:
+        server.stop()

@@ -3,9 +3,11 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <array>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <future>
 
 #include "backup/archive.h"
 #include "backup/snapshot_digest.h"
@@ -73,9 +75,11 @@ Status CheckTarget(const std::string& flag, const std::string& dir) {
   return Status::Ok();
 }
 
-// The bbolt part of the file, after checking its SHA-256 trailer (etcd's
-// restore: a size of 32 modulo 512 means the digest is there).
-Result<uint64_t> CheckDigest(const std::string& path, bool skip) {
+// The length of the bbolt part of the file: all of it, or all but the
+// SHA-256 trailer (etcd's restore: a size of 32 modulo 512 means the digest
+// is there). Errors: InvalidArgument for a file without a digest unless
+// `skip`; NotFound; IOError.
+Result<uint64_t> BboltBytes(const std::string& path, bool skip, bool* has_digest) {
   std::error_code ec;
   const uint64_t size = fs::file_size(path, ec);
   if (ec) {
@@ -84,13 +88,15 @@ Result<uint64_t> CheckDigest(const std::string& path, bool skip) {
     }
     return Status::IOError("stat " + path, ec.value());
   }
-  const bool has_hash = size % 512 == kSha256Size;
-  if (!has_hash) {
-    if (!skip) return Status::InvalidArgument("snapshot missing hash but --skip-hash-check=false");
-    return size;
-  }
-  const uint64_t body = size - kSha256Size;
-  if (skip) return body;
+  *has_digest = size % 512 == kSha256Size;
+  if (*has_digest) return size - kSha256Size;
+  if (!skip) return Status::InvalidArgument("snapshot missing hash but --skip-hash-check=false");
+  return size;
+}
+
+// Checks that the `body` bytes of the file are followed by their SHA-256.
+// Errors: Corruption naming the file; IOError.
+Status CheckDigest(const std::string& path, uint64_t body) {
   std::ifstream in(path, std::ios::binary);
   Sha256 sha;
   std::string buf(1 << 20, '\0');
@@ -102,17 +108,17 @@ Result<uint64_t> CheckDigest(const std::string& path, bool skip) {
     sha.Update(std::string_view(buf.data(), n));
     done += n;
   }
-  std::string stored(kSha256Size, '\0');
-  if (!in.read(stored.data(), kSha256Size)) return Status::IOError("read " + path, errno);
-  const auto digest = sha.Final();
-  if (std::string_view(reinterpret_cast<const char*>(digest.data()), digest.size()) != stored) {
-    return Status::Corruption("snapshot sha256 mismatch: expected " +
-                                  HexDigest(*reinterpret_cast<const std::array<uint8_t, 32>*>(
-                                      stored.data())) +
-                                  ", got " + HexDigest(digest),
-                              path);
+  std::array<uint8_t, kSha256Size> stored{};
+  if (!in.read(reinterpret_cast<char*>(stored.data()), kSha256Size)) {
+    return Status::IOError("read " + path, errno);
   }
-  return body;
+  const auto digest = sha.Final();
+  if (digest != stored) {
+    return Status::Corruption(
+        "snapshot sha256 mismatch: expected " + HexDigest(stored) + ", got " + HexDigest(digest),
+        path);
+  }
+  return Status::Ok();
 }
 
 // A record of bucket `bucket` that does not decode.
@@ -343,11 +349,21 @@ Result<RestoreResult> RestoreEtcdSnapshot(const RestoreOptions& o, Logger& logge
   r.wal_dir = o.wal_dir.empty() ? r.data_dir + "/member/wal" : o.wal_dir;
   RETURN_IF_ERROR(CheckTarget("data-dir", r.data_dir));
   if (!o.wal_dir.empty()) RETURN_IF_ERROR(CheckTarget("wal-dir", r.wal_dir));
-  ASSIGN_OR_RETURN(const uint64_t db_bytes, CheckDigest(o.snapshot_path, o.skip_hash_check));
+  bool has_digest = false;
+  ASSIGN_OR_RETURN(const uint64_t db_bytes,
+                   BboltBytes(o.snapshot_path, o.skip_hash_check, &has_digest));
   ASSIGN_OR_RETURN(auto db, snap::BboltReader::Open(o.snapshot_path, db_bytes));
   Staging staging(r.data_dir, o.wal_dir);
   RETURN_IF_ERROR(staging.Prepare());
-  RETURN_IF_ERROR(BuildBackend(o, db, db_bytes, staging.TmpBackend(), &r));
+  // The digest is checked on the other core while the backend is built in
+  // the staging directory, which a mismatch throws away.
+  std::future<Status> digest;
+  if (has_digest && !o.skip_hash_check) {
+    digest = std::async(std::launch::async, CheckDigest, o.snapshot_path, db_bytes);
+  }
+  Status built = BuildBackend(o, db, db_bytes, staging.TmpBackend(), &r);
+  if (digest.valid()) RETURN_IF_ERROR(digest.get());
+  RETURN_IF_ERROR(built);
   RETURN_IF_ERROR(WriteWal(staging.TmpWal(), r, logger));
   RETURN_IF_ERROR(staging.Commit());
   return r;

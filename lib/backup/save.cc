@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "backup/archive.h"
+#include "backup/inspect.h"
 #include "backup/naming.h"
 #include "backup/output_file.h"
 #include "backup/snapshot_digest.h"
@@ -83,6 +84,27 @@ Result<ClusterFacts> GatherFacts(client::Client& client, const SnapshotSource& s
   return f;
 }
 
+// The facts that describe the snapshot itself are taken at the revision the
+// file holds (the last revision of its `key` bucket), which writes during
+// the save may have moved past the Status answer of step 1: the revision,
+// the HashKV and compact revision at it, the key count. When the server no
+// longer answers for that revision, the hash and count stay unknown.
+Status DescribeFile(client::Client& client, const std::string& endpoint,
+                    const std::string& file, ClusterFacts* f) {
+  ASSIGN_OR_RETURN(SnapshotStatusInfo st, SnapshotStatus(file));
+  if (st.revision == 0 || st.revision == f->revision) return Status::Ok();
+  f->revision = st.revision;
+  f->hash_kv.reset();
+  f->compact_revision.reset();
+  auto hash = client.HashKV(endpoint, f->revision);
+  if (hash.ok()) {
+    f->hash_kv = hash->hash();
+    f->compact_revision = hash->compact_revision();
+  }
+  f->key_count = KeyCount(client, f->revision);
+  return Status::Ok();
+}
+
 // What is left of the save's time budget; zero when unbounded. Errors:
 // DeadlineExceeded when it is spent.
 Result<milliseconds> Remaining(std::optional<Clock::time_point> deadline) {
@@ -125,21 +147,24 @@ Result<SnapshotFileFacts> DownloadFile(client::Client& client, const std::string
 // Steps 3 and 4 once the target is known.
 Status WriteBackup(client::Client& client, const SnapshotSource& source, const Target& target,
                    const SaveOptions& options, std::optional<Clock::time_point> deadline,
-                   SaveResult* result, const ClusterFacts& facts, Seconds created) {
+                   SaveResult* result, ClusterFacts facts, Seconds created) {
   Env* env = options.env;
   ASSIGN_OR_RETURN(milliseconds left, Remaining(deadline));
   // A raw save streams straight into the backup's temporary file; an archive
   // needs the snapshot's size and digest first, so it goes to a ".part" file.
   if (options.raw) {
-    ASSIGN_OR_RETURN(SnapshotFileFacts file, DownloadFile(client, source.endpoint, left, options,
-                                                          target.dir, target.name, &result->path));
+    ASSIGN_OR_RETURN(OutputFile out, OutputFile::Create(env, target.dir, target.name));
+    ASSIGN_OR_RETURN(SnapshotFileFacts file, Download(client, source.endpoint, left, options, &out));
+    RETURN_IF_ERROR(DescribeFile(client, source.endpoint, out.temp_path(), &facts));
     result->manifest = BuildManifest(facts, file, options.etcdd_version, created);
     result->size = file.size;
+    ASSIGN_OR_RETURN(result->path, out.Commit());
     return Status::Ok();
   }
   ASSIGN_OR_RETURN(OutputFile download, OutputFile::Create(env, target.dir, target.name + ".part"));
   ASSIGN_OR_RETURN(SnapshotFileFacts file,
                    Download(client, source.endpoint, left, options, &download));
+  RETURN_IF_ERROR(DescribeFile(client, source.endpoint, download.temp_path(), &facts));
   result->manifest = BuildManifest(facts, file, options.etcdd_version, created);
   ASSIGN_OR_RETURN(OutputFile out, OutputFile::Create(env, target.dir, target.name));
   RETURN_IF_ERROR(WriteArchive(result->manifest, download.temp_path(), options.key,

@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "base/file.h"
+#include "mvcc/kv_fields.h"
 #include "mvcc/store_state.h"
 
 namespace etcdd::mvcc::internal {
@@ -103,8 +104,8 @@ Status RestoreMeta(StoreState* s, MDB_txn* txn, int64_t* scheduled) {
 namespace {
 
 // Adds one key-database entry to the index, as etcd's restoreIntoIndex.
-void IndexEntry(TreeIndex* index, Revision rev, bool tombstone, const mvccpb::KeyValue& kv) {
-  if (KeyIndex* ki = index->Find(kv.key())) {
+void IndexEntry(TreeIndex* index, Revision rev, bool tombstone, const IndexFields& kv) {
+  if (KeyIndex* ki = index->Find(kv.key)) {
     if (tombstone) {
       ki->Tombstone(rev);
     } else {
@@ -113,7 +114,7 @@ void IndexEntry(TreeIndex* index, Revision rev, bool tombstone, const mvccpb::Ke
   } else if (!tombstone) {
     // First entry of a key: earlier revisions may be compacted away, so
     // created and version come from the stored value.
-    index->FindOrCreate(kv.key()).Restore(kv.create_revision(), rev, kv.version());
+    index->FindOrCreate(kv.key).Restore(kv.create_revision, rev, kv.version);
   }
 }
 
@@ -122,7 +123,7 @@ Status RestoreIndex(StoreState* s, MDB_txn* txn, int64_t* last_main) {
   int rc = mdb_cursor_open(txn, s->key_dbi, &raw);
   if (rc != MDB_SUCCESS) return s->Rc(rc, "mdb_cursor_open(key)");
   lmdb::CursorPtr cursor(raw);
-  mvccpb::KeyValue kv;
+  IndexFields kv;
   MDB_val k;
   MDB_val v;
   for (rc = mdb_cursor_get(raw, &k, &v, MDB_FIRST); rc == MDB_SUCCESS;
@@ -133,7 +134,7 @@ Status RestoreIndex(StoreState* s, MDB_txn* txn, int64_t* last_main) {
       return Status::Corruption("malformed revision key " + Hex(lmdb::View(k)) + " in key database",
                                 s->data_path);
     }
-    if (!kv.ParseFromArray(v.mv_data, static_cast<int>(v.mv_size))) {
+    if (!ParseIndexFields(lmdb::View(v), &kv)) {
       return Status::Corruption("unparsable KeyValue at revision key " + Hex(lmdb::View(k)),
                                 s->data_path);
     }

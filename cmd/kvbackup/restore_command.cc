@@ -39,13 +39,9 @@ cli::ExitOr<backup::RestoreOptions> MakeOptions(const RestoreFlags& f) {
   o.data_dir = f.data_dir;
   o.wal_dir = f.wal_dir;
   o.name = f.name;
-  auto ic = ParseInitialCluster(f.initial_cluster);
-  if (!ic.ok()) return ExitStatus::BadArgs(ic.status().message());
-  o.initial_cluster = std::move(*ic);
+  Status urls = backup::ParseRestoreUrls(f.initial_cluster, f.initial_advertise_peer_urls, &o);
+  if (!urls.ok()) return ExitStatus::BadArgs(urls.message());
   o.initial_cluster_token = f.initial_cluster_token;
-  auto urls = ParseUrls(f.initial_advertise_peer_urls);
-  if (!urls.ok()) return ExitStatus::BadArgs(urls.status().message());
-  o.initial_advertise_peer_urls = std::move(*urls);
   o.skip_hash_check = f.skip_hash_check;
   o.bump_revision = f.bump_revision;
   o.mark_compacted = f.mark_compacted;
@@ -61,11 +57,16 @@ void PrintResult(const backup::RestoreResult& r, OutputFormat format, std::ostre
                          {"peer_urls", m.peer_urls()},
                          {"is_learner", m.is_learner()}});
     }
-    out << json{{"data_dir", r.data_dir},       {"wal_dir", r.wal_dir},
-                {"member_id", IdToHex(r.member_id)}, {"cluster_id", IdToHex(r.cluster_id)},
-                {"members", members},           {"revision", r.revision},
-                {"compact_revision", r.compact_revision}, {"revisions", r.revisions},
-                {"leases", r.leases},           {"auth_enabled", r.auth_enabled}}
+    out << json{{"data_dir", r.data_dir},
+                {"wal_dir", r.wal_dir},
+                {"member_id", IdToHex(r.member_id)},
+                {"cluster_id", IdToHex(r.cluster_id)},
+                {"members", members},
+                {"revision", r.revision},
+                {"compact_revision", r.compact_revision},
+                {"revisions", r.revisions},
+                {"leases", r.leases},
+                {"auth_enabled", r.auth_enabled}}
                .dump()
         << "\n";
     return;
@@ -106,7 +107,8 @@ void AddRestoreCommand(CLI::App* app, Context* ctx) {
       "restore", "Creates a new member's data dir from a backup or an etcd snapshot file");
   cmd->add_option("file", f->args, "<backup file>");
   cmd->add_option("--data-dir", f->data_dir, "Path to the data directory (default <name>.etcd)");
-  cmd->add_option("--wal-dir", f->wal_dir, "Path to the WAL directory (use --data-dir if none given)");
+  cmd->add_option("--wal-dir", f->wal_dir,
+                  "Path to the WAL directory (use --data-dir if none given)");
   cmd->add_option("--name", f->name, "Human-readable name for this member");
   cmd->add_option("--initial-cluster", f->initial_cluster,
                   "Initial cluster configuration for restore bootstrap");

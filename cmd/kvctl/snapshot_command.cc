@@ -98,13 +98,9 @@ ExitStatus RunSnapshotRestore(Context& ctx, const RestoreFlags& f,
   o.name = f.name;
   o.data_dir = f.data_dir;
   o.wal_dir = f.wal_dir;
-  auto ic = ParseInitialCluster(f.initial_cluster);
-  if (!ic.ok()) return ExitStatus::Error(ic.status().message());
-  o.initial_cluster = std::move(*ic);
+  Status urls = backup::ParseRestoreUrls(f.initial_cluster, f.initial_advertise_peer_urls, &o);
+  if (!urls.ok()) return ExitStatus::Error(urls.message());
   o.initial_cluster_token = f.initial_cluster_token;
-  auto urls = ParseUrls(f.initial_advertise_peer_urls);
-  if (!urls.ok()) return ExitStatus::Error(urls.status().message());
-  o.initial_advertise_peer_urls = std::move(*urls);
   o.skip_hash_check = f.skip_hash_check;
   auto log = Logger::Stderr(LogLevel::kInfo);
   const std::string data_dir = f.data_dir.empty() ? f.name + ".etcd" : f.data_dir;
@@ -127,10 +123,9 @@ void AddSnapshotCommands(CLI::App* app, Context* ctx) {
   AddSubcommandWithArgs(snapshot, ctx, "status", "Gets backend snapshot status of a given file",
                         RunSnapshotStatus);
   auto f = std::make_shared<RestoreFlags>();
-  auto* restore =
-      AddSubcommandWithArgs(snapshot, ctx, "restore",
-                            "Restores an etcd member snapshot to an etcd directory", f,
-                            RunSnapshotRestore);
+  auto* restore = AddSubcommandWithArgs(snapshot, ctx, "restore",
+                                        "Restores an etcd member snapshot to an etcd directory", f,
+                                        RunSnapshotRestore);
   restore->add_option("--data-dir", f->data_dir, "Path to the data directory");
   restore->add_option("--wal-dir", f->wal_dir,
                       "Path to the WAL directory (use --data-dir if none given)");
@@ -141,8 +136,9 @@ void AddSnapshotCommands(CLI::App* app, Context* ctx) {
   restore->add_option("--initial-advertise-peer-urls", f->initial_advertise_peer_urls,
                       "List of this member's peer URLs to advertise to the rest of the cluster");
   restore->add_option("--name", f->name, "Human-readable name for this member");
-  restore->add_flag("--skip-hash-check", f->skip_hash_check,
-                    "Ignore snapshot integrity hash value (required if copied from data directory)");
+  restore->add_flag(
+      "--skip-hash-check", f->skip_hash_check,
+      "Ignore snapshot integrity hash value (required if copied from data directory)");
 }
 
 }  // namespace etcdd::kvctl

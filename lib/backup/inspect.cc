@@ -35,27 +35,31 @@ Status Named(const Status& st, const std::string& path, const std::string& name)
   return st.Annotate(name);
 }
 
-// Reads `fd` to the end, feeding `whole` every byte and `body` all but the
-// last 32 when `trailer` is set; returns the last 32 bytes.
+// Reads `fd` to the end in one pass, feeding `sha` every byte; `body` gets
+// the digest of all but the last 32 bytes when `trailer` is set (else of
+// everything). Returns the bytes after the body (the trailer, or nothing).
 Result<std::string> HashFile(int fd, const std::string& path, uint64_t size, bool trailer,
-                             Sha256* whole, Sha256* body) {
+                             Sha256* sha, std::array<uint8_t, kSha256Size>* body) {
   std::string buf(kReadChunk, '\0');
-  std::string tail;
   const uint64_t body_end = trailer ? size - kSha256Size : size;
-  for (uint64_t off = 0; off < size;) {
-    ssize_t n = pread(fd, buf.data(), std::min<uint64_t>(buf.size(), size - off), off);
+  for (uint64_t off = 0; off < body_end;) {
+    ssize_t n = pread(fd, buf.data(), std::min<uint64_t>(buf.size(), body_end - off), off);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return Status::IOError("read " + path, errno);
     if (n == 0) return Status::Corruption("file shrank while it was read", path, off);
-    std::string_view data(buf.data(), static_cast<size_t>(n));
-    whole->Update(data);
-    if (off < body_end)
-      body->Update(data.substr(0, std::min<uint64_t>(data.size(), body_end - off)));
-    if (off + data.size() > body_end) {
-      tail.append(data.substr(body_end > off ? body_end - off : 0));
-    }
-    off += data.size();
+    sha->Update(std::string_view(buf.data(), static_cast<size_t>(n)));
+    off += static_cast<uint64_t>(n);
   }
+  *body = sha->Peek();
+  std::string tail(size - body_end, '\0');
+  for (uint64_t got = 0; got < tail.size();) {
+    ssize_t n = pread(fd, tail.data() + got, tail.size() - got, body_end + got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return Status::IOError("read " + path, errno);
+    if (n == 0) return Status::Corruption("file shrank while it was read", path, body_end + got);
+    got += static_cast<uint64_t>(n);
+  }
+  sha->Update(tail);
   return tail;
 }
 
@@ -112,12 +116,12 @@ Result<SnapshotDigest> ReadDigest(const std::string& path, const std::string& wh
   d.file_size = static_cast<uint64_t>(st.st_size);
   d.present = d.file_size % kDigestAlign == kSha256Size;
   d.data_bytes = d.present ? d.file_size - kSha256Size : d.file_size;
-  Sha256 whole, body;
+  Sha256 whole;
+  std::array<uint8_t, kSha256Size> want{};
   ASSIGN_OR_RETURN(std::string tail,
-                   HashFile(fd.get(), path, d.file_size, d.present, &whole, &body));
+                   HashFile(fd.get(), path, d.file_size, d.present, &whole, &want));
   d.sha256 = HexDigest(whole.Final());
   if (d.present) {
-    auto want = body.Final();
     d.matches =
         tail.size() == kSha256Size && std::memcmp(want.data(), tail.data(), kSha256Size) == 0;
   }

@@ -3,13 +3,12 @@
 #include <sys/stat.h>
 
 #include <algorithm>
-#include <array>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <future>
 
 #include "backup/archive.h"
+#include "backup/inspect.h"
 #include "backup/snapshot_digest.h"
 #include "base/file.h"
 #include "base/go_text.h"
@@ -92,33 +91,6 @@ Result<uint64_t> BboltBytes(const std::string& path, bool skip, bool* has_digest
   if (*has_digest) return size - kSha256Size;
   if (!skip) return Status::InvalidArgument("snapshot missing hash but --skip-hash-check=false");
   return size;
-}
-
-// Checks that the `body` bytes of the file are followed by their SHA-256.
-// Errors: Corruption naming the file; IOError.
-Status CheckDigest(const std::string& path, uint64_t body) {
-  std::ifstream in(path, std::ios::binary);
-  Sha256 sha;
-  std::string buf(1 << 20, '\0');
-  for (uint64_t done = 0; done < body;) {
-    const size_t n = static_cast<size_t>(std::min<uint64_t>(buf.size(), body - done));
-    if (!in.read(buf.data(), static_cast<std::streamsize>(n))) {
-      return Status::IOError("read " + path, errno);
-    }
-    sha.Update(std::string_view(buf.data(), n));
-    done += n;
-  }
-  std::array<uint8_t, kSha256Size> stored{};
-  if (!in.read(reinterpret_cast<char*>(stored.data()), kSha256Size)) {
-    return Status::IOError("read " + path, errno);
-  }
-  const auto digest = sha.Final();
-  if (digest != stored) {
-    return Status::Corruption(
-        "snapshot sha256 mismatch: expected " + HexDigest(stored) + ", got " + HexDigest(digest),
-        path);
-  }
-  return Status::Ok();
 }
 
 // A record of bucket `bucket` that does not decode.
@@ -207,8 +179,8 @@ Status ReadMembersAndAuth(const snap::BboltReader& db, const std::string& path,
 // its Raft configuration. Errors: InvalidArgument if no member would vote.
 Status NewMembership(const RestoreOptions& o, const SnapshotFacts& facts, RestoreResult* r,
                      raftpb::ConfState* cs) {
-  r->members = server::InitialClusterMembers(o.initial_cluster, o.initial_cluster_token,
-                                             &r->cluster_id);
+  r->members =
+      server::InitialClusterMembers(o.initial_cluster, o.initial_cluster_token, &r->cluster_id);
   for (auto& m : *r->members.mutable_members()) {
     const bool learner =
         std::find(facts.learners.begin(), facts.learners.end(), m.name()) != facts.learners.end();
@@ -221,7 +193,8 @@ Status NewMembership(const RestoreOptions& o, const SnapshotFacts& facts, Restor
     if (m.name() == o.name) r->member_id = m.id();
   }
   if (cs->voters_size() == 0) {
-    return Status::InvalidArgument("every member of --initial-cluster was a learner in the snapshot");
+    return Status::InvalidArgument(
+        "every member of --initial-cluster was a learner in the snapshot");
   }
   return Status::Ok();
 }
@@ -342,6 +315,13 @@ Status WriteWal(const std::string& dir, const RestoreResult& r, Logger& logger) 
 
 }  // namespace
 
+Status ParseRestoreUrls(std::string_view initial_cluster, std::string_view advertise_peer_urls,
+                        RestoreOptions* opts) {
+  ASSIGN_OR_RETURN(opts->initial_cluster, ParseInitialCluster(initial_cluster));
+  ASSIGN_OR_RETURN(opts->initial_advertise_peer_urls, ParseUrls(advertise_peer_urls));
+  return Status::Ok();
+}
+
 Result<RestoreResult> RestoreEtcdSnapshot(const RestoreOptions& o, Logger& logger) {
   RETURN_IF_ERROR(CheckOptions(o));
   RestoreResult r;
@@ -359,7 +339,8 @@ Result<RestoreResult> RestoreEtcdSnapshot(const RestoreOptions& o, Logger& logge
   // the staging directory, which a mismatch throws away.
   std::future<Status> digest;
   if (has_digest && !o.skip_hash_check) {
-    digest = std::async(std::launch::async, CheckDigest, o.snapshot_path, db_bytes);
+    digest = std::async(std::launch::async,
+                        [&o] { return CheckSnapshotDigest(o.snapshot_path).status(); });
   }
   Status built = BuildBackend(o, db, db_bytes, staging.TmpBackend(), &r);
   if (digest.valid()) RETURN_IF_ERROR(digest.get());
@@ -369,8 +350,9 @@ Result<RestoreResult> RestoreEtcdSnapshot(const RestoreOptions& o, Logger& logge
   return r;
 }
 
-Result<RestoreResult> RestoreBackup(const std::string& path, const std::optional<EncryptionKey>& key,
-                                    RestoreOptions opts, Logger& logger) {
+Result<RestoreResult> RestoreBackup(const std::string& path,
+                                    const std::optional<EncryptionKey>& key, RestoreOptions opts,
+                                    Logger& logger) {
   const std::string data_dir = opts.data_dir.empty() ? opts.name + ".etcd" : opts.data_dir;
   RETURN_IF_ERROR(CheckOptions(opts));
   RETURN_IF_ERROR(CheckTarget("data-dir", data_dir));

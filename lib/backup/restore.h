@@ -19,6 +19,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "backup/encryption.h"
@@ -40,7 +41,8 @@ struct RestoreOptions {
   // The new cluster's members: name -> peer URLs (--initial-cluster).
   std::map<std::string, std::vector<Url>> initial_cluster;
   std::string initial_cluster_token = "etcd-cluster";
-  std::vector<Url> initial_advertise_peer_urls;  // this member's; must equal its initial_cluster entry
+  std::vector<Url>
+      initial_advertise_peer_urls;  // this member's; must equal its initial_cluster entry
   // Accept a file without its SHA-256, or whose digest does not match (a
   // bbolt file copied from a data dir has none).
   bool skip_hash_check = false;
@@ -51,6 +53,12 @@ struct RestoreOptions {
   // etcdutl 3.5: schedule a compaction at the (bumped) last revision.
   bool mark_compacted = false;
 };
+
+// Sets opts->initial_cluster and opts->initial_advertise_peer_urls from
+// the flags' text, "name=url,name=url" and "url,url" as etcd spells them.
+// Errors: InvalidArgument naming the bad URL or entry.
+Status ParseRestoreUrls(std::string_view initial_cluster, std::string_view advertise_peer_urls,
+                        RestoreOptions* opts);
 
 // What a restore produced.
 struct RestoreResult {
@@ -89,7 +97,8 @@ Result<RestoreResult> RestoreEtcdSnapshot(const RestoreOptions& opts, Logger& lo
 // need `key`), whose snapshot is first extracted into the data dir's parent
 // directory and checked against its manifest (archive.h OpenBackup), then
 // removed. Errors: those of OpenBackup and RestoreEtcdSnapshot.
-Result<RestoreResult> RestoreBackup(const std::string& path, const std::optional<EncryptionKey>& key,
-                                    RestoreOptions opts, Logger& logger);
+Result<RestoreResult> RestoreBackup(const std::string& path,
+                                    const std::optional<EncryptionKey>& key, RestoreOptions opts,
+                                    Logger& logger);
 
 }  // namespace etcdd::backup

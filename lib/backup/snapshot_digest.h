@@ -1,4 +1,5 @@
-// SHA-256 (OpenSSL EVP) and the check of an etcd snapshot's SHA-256 trailer.
+// The check of an etcd snapshot's SHA-256 trailer (SHA-256 itself is
+// base/sha256.h).
 //
 // etcd's Maintenance.Snapshot streams the backend's bbolt file, then one
 // more message holding the SHA-256 of everything before it; `etcdctl snapshot
@@ -17,32 +18,10 @@
 #include <string>
 #include <string_view>
 
+#include "base/sha256.h"
 #include "base/status.h"
 
-struct evp_md_ctx_st;
-
 namespace etcdd::backup {
-
-inline constexpr size_t kSha256Size = 32;
-
-// Incremental SHA-256.
-class Sha256 {
- public:
-  Sha256();
-  ~Sha256();
-  Sha256(const Sha256&) = delete;
-  Sha256& operator=(const Sha256&) = delete;
-
-  void Update(std::string_view data);
-  // The digest of everything Update was given; the object is spent after it.
-  std::array<uint8_t, kSha256Size> Final();
-
- private:
-  evp_md_ctx_st* ctx_;
-};
-
-// 64 lower-case hex digits.
-std::string HexDigest(const std::array<uint8_t, kSha256Size>& digest);
 
 // Feeds a snapshot stream (bbolt bytes then their SHA-256) and checks the
 // trailer at the end.

@@ -7,8 +7,8 @@ namespace etcdd::mvcc::internal {
 
 namespace {
 
-using google::protobuf::io::CodedInputStream;
 using google::protobuf::internal::WireFormatLite;
+using google::protobuf::io::CodedInputStream;
 
 // mvccpb.KeyValue's field numbers (lib/proto/mvccpb/kv.proto).
 constexpr int kKeyField = 1;

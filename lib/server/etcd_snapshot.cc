@@ -1,12 +1,11 @@
 #include "server/etcd_snapshot.h"
 
-#include <openssl/evp.h>
-
 #include <filesystem>
 #include <map>
 #include <memory>
 
 #include "base/crc32c.h"
+#include "base/sha256.h"
 #include "mvcc/revision.h"
 #include "server/applier.h"
 #include "server/etcd_schema.h"
@@ -24,7 +23,6 @@ using Entries = std::map<std::string, std::string, std::less<>>;
 
 constexpr uint64_t kBboltTxid = 1;
 constexpr size_t kReadChunkBytes = 1 << 20;
-constexpr size_t kSha256Bytes = 32;
 constexpr uint64_t kCancelPollEntries = 4096;
 
 Status EmitBucket(EtcdBucketSink& sink, std::string_view name, const Entries& entries) {
@@ -143,10 +141,6 @@ class HashSink final : public EtcdBucketSink {
   uint32_t crc_ = 0;
 };
 
-struct MdCtxFree {
-  void operator()(EVP_MD_CTX* c) const { EVP_MD_CTX_free(c); }
-};
-
 // SHA-256 of the first `bytes` of `path`, read in 1 MiB chunks.
 Result<std::string> Sha256OfFile(const std::string& path, uint64_t bytes) {
   ASSIGN_OR_RETURN(snap::FileSource src, snap::FileSource::Open(path));
@@ -154,23 +148,15 @@ Result<std::string> Sha256OfFile(const std::string& path, uint64_t bytes) {
     return Status::Internal(path + ": size " + std::to_string(src.size()) + ", expected " +
                             std::to_string(bytes));
   }
-  std::unique_ptr<EVP_MD_CTX, MdCtxFree> ctx(EVP_MD_CTX_new());
-  if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) != 1) {
-    return Status::Internal("EVP_DigestInit_ex(sha256) failed");
-  }
+  Sha256 sha;
   std::string chunk;
   for (;;) {
     RETURN_IF_ERROR(src.Next(kReadChunkBytes, &chunk));
     if (chunk.empty()) break;
-    EVP_DigestUpdate(ctx.get(), chunk.data(), chunk.size());
+    sha.Update(chunk);
   }
-  std::string digest(kSha256Bytes, '\0');
-  unsigned int len = 0;
-  if (EVP_DigestFinal_ex(ctx.get(), reinterpret_cast<unsigned char*>(digest.data()), &len) != 1 ||
-      len != kSha256Bytes) {
-    return Status::Internal("EVP_DigestFinal_ex(sha256) failed");
-  }
-  return digest;
+  const auto digest = sha.Final();
+  return std::string(digest.begin(), digest.end());
 }
 
 }  // namespace

@@ -34,8 +34,9 @@ uint64_t ClusterId(std::vector<uint64_t> member_ids) {
   return FirstEightBytes(b);
 }
 
-serverpb::Members InitialClusterMembers(const std::map<std::string, std::vector<Url>>& initial_cluster,
-                                        const std::string& token, uint64_t* cluster_id) {
+serverpb::Members InitialClusterMembers(
+    const std::map<std::string, std::vector<Url>>& initial_cluster, const std::string& token,
+    uint64_t* cluster_id) {
   serverpb::Members members;
   std::vector<uint64_t> ids;
   for (const auto& [name, urls] : initial_cluster) {

@@ -25,7 +25,8 @@ uint64_t ClusterId(std::vector<uint64_t> member_ids);
 // peer URLs) and --initial-cluster-token, in name order, with their ids
 // (MemberId), names and peer URLs (etcd's NewClusterFromURLsMap). Sets
 // `*cluster_id` to their ClusterId.
-serverpb::Members InitialClusterMembers(const std::map<std::string, std::vector<Url>>& initial_cluster,
-                                        const std::string& token, uint64_t* cluster_id);
+serverpb::Members InitialClusterMembers(
+    const std::map<std::string, std::vector<Url>>& initial_cluster, const std::string& token,
+    uint64_t* cluster_id);
 
 }  // namespace etcdd::server

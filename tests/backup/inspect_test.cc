@@ -14,49 +14,20 @@
 #include "backup/snapshot_digest.h"
 #include "base/crc32c.h"
 #include "base/file.h"
+#include "etcd_snapshot_files.h"
 #include "mvccpb/kv.pb.h"
 #include "snap/bbolt_writer.h"
 
 namespace etcdd::backup {
 namespace {
 
-using Entries = std::vector<std::pair<std::string, std::string>>;
-using Db = std::map<std::string, Entries>;
+using testing::Big64;
+using testing::Db;
+using testing::Entries;
+using testing::Kv;
+using testing::RevKey;
+using testing::Tombstone;
 using Outcome = VerifyCheck::Outcome;
-
-std::string RevKey(int64_t main, int64_t sub, bool tombstone = false) {
-  std::string k(17, '\0');
-  for (int i = 0; i < 8; ++i) {
-    k[i] = static_cast<char>(static_cast<uint64_t>(main) >> (56 - 8 * i));
-    k[9 + i] = static_cast<char>(static_cast<uint64_t>(sub) >> (56 - 8 * i));
-  }
-  k[8] = '_';
-  if (tombstone) k += 't';
-  return k;
-}
-
-std::string Kv(const std::string& key, int64_t create, int64_t mod, int64_t version,
-               const std::string& value) {
-  mvccpb::KeyValue kv;
-  kv.set_key(key);
-  kv.set_create_revision(create);
-  kv.set_mod_revision(mod);
-  kv.set_version(version);
-  kv.set_value(value);
-  return kv.SerializeAsString();
-}
-
-std::string Tombstone(const std::string& key) {
-  mvccpb::KeyValue kv;
-  kv.set_key(key);
-  return kv.SerializeAsString();
-}
-
-std::string Big64(uint64_t v) {
-  std::string out(8, '\0');
-  for (int i = 0; i < 8; ++i) out[i] = static_cast<char>(v >> (56 - 8 * i));
-  return out;
-}
 
 // The history every test starts from (revision 1 is etcd's empty store):
 //   2 put a=1   3 put b=1   4 put a=2   5 del b   6 put c=1   7 put a=3
@@ -99,23 +70,7 @@ class InspectTest : public ::testing::Test {
   // Writes `db` as an etcd snapshot (bbolt file, then its SHA-256 unless
   // `digest` is false) and returns its path.
   std::string Write(const Db& db, bool digest = true, const std::string& name = "s.db") {
-    std::string path = dir_ + "/" + name;
-    auto writer = snap::BboltWriter::Create(path);
-    EXPECT_TRUE(writer.ok());
-    for (const auto& [bucket, entries] : db) {
-      EXPECT_TRUE((*writer)->BeginBucket(bucket).ok());
-      for (const auto& [k, v] : entries) EXPECT_TRUE((*writer)->Put(k, v).ok()) << bucket;
-      EXPECT_TRUE((*writer)->EndBucket().ok());
-    }
-    EXPECT_TRUE((*writer)->Finish(5).ok());
-    if (digest) {
-      std::string body = Read(path);
-      Sha256 sha;
-      sha.Update(body);
-      auto d = sha.Final();
-      Overwrite(path, body + std::string(d.begin(), d.end()));
-    }
-    return path;
+    return testing::WriteSnapshot(dir_ + "/" + name, db, digest);
   }
 
   static std::string Read(const std::string& path) {

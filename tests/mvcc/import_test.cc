@@ -99,10 +99,8 @@ TEST_F(ImportTest, RefusesMalformedAndOutOfOrderKeys) {
   ASSERT_TRUE(im.ok());
   EXPECT_EQ((*im)->PutRevision("short", "").code(), Code::kInvalidArgument);
   ASSERT_TRUE((*im)->PutRevision(Key(4), Put("a", "1", 4, 4, 1)).ok());
-  EXPECT_EQ((*im)->PutRevision(Key(4), Put("a", "1", 4, 4, 1)).code(),
-            Code::kInvalidArgument);
-  EXPECT_EQ((*im)->PutRevision(Key(3), Put("a", "1", 3, 3, 1)).code(),
-            Code::kInvalidArgument);
+  EXPECT_EQ((*im)->PutRevision(Key(4), Put("a", "1", 4, 4, 1)).code(), Code::kInvalidArgument);
+  EXPECT_EQ((*im)->PutRevision(Key(3), Put("a", "1", 3, 3, 1)).code(), Code::kInvalidArgument);
 }
 
 TEST_F(ImportTest, RefusesABackendThatHoldsData) {

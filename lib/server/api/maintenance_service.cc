@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "base/grpc_status.h"
+#include "base/sha256.h"
 #include "etcdserverpb/rpc.grpc.pb.h"
 #include "server/api/service_util.h"
 #include "server/api/services.h"
@@ -21,7 +22,6 @@ using api_internal::Reply;
 
 // etcd's snapshotSendBufferSize: the bbolt bytes go out in pieces this size.
 constexpr uint64_t kSnapshotSendBufferBytes = 32 * 1024;
-constexpr size_t kSha256Bytes = 32;
 
 grpc::Status Cancelled() { return grpc::Status(grpc::StatusCode::CANCELLED, "context canceled"); }
 
@@ -34,7 +34,7 @@ grpc::Status StreamSnapshot(grpc::ServerContext& ctx, const ExportedEtcdSnapshot
   auto src = snap::FileSource::Open(file.path());
   if (!src.ok()) return ToGrpcStatus(src.status());
   const uint64_t total = file.info().db_bytes;
-  if (src.value().size() != total + kSha256Bytes) {
+  if (src.value().size() != total + kSha256Size) {
     return grpc::Status(grpc::StatusCode::INTERNAL, file.path() + ": unexpected size");
   }
   pb::SnapshotResponse resp;
@@ -49,7 +49,7 @@ grpc::Status StreamSnapshot(grpc::ServerContext& ctx, const ExportedEtcdSnapshot
     resp.set_remaining_bytes(total - sent);
     if (!writer.Write(resp)) return Cancelled();
   }
-  if (Status s = src.value().Next(kSha256Bytes, resp.mutable_blob()); !s.ok()) {
+  if (Status s = src.value().Next(kSha256Size, resp.mutable_blob()); !s.ok()) {
     return ToGrpcStatus(s);
   }
   resp.set_remaining_bytes(0);

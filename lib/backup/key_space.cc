@@ -1,6 +1,7 @@
 #include "backup/key_space.h"
 
 #include "base/crc32c.h"
+#include "base/go_text.h"
 #include "mvccpb/kv.pb.h"
 
 namespace etcdd::backup::internal {
@@ -19,15 +20,7 @@ uint64_t BigEndian64(std::string_view b) {
   return v;
 }
 
-std::string Hex(std::string_view bytes) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : bytes) {
-    out.push_back(kDigits[c >> 4]);
-    out.push_back(kDigits[c & 0xf]);
-  }
-  return out;
-}
+std::string Hex(std::string_view bytes) { return HexBytes(bytes); }
 
 // "bucket key, revision 5/0 (tombstone)".
 std::string Where(const RevisionKey& r) {

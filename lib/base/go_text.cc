@@ -311,6 +311,54 @@ std::string GoDuration(std::chrono::nanoseconds d) {
 
 std::string IdToHex(uint64_t id) { return fmt::format("{:x}", id); }
 
+std::string HexBytes(std::string_view bytes) {
+  std::string out;
+  out.reserve(2 * bytes.size());
+  for (unsigned char b : bytes) {
+    out.push_back(kHex[b >> 4]);
+    out.push_back(kHex[b & 0xf]);
+  }
+  return out;
+}
+
+std::string GoJsonString(std::string_view s) {
+  std::string out = "\"";
+  for (size_t i = 0; i < s.size();) {
+    auto b = static_cast<unsigned char>(s[i]);
+    if (b < 0x80) {
+      if (b >= 0x20 && b != '"' && b != '\\' && b != '<' && b != '>' && b != '&') {
+        out += static_cast<char>(b);
+      } else if (b == '"' || b == '\\') {
+        out += '\\';
+        out += static_cast<char>(b);
+      } else if (b == '\n') {
+        out += "\\n";
+      } else if (b == '\r') {
+        out += "\\r";
+      } else if (b == '\t') {
+        out += "\\t";
+      } else {
+        out += "\\u00";
+        out += kHex[b >> 4];
+        out += kHex[b & 0xf];
+      }
+      ++i;
+      continue;
+    }
+    DecodedRune d = DecodeUtf8(s, i);
+    if (!d.valid) {
+      out += "\\ufffd";
+    } else if (d.rune == 0x2028 || d.rune == 0x2029) {
+      out += "\\u202";
+      out += kHex[d.rune & 0xf];
+    } else {
+      out.append(s, i, d.size);
+    }
+    i += d.size;
+  }
+  return out + "\"";
+}
+
 DecodedRune DecodeUtf8(std::string_view s, size_t pos) {
   auto b = [&](size_t k) { return static_cast<unsigned char>(s[pos + k]); };
   const DecodedRune bad{0xfffd, 1, false};

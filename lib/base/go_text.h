@@ -63,6 +63,14 @@ void AppendUtf8(char32_t r, std::string* out);
 // otherwise; ANSI colour sequences count 0.
 size_t DisplayWidth(std::string_view s);
 
+// Go's encoding/json encoding of one string, quotes included (HTML-safe:
+// \u003c \u003e \u0026, \u2028 \u2029, invalid UTF-8 as \ufffd, control
+// characters other than \n \r \t as \u00XX).
+std::string GoJsonString(std::string_view s);
+
+// Lower-case hex of every byte, as Go's hex.EncodeToString.
+std::string HexBytes(std::string_view bytes);
+
 // A member or cluster id as etcd prints it (types.ID.String()): lower-case
 // hex without padding, "8e9e05c52164694d".
 std::string IdToHex(uint64_t id);

@@ -2,6 +2,8 @@
 
 #include <openssl/evp.h>
 
+#include "base/go_text.h"
+
 namespace etcdd {
 
 Sha256::Sha256() : ctx_(EVP_MD_CTX_new()) { EVP_DigestInit_ex(ctx_, EVP_sha256(), nullptr); }
@@ -28,14 +30,7 @@ std::array<uint8_t, kSha256Size> Sha256::Peek() const {
 }
 
 std::string HexDigest(const std::array<uint8_t, kSha256Size>& digest) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(2 * digest.size());
-  for (uint8_t b : digest) {
-    out.push_back(kHex[b >> 4]);
-    out.push_back(kHex[b & 0xf]);
-  }
-  return out;
+  return HexBytes(std::string_view(reinterpret_cast<const char*>(digest.data()), digest.size()));
 }
 
 }  // namespace etcdd

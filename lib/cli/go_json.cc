@@ -6,8 +6,6 @@ namespace etcdd::cli {
 
 namespace {
 
-constexpr char kHex[] = "0123456789abcdef";
-
 void AppendJson(const nlohmann::ordered_json& v, std::string* out) {
   switch (v.type()) {
     case nlohmann::json::value_t::object: {
@@ -43,44 +41,6 @@ void AppendJson(const nlohmann::ordered_json& v, std::string* out) {
 }
 
 }  // namespace
-
-std::string GoJsonString(const std::string& s) {
-  std::string out = "\"";
-  for (size_t i = 0; i < s.size();) {
-    auto b = static_cast<unsigned char>(s[i]);
-    if (b < 0x80) {
-      if (b >= 0x20 && b != '"' && b != '\\' && b != '<' && b != '>' && b != '&') {
-        out += static_cast<char>(b);
-      } else if (b == '"' || b == '\\') {
-        out += '\\';
-        out += static_cast<char>(b);
-      } else if (b == '\n') {
-        out += "\\n";
-      } else if (b == '\r') {
-        out += "\\r";
-      } else if (b == '\t') {
-        out += "\\t";
-      } else {
-        out += "\\u00";
-        out += kHex[b >> 4];
-        out += kHex[b & 0xf];
-      }
-      ++i;
-      continue;
-    }
-    DecodedRune d = DecodeUtf8(s, i);
-    if (!d.valid) {
-      out += "\\ufffd";
-    } else if (d.rune == 0x2028 || d.rune == 0x2029) {
-      out += "\\u202";
-      out += kHex[d.rune & 0xf];
-    } else {
-      out.append(s, i, d.size);
-    }
-    i += d.size;
-  }
-  return out + "\"";
-}
 
 std::string GoJson(const nlohmann::ordered_json& v) {
   std::string out;

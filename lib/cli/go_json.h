@@ -13,12 +13,11 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "base/go_text.h"  // GoJsonString
+
 namespace etcdd::cli {
 
 // Serializes `v` on one line without a trailing newline.
 std::string GoJson(const nlohmann::ordered_json& v);
-
-// Go's encoding/json encoding of one string, quotes included.
-std::string GoJsonString(const std::string& s);
 
 }  // namespace etcdd::cli

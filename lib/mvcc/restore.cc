@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "base/file.h"
+#include "base/go_text.h"
 #include "mvcc/kv_fields.h"
 #include "mvcc/store_state.h"
 
@@ -14,15 +15,7 @@ namespace {
 constexpr unsigned kMaxDbs = 8;
 constexpr unsigned kMaxReaders = 1024;
 
-std::string Hex(std::string_view bytes) {
-  std::string out;
-  char buf[3];
-  for (unsigned char c : bytes) {
-    std::snprintf(buf, sizeof(buf), "%02x", c);
-    out += buf;
-  }
-  return out;
-}
+std::string Hex(std::string_view bytes) { return HexBytes(bytes); }
 
 Status OpenDatabases(StoreState* s) {
   MDB_txn* raw = nullptr;

@@ -11,47 +11,6 @@ namespace {
 
 using Json = nlohmann::json;
 
-// Go's encoding/json string encoding (HTML-safe): \" \\ \n \r \t, other
-// control bytes and < > & as \u00XX, U+2028/U+2029 escaped, invalid UTF-8
-// as \ufffd.
-void AppendGoJsonString(std::string_view s, std::string* out) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  out->push_back('"');
-  for (size_t i = 0; i < s.size();) {
-    const unsigned char c = s[i];
-    if (c < 0x80) {
-      if (c == '"' || c == '\\') {
-        out->push_back('\\');
-        out->push_back(static_cast<char>(c));
-      } else if (c == '\n') {
-        out->append("\\n");
-      } else if (c == '\r') {
-        out->append("\\r");
-      } else if (c == '\t') {
-        out->append("\\t");
-      } else if (c < 0x20 || c == '<' || c == '>' || c == '&') {
-        out->append("\\u00");
-        out->push_back(kHex[c >> 4]);
-        out->push_back(kHex[c & 0xF]);
-      } else {
-        out->push_back(static_cast<char>(c));
-      }
-      ++i;
-      continue;
-    }
-    const DecodedRune r = DecodeUtf8(s, i);
-    if (!r.valid) {
-      out->append("\\ufffd");
-    } else if (r.rune == 0x2028 || r.rune == 0x2029) {
-      out->append(r.rune == 0x2028 ? "\\u2028" : "\\u2029");
-    } else {
-      out->append(s.substr(i, r.size));
-    }
-    i += r.size;
-  }
-  out->push_back('"');
-}
-
 void AppendStringArray(const google::protobuf::RepeatedPtrField<std::string>& v, std::string* out) {
   if (v.empty()) {
     out->append("null");  // a nil Go slice
@@ -60,7 +19,7 @@ void AppendStringArray(const google::protobuf::RepeatedPtrField<std::string>& v,
   out->push_back('[');
   for (int i = 0; i < v.size(); ++i) {
     if (i > 0) out->push_back(',');
-    AppendGoJsonString(v[i], out);
+    *out += GoJsonString(v[i]);
   }
   out->push_back(']');
 }
@@ -151,15 +110,7 @@ std::string EncodeAuthEnabled(bool enabled) { return std::string(1, enabled ? '\
 
 bool DecodeAuthEnabled(std::string_view b) { return b == std::string_view("\x01", 1); }
 
-std::string MemberKey(uint64_t id) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string s;
-  do {
-    s.insert(s.begin(), kHex[id & 0xF]);
-    id >>= 4;
-  } while (id != 0);
-  return s;
-}
+std::string MemberKey(uint64_t id) { return IdToHex(id); }
 
 Result<uint64_t> DecodeMemberKey(std::string_view key) {
   auto id = ParseGoUint64(key, 16);
@@ -173,7 +124,7 @@ std::string EncodeMember(const serverpb::Member& m) {
   if (m.is_learner()) out.append(",\"isLearner\":true");
   if (!m.name().empty()) {
     out.append(",\"name\":");
-    AppendGoJsonString(m.name(), &out);
+    out += GoJsonString(m.name());
   }
   if (!m.client_urls().empty()) {
     out.append(",\"clientURLs\":");

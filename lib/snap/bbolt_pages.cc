@@ -4,6 +4,7 @@
 
 #include <cerrno>
 
+#include "base/go_text.h"
 #include "snap/bbolt_format.h"
 
 namespace etcdd::snap::bbolt {
@@ -14,15 +15,7 @@ namespace {
 // children), so a deeper one is a loop or garbage.
 constexpr int kMaxDepth = 64;
 
-std::string Hex(uint64_t v) {
-  static const char* kDigits = "0123456789abcdef";
-  std::string s;
-  do {
-    s.insert(s.begin(), kDigits[v & 0xf]);
-    v >>= 4;
-  } while (v != 0);
-  return "0x" + s;
-}
+std::string Hex(uint64_t v) { return "0x" + IdToHex(v); }
 
 }  // namespace
 

@@ -18,7 +18,7 @@ out=${FUZZ_BUILD_DIR:-$root/build-fuzz}
 bin=$out/bbolt_reader_fuzz
 srcs="$root/tests/fuzz/bbolt_reader_fuzz.cc $root/lib/snap/bbolt_reader.cc
   $root/lib/snap/bbolt_pages.cc $root/lib/base/status.cc $root/lib/base/file.cc
-  $root/lib/base/env.cc"
+  $root/lib/base/env.cc $root/lib/base/go_text.cc"
 mkdir -p "$out/corpus"
 
 stale=0
@@ -29,7 +29,7 @@ done
 if [ $stale = 1 ]; then
   # shellcheck disable=SC2086
   clang++ -std=c++20 -g -O1 -fsanitize=fuzzer,address,undefined \
-    -fno-sanitize-recover=undefined -I"$root/lib" $srcs -o "$bin"
+    -fno-sanitize-recover=undefined -I"$root/lib" $srcs -lfmt -o "$bin"
 fi
 
 "$bin" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \

@@ -1,14 +1,12 @@
 #include "context.h"
 
-#include <termios.h>
-#include <unistd.h>
-
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
 #include <iostream>
+
 
 namespace etcdd::kvctl {
 
@@ -32,28 +30,6 @@ std::string WarningPrefix() {
   return buf;
 }
 
-// speakeasy.Ask: prompt on stdout, read a line from the terminal on stdin
-// without echo.
-cli::ExitOr<std::string> AskPassword(Io& io) {
-  termios old{};
-  if (tcgetattr(STDIN_FILENO, &old) != 0) {
-    return ExitStatus::Error("inappropriate ioctl for device");
-  }
-  io.out << "Password: " << std::flush;
-  termios quiet = old;
-  quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
-  tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
-  std::string line;
-  std::getline(io.in, line);
-  tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
-  io.out << "\n";
-  return line;
-}
-
-std::chrono::milliseconds Millis(std::chrono::nanoseconds d) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(d);
-}
-
 }  // namespace
 
 cli::ExitOr<cli::GlobalOptions> Context::Options() {
@@ -74,31 +50,12 @@ cli::ExitOr<Session> Context::Prepare(bool value_only) {
   }
   cli::UserCredentials creds = cli::SplitUser(o.user, o.password);
   if (creds.needs_prompt) {
-    ASSIGN_OR_EXIT(creds.password, AskPassword(io_));
+    ASSIGN_OR_EXIT(creds.password, cli::AskPassword(io_.in, io_.out));
   }
   cli::PrinterOptions po{o.write_out, o.hex, value_only};
   ASSIGN_OR_EXIT(s.printer, cli::NewPrinter(po, io_.out, io_.err));
 
-  client::Config& c = s.config;
-  c.endpoints = o.endpoints;
-  // Without certificate files, --insecure-transport=false asks for TLS with
-  // the system roots, which the client does for https:// endpoints.
-  bool files = !o.cert.empty() || !o.key.empty() || !o.cacert.empty();
-  if (!o.insecure_transport && !files) {
-    for (auto& ep : c.endpoints) {
-      if (ep.find("://") == std::string::npos) ep = "https://" + ep;
-    }
-  }
-  c.dial_timeout = Millis(o.dial_timeout);
-  c.command_timeout = Millis(o.command_timeout);
-  c.keepalive_time = Millis(o.keepalive_time);
-  c.keepalive_timeout = Millis(o.keepalive_timeout);
-  c.user = creds.name;
-  c.password = creds.password;
-  c.cacert = o.cacert;
-  c.cert = o.cert;
-  c.key = o.key;
-  c.insecure_skip_verify = o.insecure_skip_tls_verify;
+  s.config = cli::ClientConfigFrom(o, creds);
   return s;
 }
 
@@ -129,23 +86,8 @@ CLI::App* AddSubcommandWithArgs(
   return cmd;
 }
 
-ExitStatus ConnectFailure(const Status& st) {
-  switch (st.code()) {
-    case Code::kDeadlineExceeded:
-      return ExitStatus::Error(st.message());
-    case Code::kInvalidArgument:
-      if (st.message().rfind("etcdserver: ", 0) != 0) return ExitStatus::BadArgs(st.message());
-      break;
-    default:
-      break;
-  }
-  return ExitStatus(cli::ExitCode::kBadConnection, st.message());
-}
-
 cli::ExitOr<std::unique_ptr<client::Client>> Context::Connect(const client::Config& config) {
-  auto c = client::Client::Connect(config);
-  if (c.ok()) return std::move(c).value();
-  return ConnectFailure(c.status());
+  return cli::ConnectClient(config);
 }
 
 }  // namespace etcdd::kvctl

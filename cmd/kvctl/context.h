@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "cli/command_spec.h"
+#include "cli/client_session.h"
 #include "cli/exit_status.h"
 #include "cli/global_flags.h"
 #include "cli/printer.h"
@@ -113,8 +114,8 @@ CLI::App* AddSubcommandWithArgs(CLI::App* parent, Context* ctx, const char* name
 }
 
 // The exit status for a failed client::Client::Connect, as Context::Connect
-// reports it.
-cli::ExitStatus ConnectFailure(const Status& status);
+// reports it (cli/client_session.h).
+using cli::ConnectFailure;
 
 // Registration of the command groups (one file each).
 void AddKvCommands(CLI::App* app, Context* ctx);           // put, get, del

@@ -1,7 +1,6 @@
-// From resolved global options to a connected client, for the tools other
-// than kvctl (kvbackup, ...): etcdctl's clientConfigFromCmd and mustClient
-// (etcdctl/ctlv3/command/global.go) as functions. kvctl's Context does the
-// same steps inline (cmd/kvctl/context.cc) and can move onto these.
+// From resolved global options to a connected client, for kvctl and kvbackup:
+// etcdctl's clientConfigFromCmd and mustClient (etcdctl/ctlv3/command/
+// global.go) as functions.
 //
 // Thread-safety: pure functions, except AskPassword, which uses the terminal.
 #pragma once

@@ -34,9 +34,26 @@ bool IsSafeRetry(bool immutable, const grpc::Status& s) {
   return s.error_message().rfind("failed to connect to all addresses", 0) == 0;
 }
 
-bool IsInvalidToken(const grpc::Status& s) {
-  return s.error_code() == grpc::StatusCode::UNAUTHENTICATED &&
-         s.error_message() == "etcdserver: invalid auth token";
+// clientv3's shouldRefreshToken: the token expired, auth data changed since
+// it was issued, or the call went out without one before auth was enabled.
+// Like clientv3 (rpctypes.Error), errors are told apart by their message.
+bool ShouldRefreshToken(const grpc::Status& s) {
+  const std::string& m = s.error_message();
+  return m == "etcdserver: invalid auth token" ||
+         m == "etcdserver: revision of auth store is old" || m == "etcdserver: user name is empty";
+}
+
+bool IsAuthNotEnabled(const Status& s) {
+  return s.message() == "etcdserver: authentication is not enabled";
+}
+
+// A unary call of the Auth service's stub `method` with `req`, for Invoke.
+template <typename Req, typename Resp>
+auto AuthCall(grpc::Status (pb::Auth::Stub::*method)(grpc::ClientContext*, const Req&, Resp*),
+              const Req& req) {
+  return [method, &req](Conn& c, grpc::ClientContext* ctx, Resp* r) {
+    return (c.auth.get()->*method)(ctx, req, r);
+  };
 }
 
 }  // namespace
@@ -60,7 +77,10 @@ Result<std::unique_ptr<Client>> Client::Connect(const Config& config) {
   }
   if (ready < 0) return etcdd::Status(Code::kDeadlineExceeded, kDeadlineExceeded);
   c->pinned_ = ready;
-  if (!config.user.empty()) RETURN_IF_ERROR(c->RefreshToken());
+  if (c->uses_token()) {
+    etcdd::Status auth = c->RefreshToken();
+    if (!auth.ok() && !IsAuthNotEnabled(auth)) return auth;
+  }
   return c;
 }
 
@@ -119,7 +139,7 @@ Result<Resp> Client::Invoke(Policy policy, Conn* only, Fn&& call) {
         if (order[i].first >= 0) pinned_ = order[i].first;
         return resp;
       }
-      if (IsInvalidToken(s) && !token_renewed && !config_.user.empty()) {
+      if (ShouldRefreshToken(s) && !token_renewed && uses_token()) {
         token_renewed = true;
         RETURN_IF_ERROR(RefreshToken());
         continue;  // same endpoint, fresh token
@@ -355,6 +375,102 @@ etcdd::Status Client::Snapshot(
   const grpc::Status s = reader->Finish();
   if (!sink_status.ok()) return sink_status;
   return s.ok() ? Status::Ok() : FromGrpcStatus(s);
+}
+
+}  // namespace etcdd::client
+
+namespace etcdd::client {
+
+// Auth service wrappers, with clientv3's retryAuthClient policies.
+
+Result<pb::AuthEnableResponse> Client::AuthEnable() {
+  const pb::AuthEnableRequest req;
+  return Invoke<pb::AuthEnableResponse>(Policy::kMutable, nullptr,
+                                        AuthCall(&pb::Auth::Stub::AuthEnable, req));
+}
+
+Result<pb::AuthDisableResponse> Client::AuthDisable() {
+  const pb::AuthDisableRequest req;
+  return Invoke<pb::AuthDisableResponse>(Policy::kMutable, nullptr,
+                                         AuthCall(&pb::Auth::Stub::AuthDisable, req));
+}
+
+Result<pb::AuthStatusResponse> Client::AuthStatus() {
+  const pb::AuthStatusRequest req;
+  return Invoke<pb::AuthStatusResponse>(Policy::kImmutable, nullptr,
+                                        AuthCall(&pb::Auth::Stub::AuthStatus, req));
+}
+
+Result<pb::AuthUserAddResponse> Client::UserAdd(const pb::AuthUserAddRequest& req) {
+  return Invoke<pb::AuthUserAddResponse>(Policy::kMutable, nullptr,
+                                         AuthCall(&pb::Auth::Stub::UserAdd, req));
+}
+
+Result<pb::AuthUserGetResponse> Client::UserGet(const pb::AuthUserGetRequest& req) {
+  return Invoke<pb::AuthUserGetResponse>(Policy::kImmutable, nullptr,
+                                         AuthCall(&pb::Auth::Stub::UserGet, req));
+}
+
+Result<pb::AuthUserListResponse> Client::UserList() {
+  const pb::AuthUserListRequest req;
+  return Invoke<pb::AuthUserListResponse>(Policy::kImmutable, nullptr,
+                                          AuthCall(&pb::Auth::Stub::UserList, req));
+}
+
+Result<pb::AuthUserDeleteResponse> Client::UserDelete(const pb::AuthUserDeleteRequest& req) {
+  return Invoke<pb::AuthUserDeleteResponse>(Policy::kMutable, nullptr,
+                                            AuthCall(&pb::Auth::Stub::UserDelete, req));
+}
+
+Result<pb::AuthUserChangePasswordResponse> Client::UserChangePassword(
+    const pb::AuthUserChangePasswordRequest& req) {
+  return Invoke<pb::AuthUserChangePasswordResponse>(
+      Policy::kMutable, nullptr, AuthCall(&pb::Auth::Stub::UserChangePassword, req));
+}
+
+Result<pb::AuthUserGrantRoleResponse> Client::UserGrantRole(
+    const pb::AuthUserGrantRoleRequest& req) {
+  return Invoke<pb::AuthUserGrantRoleResponse>(Policy::kMutable, nullptr,
+                                               AuthCall(&pb::Auth::Stub::UserGrantRole, req));
+}
+
+Result<pb::AuthUserRevokeRoleResponse> Client::UserRevokeRole(
+    const pb::AuthUserRevokeRoleRequest& req) {
+  return Invoke<pb::AuthUserRevokeRoleResponse>(Policy::kMutable, nullptr,
+                                                AuthCall(&pb::Auth::Stub::UserRevokeRole, req));
+}
+
+Result<pb::AuthRoleAddResponse> Client::RoleAdd(const pb::AuthRoleAddRequest& req) {
+  return Invoke<pb::AuthRoleAddResponse>(Policy::kMutable, nullptr,
+                                         AuthCall(&pb::Auth::Stub::RoleAdd, req));
+}
+
+Result<pb::AuthRoleGetResponse> Client::RoleGet(const pb::AuthRoleGetRequest& req) {
+  return Invoke<pb::AuthRoleGetResponse>(Policy::kImmutable, nullptr,
+                                         AuthCall(&pb::Auth::Stub::RoleGet, req));
+}
+
+Result<pb::AuthRoleListResponse> Client::RoleList() {
+  const pb::AuthRoleListRequest req;
+  return Invoke<pb::AuthRoleListResponse>(Policy::kImmutable, nullptr,
+                                          AuthCall(&pb::Auth::Stub::RoleList, req));
+}
+
+Result<pb::AuthRoleDeleteResponse> Client::RoleDelete(const pb::AuthRoleDeleteRequest& req) {
+  return Invoke<pb::AuthRoleDeleteResponse>(Policy::kMutable, nullptr,
+                                            AuthCall(&pb::Auth::Stub::RoleDelete, req));
+}
+
+Result<pb::AuthRoleGrantPermissionResponse> Client::RoleGrantPermission(
+    const pb::AuthRoleGrantPermissionRequest& req) {
+  return Invoke<pb::AuthRoleGrantPermissionResponse>(
+      Policy::kMutable, nullptr, AuthCall(&pb::Auth::Stub::RoleGrantPermission, req));
+}
+
+Result<pb::AuthRoleRevokePermissionResponse> Client::RoleRevokePermission(
+    const pb::AuthRoleRevokePermissionRequest& req) {
+  return Invoke<pb::AuthRoleRevokePermissionResponse>(
+      Policy::kMutable, nullptr, AuthCall(&pb::Auth::Stub::RoleRevokePermission, req));
 }
 
 }  // namespace etcdd::client

@@ -55,9 +55,14 @@ struct Config {
   // gRPC keepalive pings (etcdctl --keepalive-time / --keepalive-timeout).
   std::chrono::milliseconds keepalive_time{2000};
   std::chrono::milliseconds keepalive_timeout{6000};
-  // Token auth: when user is set, Connect authenticates and every call carries
-  // the token; an expired token ("etcdserver: invalid auth token") is renewed
-  // once per call, as clientv3 does.
+  // Token auth, as clientv3 3.4 does it: when both user and password are set,
+  // Connect authenticates and every call carries the token. A server with
+  // authentication off ("etcdserver: authentication is not enabled") is not
+  // an error: calls then go out without a token. A call refused with
+  // "etcdserver: invalid auth token", "etcdserver: revision of auth store is
+  // old" or "etcdserver: user name is empty" (no token yet, auth enabled
+  // since) authenticates again and is retried once. A user without a password
+  // sends no token at all (clientv3's rule, for TLS common-name auth).
   std::string user, password;
   // TLS (etcdctl --cacert, --cert, --key, --insecure-skip-tls-verify). Paths
   // to PEM files; empty cacert means the system roots.
@@ -163,6 +168,67 @@ class Client {
   Result<etcdserverpb::AuthenticateResponse> Authenticate(const std::string& user,
                                                           const std::string& password);
 
+  // Auth service: users, roles and their key permissions, sent to the pinned
+  // endpoint (etcd applies them through raft, cluster-wide). UserGet,
+  // UserList, RoleGet, RoleList and AuthStatus are immutable, the others
+  // mutable, as in clientv3's retryAuthClient. Once authentication is on,
+  // they need the root role (else "etcdserver: permission denied"), except
+  // AuthStatus, UserGet of the caller and RoleGet of a role the caller has
+  // (etcdserver/apply_auth.go); without a token they fail with "etcdserver:
+  // user name is empty". Other errors are the server's, e.g. "etcdserver:
+  // user name already exists", "etcdserver: user name not found",
+  // "etcdserver: role name already exists", "etcdserver: role name not
+  // found", "etcdserver: role is not granted to the user", "etcdserver:
+  // permission is not granted to the role", "etcdserver: invalid auth
+  // management" (removing root's root role or root itself while enabled).
+  //
+  // Turns authentication on. Errors: "etcdserver: root user does not exist",
+  // "etcdserver: root user does not have root role" (etcdctl then creates
+  // the role and grants it, see kvctl's auth enable).
+  Result<etcdserverpb::AuthEnableResponse> AuthEnable();
+  // Turns authentication off; succeeds when it is already off.
+  Result<etcdserverpb::AuthDisableResponse> AuthDisable();
+  // Whether authentication is on and the auth store's revision (etcd 3.5's
+  // Auth.AuthStatus; an etcd 3.4 server answers Unimplemented "unknown
+  // method AuthStatus for service etcdserverpb.Auth").
+  Result<etcdserverpb::AuthStatusResponse> AuthStatus();
+  // Creates user req.name() with req.password() (sent in clear; the server
+  // stores a bcrypt hash), or without a password when
+  // req.options().no_password() (etcd 3.4.10+). Errors: "etcdserver: user
+  // name is empty", "etcdserver: user name already exists".
+  Result<etcdserverpb::AuthUserAddResponse> UserAdd(const etcdserverpb::AuthUserAddRequest& req);
+  // The roles granted to user req.name(), in the server's (sorted) order.
+  Result<etcdserverpb::AuthUserGetResponse> UserGet(const etcdserverpb::AuthUserGetRequest& req);
+  // Every user name, sorted.
+  Result<etcdserverpb::AuthUserListResponse> UserList();
+  Result<etcdserverpb::AuthUserDeleteResponse> UserDelete(
+      const etcdserverpb::AuthUserDeleteRequest& req);
+  Result<etcdserverpb::AuthUserChangePasswordResponse> UserChangePassword(
+      const etcdserverpb::AuthUserChangePasswordRequest& req);
+  // Grants role req.role() to user req.user().
+  Result<etcdserverpb::AuthUserGrantRoleResponse> UserGrantRole(
+      const etcdserverpb::AuthUserGrantRoleRequest& req);
+  // Revokes role req.role() from user req.name().
+  Result<etcdserverpb::AuthUserRevokeRoleResponse> UserRevokeRole(
+      const etcdserverpb::AuthUserRevokeRoleRequest& req);
+  Result<etcdserverpb::AuthRoleAddResponse> RoleAdd(const etcdserverpb::AuthRoleAddRequest& req);
+  // The key permissions of role req.role(): each a key, a range end (empty
+  // for one key, "\0" for every key from `key` on) and READ, WRITE or
+  // READWRITE, in the server's order.
+  Result<etcdserverpb::AuthRoleGetResponse> RoleGet(const etcdserverpb::AuthRoleGetRequest& req);
+  // Every role name, sorted.
+  Result<etcdserverpb::AuthRoleListResponse> RoleList();
+  Result<etcdserverpb::AuthRoleDeleteResponse> RoleDelete(
+      const etcdserverpb::AuthRoleDeleteRequest& req);
+  // Adds req.perm() to role req.name(); a permission on the same range
+  // replaces the old one's type.
+  Result<etcdserverpb::AuthRoleGrantPermissionResponse> RoleGrantPermission(
+      const etcdserverpb::AuthRoleGrantPermissionRequest& req);
+  // Removes the permission on exactly [req.key(), req.range_end()) from
+  // role req.role().
+  Result<etcdserverpb::AuthRoleRevokePermissionResponse> RoleRevokePermission(
+      const etcdserverpb::AuthRoleRevokePermissionRequest& req);
+
   // Watch and LeaseKeepAlive streams, with failover and resumption, are in
   // watch.h and lease_keepalive.h; the lock and election recipes in
   // concurrency.h. For streaming RPCs the client does not wrap: the pinned
@@ -203,6 +269,8 @@ class Client {
   Result<Resp> InvokeOn(const std::string& endpoint, Policy policy, Fn&& call);
   etcdd::Status RefreshToken();
   std::string token() const;
+  // Whether calls carry a token: a user and a password are configured.
+  bool uses_token() const { return !config_.user.empty() && !config_.password.empty(); }
 
   Config config_;
   // One per endpoint, in Config order; fixed after Connect.

@@ -18,11 +18,12 @@
 #include <string>
 #include <vector>
 
-#include "cli/command_spec.h"
 #include "cli/client_session.h"
+#include "cli/command_spec.h"
 #include "cli/exit_status.h"
 #include "cli/global_flags.h"
 #include "cli/printer.h"
+#include "cli/printer_auth.h"
 #include "client/client.h"
 
 namespace CLI {
@@ -117,6 +118,17 @@ CLI::App* AddSubcommandWithArgs(CLI::App* parent, Context* ctx, const char* name
 // reports it (cli/client_session.h).
 using cli::ConnectFailure;
 
+// What the user, role and auth commands work with once their arguments are
+// checked: the settled options, a connected client and the printer of their
+// results for -w (cli/printer_auth.h). Errors as Context::Prepare and
+// Context::Connect.
+struct AuthSession {
+  Session session;
+  std::unique_ptr<client::Client> client;
+  std::unique_ptr<cli::AuthPrinter> printer;
+};
+cli::ExitOr<AuthSession> ConnectForAuth(Context& ctx);
+
 // Registration of the command groups (one file each).
 void AddKvCommands(CLI::App* app, Context* ctx);           // put, get, del
 void AddTxnCommand(CLI::App* app, Context* ctx);           // txn
@@ -128,6 +140,9 @@ void AddWatchCommand(CLI::App* app, Context* ctx);         // watch
 void AddLockCommand(CLI::App* app, Context* ctx);          // lock
 void AddElectCommand(CLI::App* app, Context* ctx);         // elect
 void AddSnapshotCommands(CLI::App* app, Context* ctx);     // snapshot save, status, restore
+void AddUserCommands(CLI::App* app, Context* ctx);         // user add, get, list, passwd, ...
+void AddRoleCommands(CLI::App* app, Context* ctx);         // role add, get, grant-permission, ...
+void AddAuthCommands(CLI::App* app, Context* ctx);         // auth enable, disable, status
 void AddCompletionCommand(CLI::App* app, Context* ctx);    // completion bash|zsh|fish
 
 // kvctl's command tree as `app` holds it once the commands are added, with

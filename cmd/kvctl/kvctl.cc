@@ -107,6 +107,9 @@ void BuildCommandTree(CLI::App* app, Context* ctx) {
   AddLockCommand(app, ctx);
   AddElectCommand(app, ctx);
   AddSnapshotCommands(app, ctx);
+  AddUserCommands(app, ctx);
+  AddRoleCommands(app, ctx);
+  AddAuthCommands(app, ctx);
   AddCompletionCommand(app, ctx);
 }
 

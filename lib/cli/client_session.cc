@@ -35,20 +35,26 @@ client::Config ClientConfigFrom(const GlobalOptions& o, const UserCredentials& c
   return c;
 }
 
-ExitOr<std::string> AskPassword(std::istream& in, std::ostream& out) {
+ExitOr<std::string> AskPassword(std::istream& in, std::ostream& out, const std::string& prompt) {
+  out << prompt << std::flush;
   termios old{};
-  if (tcgetattr(STDIN_FILENO, &old) != 0) {
-    return ExitStatus::Error("inappropriate ioctl for device");
+  const bool terminal = tcgetattr(STDIN_FILENO, &old) == 0;
+  if (terminal) {
+    termios quiet = old;
+    quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
+    tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
   }
-  out << "Password: " << std::flush;
-  termios quiet = old;
-  quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
-  tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
   std::string line;
   std::getline(in, line);
-  tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+  const bool failed = in.bad();
+  if (terminal) tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
   out << "\n";
-  return line;
+  if (failed) return ExitStatus::Error("failed during password entry");
+  // speakeasy: TrimSuffix "\r", then strings.TrimSpace.
+  constexpr char kSpace[] = " \t\n\v\f\r";
+  const size_t first = line.find_first_not_of(kSpace);
+  if (first == std::string::npos) return std::string();
+  return line.substr(first, line.find_last_not_of(kSpace) - first + 1);
 }
 
 ExitStatus ConnectFailure(const Status& st) {
@@ -62,6 +68,32 @@ ExitStatus ConnectFailure(const Status& st) {
       break;
   }
   return ExitStatus(ExitCode::kBadConnection, st.message());
+}
+
+namespace {
+
+// grpc-go's codes.Code.String().
+const char* GrpcCodeName(Code code) {
+  static constexpr const char* kNames[] = {
+      "OK",       "Canceled",       "Unknown",          "InvalidArgument",   "DeadlineExceeded",
+      "NotFound", "AlreadyExists",  "PermissionDenied", "ResourceExhausted", "FailedPrecondition",
+      "Aborted",  "OutOfRange",     "Unimplemented",    "Internal",          "Unavailable",
+      "DataLoss", "Unauthenticated"};
+  const auto i = static_cast<size_t>(code);
+  return i < std::size(kNames) ? kNames[i] : "Unknown";
+}
+
+}  // namespace
+
+ExitStatus CallFailure(const Status& st) {
+  if (st.ok()) return ExitStatus::Ok();
+  const std::string& m = st.message();
+  if (m.rfind("etcdserver: ", 0) == 0 || st.code() == Code::kDeadlineExceeded ||
+      st.code() == Code::kCancelled) {
+    return ExitStatus::Error(m);
+  }
+  return ExitStatus::Error(std::string("rpc error: code = ") + GrpcCodeName(st.code()) +
+                           " desc = " + m);
 }
 
 ExitOr<std::unique_ptr<client::Client>> ConnectClient(const client::Config& config) {

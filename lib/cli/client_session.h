@@ -22,10 +22,15 @@ namespace etcdd::cli {
 // https:// ones, as etcdctl asks for TLS with the system roots.
 client::Config ClientConfigFrom(const GlobalOptions& options, const UserCredentials& creds);
 
-// Prompts "Password: " on `out` and reads a line from the terminal on stdin
-// without echo (speakeasy.Ask in etcdctl). Errors: kError "inappropriate
-// ioctl for device" when stdin is not a terminal.
-ExitOr<std::string> AskPassword(std::istream& in, std::ostream& out);
+// Prompts `prompt` on `out`, reads one line from `in` (stdin) with the
+// terminal's echo off, then writes a newline to `out`, as etcdctl's
+// speakeasy.Ask does: the line without its "\n" and surrounding white space.
+// When stdin is not a terminal the line is read all the same (etcdctl's
+// `stty -echo` fails there, and it reads on; `echo pw | etcdctl user add u`
+// works), and end of input gives an empty password. Errors: kError "failed
+// during password entry" when reading fails.
+ExitOr<std::string> AskPassword(std::istream& in, std::ostream& out,
+                                const std::string& prompt = "Password: ");
 
 // The exit status for a failed client::Client::Connect, as etcdctl reports
 // it: exit 1 "context deadline exceeded" when no endpoint answered, kBadArgs
@@ -34,5 +39,13 @@ ExitStatus ConnectFailure(const Status& status);
 
 // Connects with `config`; failures as ConnectFailure.
 ExitOr<std::unique_ptr<client::Client>> ConnectClient(const client::Config& config);
+
+// The exit status for a failed call, printed as etcdctl prints clientv3's
+// error (exit 1): etcd's own errors ("etcdserver: ...") and the context
+// errors as their message, any other gRPC error as grpc-go formats it,
+// "rpc error: code = Unimplemented desc = unknown method AuthStatus for
+// service etcdserverpb.Auth" (clientv3's toErr keeps only the errors it
+// knows).
+ExitStatus CallFailure(const Status& status);
 
 }  // namespace etcdd::cli

@@ -154,6 +154,18 @@ def test_bash_completion(path_dir, extra):
     assert bc("etcdd", "etcdd", "--initial-cluster-s") == ["--initial-cluster-state"]
 
 
+def test_kvctl_completes_the_auth_commands():
+    assert complete("kvctl", "us")[0] == ["user"]
+    assert complete("kvctl", "user", "")[0] == ["add", "delete", "get", "list", "passwd",
+                                                 "grant-role", "revoke-role"]
+    assert complete("kvctl", "role", "g")[0] == ["get", "grant-permission"]
+    assert {"--prefix", "--from-key"} <= set(
+        complete("kvctl", "role", "grant-permission", "--")[0])
+    assert {"--interactive", "--new-user-password", "--no-password"} <= set(
+        complete("kvctl", "user", "add", "--")[0])
+    assert complete("kvctl", "auth", "")[0] == ["enable", "disable", "status"]
+
+
 def test_kvbackup_completes_its_commands_and_values():
     assert complete("kvbackup", "l") == (["list"], 4)
     assert complete("kvbackup", "save", "--from", "")[0] == ["follower", "leader"]

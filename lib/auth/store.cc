@@ -133,8 +133,12 @@ uint64_t AuthStore::revision() const {
 Result<AuthInfo> AuthStore::InfoFromToken(std::string_view token) const {
   auto info = tokens_->Info(token);
   if (!info.ok()) return ErrInvalidAuthToken();
-  return AuthInfo{info->user, info->revision};
+  // etcd's simple tokens carry no revision: they stand for the store's
+  // current one (a JWT keeps the revision it was issued at).
+  return AuthInfo{info->user, tokens_->IsSimple() ? revision() : info->revision};
 }
+
+bool AuthStore::IsSimpleTokens() const { return tokens_->IsSimple(); }
 
 AuthInfo AuthStore::InfoFromCommonName(std::string_view cn) const {
   return AuthInfo{std::string(cn), revision()};

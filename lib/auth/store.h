@@ -85,9 +85,14 @@ class AuthStore {
 
   // --- the API layer (any thread) ---
 
-  // The user and revision of a request's "token" metadata. Errors:
-  // Unauthenticated "etcdserver: invalid auth token".
+  // The user and revision of a request's "token" metadata: a JWT's issuing
+  // revision, or for a simple token the current one (etcd's tokenSimple).
+  // A simple token is known once its Raft index (SimpleTokenIndex) is
+  // applied here; the caller waits for that first. Errors: Unauthenticated
+  // "etcdserver: invalid auth token".
   Result<AuthInfo> InfoFromToken(std::string_view token) const;
+  // Whether tokens are etcd's simple tokens (--auth-token simple).
+  bool IsSimpleTokens() const;
   // A client certificate's common name as the user (etcd's AuthInfoFromTLS),
   // at the current revision.
   AuthInfo InfoFromCommonName(std::string_view cn) const;

@@ -225,6 +225,11 @@ class EtcdServer {
     return WaitLinearizable(std::chrono::steady_clock::now() + RequestTimeout());
   }
   const ServerConfig& config() const { return cfg_; }
+  // Blocks until this member has applied `index` or `deadline` passes;
+  // returns whether it has.
+  bool WaitApplied(uint64_t index, std::chrono::steady_clock::time_point deadline) const {
+    return applier_->WaitApplied(index, deadline);
+  }
 
   // Fills cluster_id, member_id, raft_term and the current revision, as
   // etcd's response headers carry them.

@@ -52,10 +52,10 @@ class AuthStoreTest : public ::testing::Test {
     req.set_hashedpassword(HashPassword(password, 4).value());
     return Apply([&](auto& txn) { return as_->ApplyUserAdd(txn, who, req); });
   }
-  Status AddRole(const std::string& name) {
+  Status AddRole(const std::string& name, const AuthInfo& who = {}) {
     pb::AuthRoleAddRequest req;
     req.set_name(name);
-    return Apply([&](auto& txn) { return as_->ApplyRoleAdd(txn, {}, req); });
+    return Apply([&](auto& txn) { return as_->ApplyRoleAdd(txn, who, req); });
   }
   Status Grant(const std::string& user, const std::string& role, const AuthInfo& who = {}) {
     pb::AuthUserGrantRoleRequest req;
@@ -135,7 +135,7 @@ TEST_F(AuthStoreTest, PermissionsFollowRoles) {
 TEST_F(AuthStoreTest, ChangesMakeOlderAuthorisationsStale) {
   SetUpRbac();
   const AuthInfo app = As("app");
-  ASSERT_TRUE(AddRole("other").ok());
+  ASSERT_TRUE(AddRole("other", As("root")).ok());
   EXPECT_EQ(as_->CheckPut(app, "/app/x").message(), "etcdserver: revision of auth store is old");
   EXPECT_TRUE(as_->CheckPut(As("app"), "/app/x").ok());
 }

@@ -47,7 +47,15 @@ inline Result<auth::AuthInfo> Caller(const grpc::ServerContextBase& ctx, const E
   if (!as.enabled()) return auth::AuthInfo{};
   const auto& md = ctx.client_metadata();
   if (auto it = md.find("token"); it != md.end()) {
-    return as.InfoFromToken(std::string_view(it->second.data(), it->second.size()));
+    const std::string_view token(it->second.data(), it->second.size());
+    // etcd's isValidSimpleToken: a token issued through another member is
+    // known here once its entry is applied.
+    if (as.IsSimpleTokens()) {
+      if (auto index = auth::SimpleTokenIndex(token)) {
+        s.WaitApplied(*index, std::chrono::steady_clock::now() + std::chrono::seconds(5));
+      }
+    }
+    return as.InfoFromToken(token);
   }
   if (s.config().client_cert_auth) {
     auto auth_context = ctx.auth_context();

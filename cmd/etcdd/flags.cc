@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <chrono>
 
+#include "auth/password.h"
 #include "base/go_text.h"
 
 namespace etcdd {
@@ -180,6 +181,7 @@ Status ApplyRawValues(RawValues raw, DaemonFlags* f) {
   RETURN_IF_ERROR(ParseDurationFlag(
       "experimental-watch-progress-notify-interval", raw.watch_progress_notify_interval,
       std::chrono::milliseconds(1), &c.watch_progress_notify_interval));
+  RETURN_IF_ERROR(auth::ValidateBcryptCost(c.bcrypt_cost));
   // etcd raises shorter intervals to its minimum, 100 ms.
   c.watch_progress_notify_interval =
       std::max(c.watch_progress_notify_interval, std::chrono::milliseconds(100));
@@ -240,6 +242,11 @@ void RegisterFlags(CLI::App& app, bool from_config_file, DaemonFlags& f, RawValu
       "Duration of time between two checkpoints (e.g. 5m0s).");
   opt("experimental-watch-progress-notify-interval", &raw.watch_progress_notify_interval,
       "Duration of periodic watch progress notifications.");
+  opt("auth-token", &c.auth_token,
+      "Specify auth token specific options: simple or "
+      "jwt,pub-key=PATH,priv-key=PATH,sign-method=RS256,ttl=5m.");
+  opt("auth-token-ttl", &c.auth_token_ttl, "The lifetime in seconds of the auth token.");
+  opt("bcrypt-cost", &c.bcrypt_cost, "Specify bcrypt algorithm cost factor for auth password hashing.");
   opt("log-level", &f.log_level, "Log level: debug, info, warn, error, panic, or fatal.");
   opt("log-outputs", &raw.log_outputs, "Log outputs: default, stderr, stdout, or file paths.");
   app.add_flag("--version", f.print_version, "Print the version and exit.");

@@ -91,10 +91,6 @@ ExitStatus RunRestore(Context& ctx, const RestoreFlags& f) {
   auto logger = Logger::Stderr(LogLevel::kWarn);
   auto r = backup::RestoreBackup(f.args[0], key, opts, *logger);
   if (!r.ok()) return ExitStatus::FromStatus(r.status());
-  if (r->auth_enabled) {
-    ctx.io().err << "Warning: the snapshot's cluster had authentication enabled; its users and "
-                    "roles are not restored, and etcdd does not enforce authentication yet\n";
-  }
   PrintResult(*r, format, ctx.io().out);
   return ExitStatus::Ok();
 }

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <future>
 
+#include "auth/store.h"
 #include "backup/archive.h"
 #include "backup/inspect.h"
 #include "backup/snapshot_digest.h"
@@ -160,7 +161,7 @@ Status ImportLeases(const snap::BboltReader& db, const std::string& path, mvcc::
   });
 }
 
-Status ReadMembersAndAuth(const snap::BboltReader& db, const std::string& path,
+Status ReadMembers(const snap::BboltReader& db, const std::string& path,
                           SnapshotFacts* facts) {
   RETURN_IF_ERROR(
       EachRecord(db, schema::kMembersBucket, [&](std::string_view k, std::string_view v) {
@@ -169,9 +170,38 @@ Status ReadMembersAndAuth(const snap::BboltReader& db, const std::string& path,
         if (m->is_learner()) facts->learners.push_back(m->name());
         return Status::Ok();
       }));
-  return EachRecord(db, schema::kAuthBucket, [&](std::string_view k, std::string_view v) {
-    if (k == schema::kAuthEnabledKey) facts->auth_enabled = schema::DecodeAuthEnabled(v);
+  return Status::Ok();
+}
+
+// The auth buckets become the auth store's records (auth/store.h), whose
+// values are etcd's: users, roles, whether auth is on, its revision.
+Status ImportAuth(const snap::BboltReader& db, const std::string& path, mvcc::Importer* im,
+                  SnapshotFacts* facts) {
+  RETURN_IF_ERROR(EachRecord(db, schema::kAuthBucket, [&](std::string_view k, std::string_view v) {
+    if (k == schema::kAuthEnabledKey) {
+      facts->auth_enabled = schema::DecodeAuthEnabled(v);
+      return im->PutServerMeta(auth::kAuthEnabledMetaKey, v);
+    }
+    if (k == schema::kAuthRevisionKey) {
+      if (v.size() != 8) return BadRecord(path, schema::kAuthBucket, k, Status::InvalidArgument("not 8 bytes"));
+      return im->PutServerMeta(auth::kAuthRevisionMetaKey, v);
+    }
     return Status::Ok();
+  }));
+  RETURN_IF_ERROR(
+      EachRecord(db, schema::kAuthUsersBucket, [&](std::string_view k, std::string_view v) {
+        authpb::User u;
+        if (!u.ParseFromArray(v.data(), static_cast<int>(v.size()))) {
+          return BadRecord(path, schema::kAuthUsersBucket, k, Status::InvalidArgument("undecodable authpb.User"));
+        }
+        return im->PutServerMeta(std::string(auth::kAuthUsersMetaPrefix) + std::string(k), v);
+      }));
+  return EachRecord(db, schema::kAuthRolesBucket, [&](std::string_view k, std::string_view v) {
+    authpb::Role r;
+    if (!r.ParseFromArray(v.data(), static_cast<int>(v.size()))) {
+      return BadRecord(path, schema::kAuthRolesBucket, k, Status::InvalidArgument("undecodable authpb.Role"));
+    }
+    return im->PutServerMeta(std::string(auth::kAuthRolesMetaPrefix) + std::string(k), v);
   });
 }
 
@@ -272,7 +302,8 @@ Status BuildBackend(const RestoreOptions& o, const snap::BboltReader& db, uint64
   RETURN_IF_ERROR(ImportKeys(db, o.snapshot_path, im.get(), &facts));
   RETURN_IF_ERROR(ReadMeta(db, o.snapshot_path, &facts));
   RETURN_IF_ERROR(ImportLeases(db, o.snapshot_path, im.get(), &facts));
-  RETURN_IF_ERROR(ReadMembersAndAuth(db, o.snapshot_path, &facts));
+  RETURN_IF_ERROR(ReadMembers(db, o.snapshot_path, &facts));
+  RETURN_IF_ERROR(ImportAuth(db, o.snapshot_path, im.get(), &facts));
   raftpb::ConfState cs;
   RETURN_IF_ERROR(NewMembership(o, facts, r, &cs));
   RETURN_IF_ERROR(im->PutServerMeta(server::kMembersMetaKey, r->members.SerializeAsString()));

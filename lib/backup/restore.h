@@ -71,7 +71,7 @@ struct RestoreResult {
   int64_t compact_revision = 0;
   uint64_t revisions = 0;  // entries of etcd's `key` bucket imported
   uint64_t leases = 0;
-  bool auth_enabled = false;  // the snapshot's cluster had auth on (etcdd does not enforce it yet)
+  bool auth_enabled = false;  // the snapshot's cluster had auth on (users and roles restored)
 };
 
 // Creates the data directory (and WAL directory) of member `opts.name` of a

@@ -12,11 +12,12 @@
 
 namespace etcdd::server {
 
-Applier::Applier(mvcc::Store& store, Leases& leases, raftpb::ConfState conf_state,
+Applier::Applier(mvcc::Store& store, Leases& leases, auth::AuthStore& auth, raftpb::ConfState conf_state,
                  serverpb::Members members, int max_learners, WaitRegistry<ApplyResult>& waiters,
                  Hooks hooks, Logger& logger)
     : store_(store),
       leases_(leases),
+      auth_(auth),
       conf_state_(std::move(conf_state)),
       members_(std::move(members)),
       max_learners_(max_learners),
@@ -83,6 +84,7 @@ bool Applier::InstallSnapshot(const raftpb::Snapshot& snap) {
     s = Status::Corruption("snapshot without a member list or conf state", path);
   }
   if (s.ok()) s = leases_.Recover(store_);
+  if (s.ok()) s = auth_.Reload(store_);
   if (s.ok() && store_.ConsistentIndex() != index) {
     s = Status::Corruption("snapshot data is at index " + std::to_string(store_.ConsistentIndex()) +
                                ", not " + std::to_string(index),
@@ -228,6 +230,10 @@ ApplyResult Applier::ApplyNormal(mvcc::Store::WriteTxn& txn, const raftpb::Entry
     if (!r.ok()) return r.status();
     return std::move(r).value();
   };
+  if (req.has_auth()) {
+    const auth::AuthInfo who{req.auth().username(), req.auth().revision()};
+    if (Status s = CheckPermission(who, req); !s.ok()) return s;
+  }
   switch (req.request_case()) {
     case serverpb::InternalRequest::kPut:
       return unwrap(txn.Put(req.put()));
@@ -247,8 +253,91 @@ ApplyResult Applier::ApplyNormal(mvcc::Store::WriteTxn& txn, const raftpb::Entry
       return unwrap(leases_.ApplyCheckpoint(txn, req.lease_checkpoint()));
     case serverpb::InternalRequest::REQUEST_NOT_SET:
       break;
+    default:
+      return ApplyAuth(txn, req, e.index());
   }
   return Status::Internal("empty request");
+}
+
+Status Applier::CheckPermission(const auth::AuthInfo& who,
+                                const serverpb::InternalRequest& req) const {
+  // etcd's checkLeasePuts: whoever attaches to or revokes a lease must be
+  // able to write every key already attached to it.
+  auto lease_keys_writable = [&](int64_t id) {
+    auto info = leases_.Lookup(id);
+    if (!info.ok()) return Status::Ok();
+    for (const auto& key : info->keys) RETURN_IF_ERROR(auth_.CheckPut(who, key));
+    return Status::Ok();
+  };
+  switch (req.request_case()) {
+    case serverpb::InternalRequest::kPut: {
+      const auto& put = req.put();
+      RETURN_IF_ERROR(auth_.CheckPut(who, put.key()));
+      if (put.lease() != 0) RETURN_IF_ERROR(lease_keys_writable(put.lease()));
+      if (put.prev_kv()) RETURN_IF_ERROR(auth_.CheckRange(who, put.key(), ""));
+      return Status::Ok();
+    }
+    case serverpb::InternalRequest::kDeleteRange: {
+      const auto& del = req.delete_range();
+      RETURN_IF_ERROR(auth_.CheckDeleteRange(who, del.key(), del.range_end()));
+      if (del.prev_kv()) RETURN_IF_ERROR(auth_.CheckRange(who, del.key(), del.range_end()));
+      return Status::Ok();
+    }
+    case serverpb::InternalRequest::kTxn:
+      return auth_.CheckTxn(who, req.txn());
+    case serverpb::InternalRequest::kLeaseRevoke:
+      return lease_keys_writable(req.lease_revoke().id());
+    default:
+      return Status::Ok();  // Auth requests check in ApplyAuth
+  }
+}
+
+ApplyResult Applier::ApplyAuth(mvcc::Store::WriteTxn& txn, const serverpb::InternalRequest& req,
+                               uint64_t index) {
+  const auth::AuthInfo who{req.auth().username(), req.auth().revision()};
+  auto boxed = [](auto r) -> ApplyResult {
+    if (!r.ok()) return r.status();
+    using Response = std::decay_t<decltype(*r)>;
+    return AuthResponse(std::make_shared<Response>(std::move(r).value()));
+  };
+  using R = serverpb::InternalRequest;
+  switch (req.request_case()) {
+    case R::kAuthEnable:
+      return boxed(auth_.ApplyEnable(txn, who));
+    case R::kAuthDisable:
+      return boxed(auth_.ApplyDisable(txn, who));
+    case R::kAuthenticate:
+      return boxed(
+          auth_.ApplyAuthenticate(req.authenticate().name(), req.authenticate().simple_token(), index));
+    case R::kUserAdd:
+      return boxed(auth_.ApplyUserAdd(txn, who, req.user_add()));
+    case R::kUserDelete:
+      return boxed(auth_.ApplyUserDelete(txn, who, req.user_delete()));
+    case R::kUserChangePassword:
+      return boxed(auth_.ApplyUserChangePassword(txn, who, req.user_change_password()));
+    case R::kUserGrantRole:
+      return boxed(auth_.ApplyUserGrantRole(txn, who, req.user_grant_role()));
+    case R::kUserRevokeRole:
+      return boxed(auth_.ApplyUserRevokeRole(txn, who, req.user_revoke_role()));
+    case R::kUserGet:
+      return boxed(auth_.ApplyUserGet(who, req.user_get()));
+    case R::kUserList:
+      return boxed(auth_.ApplyUserList(who));
+    case R::kRoleAdd:
+      return boxed(auth_.ApplyRoleAdd(txn, who, req.role_add()));
+    case R::kRoleDelete:
+      return boxed(auth_.ApplyRoleDelete(txn, who, req.role_delete()));
+    case R::kRoleGrantPermission:
+      return boxed(auth_.ApplyRoleGrantPermission(txn, who, req.role_grant_permission()));
+    case R::kRoleRevokePermission:
+      return boxed(auth_.ApplyRoleRevokePermission(txn, who, req.role_revoke_permission()));
+    case R::kRoleGet:
+      return boxed(auth_.ApplyRoleGet(who, req.role_get()));
+    case R::kRoleList:
+      return boxed(auth_.ApplyRoleList(who));
+    default:
+      return Status::Internal("unknown request");
+  }
 }
 
 ApplyResult Applier::ApplyConfChange(mvcc::Store::WriteTxn& txn, const raftpb::ConfChange& cc,

@@ -25,6 +25,7 @@
 #include <variant>
 #include <vector>
 
+#include "auth/store.h"
 #include "base/log.h"
 #include "base/status.h"
 #include "etcdserverpb/rpc.pb.h"
@@ -36,6 +37,9 @@
 
 namespace etcdd::server {
 
+// The response to an Auth request: one of etcdserverpb's Auth*Response.
+using AuthResponse = std::shared_ptr<google::protobuf::Message>;
+
 // What one applied request produced: its response, or the error it failed with
 // (e.g. "etcdserver: key not found" for ignore_value on a missing key).
 // A configuration change yields the member list after it.
@@ -43,7 +47,7 @@ using ApplyResult =
     std::variant<Status, etcdserverpb::PutResponse, etcdserverpb::DeleteRangeResponse,
                  etcdserverpb::TxnResponse, etcdserverpb::CompactionResponse, serverpb::Members,
                  etcdserverpb::LeaseGrantResponse, etcdserverpb::LeaseRevokeResponse,
-                 etcdserverpb::LeaseCheckpointResponse>;
+                 etcdserverpb::LeaseCheckpointResponse, AuthResponse>;
 
 class Applier {
  public:
@@ -77,8 +81,10 @@ class Applier {
 
   // `conf_state` and `members` are the configuration and member list as of
   // the store's consistent index; `max_learners` is --max-learners. Lease
-  // requests are applied to `leases`, which also follows the keys written.
-  Applier(mvcc::Store& store, Leases& leases, raftpb::ConfState conf_state,
+  // requests are applied to `leases`, which also follows the keys written;
+  // Auth requests to `auth`, which also checks the permissions of every
+  // client request that carries an auth header (etcd's authApplierV3).
+  Applier(mvcc::Store& store, Leases& leases, auth::AuthStore& auth, raftpb::ConfState conf_state,
           serverpb::Members members, int max_learners, WaitRegistry<ApplyResult>& waiters,
           Hooks hooks, Logger& logger);
   ~Applier();  // Stop()s
@@ -132,9 +138,15 @@ class Applier {
   ApplyResult ApplyConfChange(mvcc::Store::WriteTxn& txn, const raftpb::ConfChange& cc,
                               Status* fatal);
   Status ApplyPublish(mvcc::Store::WriteTxn& txn, const serverpb::Member& attrs);
+  // etcd's authApplierV3 checks of a KV or lease request from `who`.
+  Status CheckPermission(const auth::AuthInfo& who, const serverpb::InternalRequest& req) const;
+  // Applies an Auth request (Raft index `index`).
+  ApplyResult ApplyAuth(mvcc::Store::WriteTxn& txn, const serverpb::InternalRequest& req,
+                        uint64_t index);
 
   mvcc::Store& store_;
   Leases& leases_;
+  auth::AuthStore& auth_;
   raftpb::ConfState conf_state_;  // apply thread only
   mutable std::mutex members_mu_;
   serverpb::Members members_;  // guarded by members_mu_; written by the apply thread

@@ -51,6 +51,9 @@ Status EtcdServer::OpenBackend() {
   // map has room above it so that entries already committed always apply.
   opts.map_size_bytes = cfg_.QuotaBytes() + std::max<uint64_t>(cfg_.QuotaBytes() / 4, 64 << 20);
   ASSIGN_OR_RETURN(store_, mvcc::Store::Open(cfg_.BackendDir(), opts));
+  ASSIGN_OR_RETURN(auto tokens, auth::NewTokenProvider(cfg_.auth_token,
+                                                       std::chrono::seconds(cfg_.auth_token_ttl)));
+  ASSIGN_OR_RETURN(auth_, auth::AuthStore::Open(*store_, std::move(tokens), cfg_.bcrypt_cost));
   return Status::Ok();
 }
 
@@ -109,7 +112,7 @@ Status EtcdServer::StartLoops(std::unique_ptr<raft::RawNode> node,
   ASSIGN_OR_RETURN(serverpb::Members applied_members, LoadMembers());
   const serverpb::Member* self = FindMember(applied_members, member_id_);
   is_learner_ = self != nullptr && self->is_learner();
-  applier_ = std::make_unique<Applier>(*store_, *leases_, log.conf_state, applied_members,
+  applier_ = std::make_unique<Applier>(*store_, *leases_, *auth_, log.conf_state, applied_members,
                                        cfg_.max_learners, waiters_, ApplierHooks(), logger_);
   RaftNode::Options ro{cfg_.heartbeat_interval_ms, cfg_.ElectionTicks(),
                        static_cast<int>(RequestTimeout().count()), nullptr};

@@ -49,6 +49,16 @@ struct ServerConfig {
   // that asked for progress notifications may go without a response.
   std::chrono::milliseconds watch_progress_notify_interval = std::chrono::minutes(10);
 
+  // Authentication (etcd's --auth-token, --auth-token-ttl in seconds,
+  // --bcrypt-cost): "simple" or "jwt,pub-key=...,priv-key=...,sign-method=
+  // ...,ttl=..." (auth/token.h).
+  std::string auth_token = "simple";
+  int64_t auth_token_ttl = 300;
+  int bcrypt_cost = 10;
+  // --client-cert-auth: a verified client certificate's common name is the
+  // user of a request that carries no token (etcd's AuthInfoFromTLS).
+  bool client_cert_auth = false;
+
   // Not flags: what the program embedding the member injects.
   // The file layer the WAL and received snapshot files write through (and
   // that is told when the backend is synced); must outlive the server.

@@ -4,6 +4,7 @@
 #include <map>
 #include <memory>
 
+#include "auth/store.h"
 #include "base/crc32c.h"
 #include "base/sha256.h"
 #include "mvcc/revision.h"
@@ -64,6 +65,29 @@ Status EmitLeases(const mvcc::RawView& view, EtcdBucketSink& sink) {
                                  return sink.Put(es::LeaseKey(rec.value().id()), value);
                                }));
   return sink.EndBucket();
+}
+
+// The auth store's records (auth/store.h), whose values are etcd's:
+// `auth` (authEnabled once set, authRevision; 1 for a store that never
+// changed, as a fresh etcd writes), `authRoles` and `authUsers` by name.
+Status EmitAuth(const mvcc::RawView& view, EtcdBucketSink& sink) {
+  Entries auth_entries = {{std::string(es::kAuthRevisionKey), es::EncodeUint64(1)}};
+  ASSIGN_OR_RETURN(auto enabled, view.Get(mvcc::RawDb::kServer, auth::kAuthEnabledMetaKey));
+  if (enabled) auth_entries[std::string(es::kAuthEnabledKey)] = std::move(*enabled);
+  ASSIGN_OR_RETURN(auto revision, view.Get(mvcc::RawDb::kServer, auth::kAuthRevisionMetaKey));
+  if (revision) auth_entries[std::string(es::kAuthRevisionKey)] = std::move(*revision);
+  RETURN_IF_ERROR(EmitBucket(sink, es::kAuthBucket, auth_entries));
+  for (auto [bucket, prefix] : {std::pair{es::kAuthRolesBucket, auth::kAuthRolesMetaPrefix},
+                                std::pair{es::kAuthUsersBucket, auth::kAuthUsersMetaPrefix}}) {
+    RETURN_IF_ERROR(sink.BeginBucket(bucket));
+    const std::string_view p = prefix;
+    RETURN_IF_ERROR(view.ForEach(mvcc::RawDb::kServer, p,
+                                 [&](std::string_view key, std::string_view value) {
+                                   return sink.Put(key.substr(p.size()), value);
+                                 }));
+    RETURN_IF_ERROR(sink.EndBucket());
+  }
+  return Status::Ok();
 }
 
 Status EmitMeta(const mvcc::RawView& view, EtcdBucketSink& sink) {
@@ -165,10 +189,7 @@ Status EmitEtcdBuckets(const mvcc::RawView& view, EtcdBucketSink& sink) {
   // bbolt's order: alarm, auth, authRoles, authUsers, cluster, key, lease,
   // members, members_removed, meta (etcd_schema::kAllBuckets).
   RETURN_IF_ERROR(EmitBucket(sink, es::kAlarmBucket, {}));
-  RETURN_IF_ERROR(EmitBucket(sink, es::kAuthBucket,
-                             {{std::string(es::kAuthRevisionKey), es::EncodeUint64(1)}}));
-  RETURN_IF_ERROR(EmitBucket(sink, es::kAuthRolesBucket, {}));
-  RETURN_IF_ERROR(EmitBucket(sink, es::kAuthUsersBucket, {}));
+  RETURN_IF_ERROR(EmitAuth(view, sink));
   RETURN_IF_ERROR(
       EmitBucket(sink, es::kClusterBucket,
                  {{std::string(es::kClusterVersionKey), std::string(es::kClusterVersion34)}}));

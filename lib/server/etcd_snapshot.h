@@ -40,8 +40,9 @@ class EtcdBucketSink {
 
 // Produces, from `view`, every bucket etcd 3.4 creates, in name order:
 //   alarm       empty (etcdd has no alarms yet)
-//   auth        authRevision = 1 (what a fresh etcd writes; no auth yet)
-//   authRoles, authUsers  empty
+//   auth        authEnabled (once auth was enabled or disabled) and
+//               authRevision (1 if auth never changed, as a fresh etcd)
+//   authRoles, authUsers  the auth store's roles and users (auth/store.h)
 //   cluster     clusterVersion = "3.4.0"
 //   key         the `key` database, entry for entry
 //   lease       each "lease/<hex>" server record, keyed by 8-byte id

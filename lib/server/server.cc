@@ -203,17 +203,27 @@ void EtcdServer::FillHeader(etcdserverpb::ResponseHeader* h) const {
   if (h->revision() == 0) h->set_revision(store_->CurrentRevision());
 }
 
-Result<etcdserverpb::RangeResponse> EtcdServer::Range(const etcdserverpb::RangeRequest& req) {
+Result<etcdserverpb::RangeResponse> EtcdServer::Range(const etcdserverpb::RangeRequest& req,
+                                                      const auth::AuthInfo& who) {
   RETURN_IF_ERROR(mvcc::CheckRangeRequest(req));
   if (!req.serializable()) {
     RETURN_IF_ERROR(WaitLinearizable(std::chrono::steady_clock::now() + RequestTimeout()));
   }
+  RETURN_IF_ERROR(auth_->CheckRange(who, req.key(), req.range_end()));
   ASSIGN_OR_RETURN(auto resp, store_->Range(req));
+  RETURN_IF_ERROR(CheckAuthUnchanged(who));
   FillHeader(resp.mutable_header());
   return resp;
 }
 
-Result<etcdserverpb::TxnResponse> EtcdServer::ReadOnlyTxn(const etcdserverpb::TxnRequest& req) {
+Status EtcdServer::CheckAuthUnchanged(const auth::AuthInfo& who) const {
+  // etcd's doSerialize: permissions changed while the read ran.
+  if (who.revision != 0 && who.revision != auth_->revision()) return auth::ErrAuthOldRevision();
+  return Status::Ok();
+}
+
+Result<etcdserverpb::TxnResponse> EtcdServer::ReadOnlyTxn(const etcdserverpb::TxnRequest& req,
+                                                          const auth::AuthInfo& who) {
   // etcd's isTxnSerializable: every op of both branches is a serializable range.
   bool serializable = true;
   for (const auto* ops : {&req.success(), &req.failure()}) {
@@ -224,7 +234,9 @@ Result<etcdserverpb::TxnResponse> EtcdServer::ReadOnlyTxn(const etcdserverpb::Tx
   if (!serializable) {
     RETURN_IF_ERROR(WaitLinearizable(std::chrono::steady_clock::now() + RequestTimeout()));
   }
+  RETURN_IF_ERROR(auth_->CheckTxn(who, req));
   ASSIGN_OR_RETURN(auto resp, store_->ReadTxn(req));
+  RETURN_IF_ERROR(CheckAuthUnchanged(who));
   FillHeader(resp.mutable_header());
   return resp;
 }
@@ -234,8 +246,13 @@ void EtcdServer::OnFatal(std::string_view what, const Status& cause) {
 }
 
 template <typename Response>
-void EtcdServer::Propose(serverpb::InternalRequest& req, Done<Response> done) {
+void EtcdServer::Propose(serverpb::InternalRequest& req, Done<Response> done,
+                         const auth::AuthInfo* who) {
   if (Status fatal = fatal_.status(); !fatal.ok()) return done(fatal);
+  if (who != nullptr) {
+    req.mutable_auth()->set_username(who->user);
+    req.mutable_auth()->set_revision(who->revision);
+  }
   req.set_id(++next_request_id_);
   std::string data = req.SerializeAsString();
   if (data.size() > cfg_.max_request_bytes) {
@@ -256,48 +273,99 @@ void EtcdServer::Propose(serverpb::InternalRequest& req, Done<Response> done) {
 
 // The lease requests are proposed from server_lease.cc.
 template void EtcdServer::Propose(serverpb::InternalRequest&,
-                                  Done<etcdserverpb::LeaseGrantResponse>);
+                                  Done<etcdserverpb::LeaseGrantResponse>, const auth::AuthInfo*);
 template void EtcdServer::Propose(serverpb::InternalRequest&,
-                                  Done<etcdserverpb::LeaseRevokeResponse>);
+                                  Done<etcdserverpb::LeaseRevokeResponse>, const auth::AuthInfo*);
 template void EtcdServer::Propose(serverpb::InternalRequest&,
-                                  Done<etcdserverpb::LeaseCheckpointResponse>);
+                                  Done<etcdserverpb::LeaseCheckpointResponse>,
+                                  const auth::AuthInfo*);
+
+namespace {
+
+template <typename T, typename Variant>
+struct IsAlternative;
+template <typename T, typename... Ts>
+struct IsAlternative<T, std::variant<Ts...>> : std::disjunction<std::is_same<T, Ts>...> {};
+
+}  // namespace
 
 template <typename Response>
 Result<Response> EtcdServer::Unwrap(ApplyResult r) const {
   if (auto* s = std::get_if<etcdd::Status>(&r)) return *s;
-  Response resp = std::get<Response>(std::move(r));
+  Response resp;
+  if (auto* boxed = std::get_if<AuthResponse>(&r)) {
+    auto* typed = dynamic_cast<Response*>(boxed->get());
+    if (typed == nullptr) return Status::Internal("unexpected response type");
+    resp = std::move(*typed);
+  } else {
+    if constexpr (IsAlternative<Response, ApplyResult>::value) {
+      resp = std::get<Response>(std::move(r));
+    } else {
+      return Status::Internal("unexpected response type");
+    }
+  }
   FillHeader(resp.mutable_header());
   return resp;
 }
 
-void EtcdServer::Put(const etcdserverpb::PutRequest& req, Done<etcdserverpb::PutResponse> done) {
+template <typename Response>
+void EtcdServer::ProposeAuth(serverpb::InternalRequest req, const auth::AuthInfo& who,
+                             Done<Response> done) {
+  Propose(req, std::move(done), &who);
+}
+
+#define INSTANTIATE_PROPOSE_AUTH(Response)                                               \
+  template void EtcdServer::ProposeAuth(serverpb::InternalRequest, const auth::AuthInfo&, \
+                                        Done<etcdserverpb::Response>);
+INSTANTIATE_PROPOSE_AUTH(AuthEnableResponse)
+INSTANTIATE_PROPOSE_AUTH(AuthDisableResponse)
+INSTANTIATE_PROPOSE_AUTH(AuthenticateResponse)
+INSTANTIATE_PROPOSE_AUTH(AuthUserAddResponse)
+INSTANTIATE_PROPOSE_AUTH(AuthUserDeleteResponse)
+INSTANTIATE_PROPOSE_AUTH(AuthUserChangePasswordResponse)
+INSTANTIATE_PROPOSE_AUTH(AuthUserGrantRoleResponse)
+INSTANTIATE_PROPOSE_AUTH(AuthUserRevokeRoleResponse)
+INSTANTIATE_PROPOSE_AUTH(AuthUserGetResponse)
+INSTANTIATE_PROPOSE_AUTH(AuthUserListResponse)
+INSTANTIATE_PROPOSE_AUTH(AuthRoleAddResponse)
+INSTANTIATE_PROPOSE_AUTH(AuthRoleDeleteResponse)
+INSTANTIATE_PROPOSE_AUTH(AuthRoleGrantPermissionResponse)
+INSTANTIATE_PROPOSE_AUTH(AuthRoleRevokePermissionResponse)
+INSTANTIATE_PROPOSE_AUTH(AuthRoleGetResponse)
+INSTANTIATE_PROPOSE_AUTH(AuthRoleListResponse)
+#undef INSTANTIATE_PROPOSE_AUTH
+
+void EtcdServer::Put(const etcdserverpb::PutRequest& req, Done<etcdserverpb::PutResponse> done,
+                     const auth::AuthInfo& who) {
   if (Status s = mvcc::CheckPutRequest(req); !s.ok()) return done(s);
   serverpb::InternalRequest ir;
   *ir.mutable_put() = req;
-  Propose(ir, std::move(done));
+  Propose(ir, std::move(done), &who);
 }
 
 void EtcdServer::DeleteRange(const etcdserverpb::DeleteRangeRequest& req,
-                             Done<etcdserverpb::DeleteRangeResponse> done) {
+                             Done<etcdserverpb::DeleteRangeResponse> done,
+                             const auth::AuthInfo& who) {
   if (Status s = mvcc::CheckDeleteRequest(req); !s.ok()) return done(s);
   serverpb::InternalRequest ir;
   *ir.mutable_delete_range() = req;
-  Propose(ir, std::move(done));
+  Propose(ir, std::move(done), &who);
 }
 
-void EtcdServer::Txn(const etcdserverpb::TxnRequest& req, Done<etcdserverpb::TxnResponse> done) {
+void EtcdServer::Txn(const etcdserverpb::TxnRequest& req, Done<etcdserverpb::TxnResponse> done,
+                     const auth::AuthInfo& who) {
   if (Status s = mvcc::CheckTxnRequest(req, cfg_.max_txn_ops); !s.ok()) return done(s);
-  if (mvcc::Store::IsReadOnly(req)) return done(ReadOnlyTxn(req));
+  if (mvcc::Store::IsReadOnly(req)) return done(ReadOnlyTxn(req, who));
   serverpb::InternalRequest ir;
   *ir.mutable_txn() = req;
-  Propose(ir, std::move(done));
+  Propose(ir, std::move(done), &who);
 }
 
 void EtcdServer::Compact(const etcdserverpb::CompactionRequest& req,
-                         Done<etcdserverpb::CompactionResponse> done) {
+                         Done<etcdserverpb::CompactionResponse> done, const auth::AuthInfo& who) {
   serverpb::InternalRequest ir;
   *ir.mutable_compaction() = req;
-  Propose(ir, std::move(done));
+  Propose(ir, std::move(done), &who);
 }
 
 etcdserverpb::StatusResponse EtcdServer::MaintenanceStatus() const {

@@ -26,6 +26,7 @@
 #include "base/log.h"
 #include "base/status.h"
 #include "etcdserverpb/rpc.pb.h"
+#include "auth/store.h"
 #include "mvcc/store.h"
 #include "server/applier.h"
 #include "server/config.h"
@@ -90,18 +91,29 @@ class EtcdServer {
   //
   // Range blocks: a linearizable read waits for a ReadIndex round and for the
   // apply loop to reach its index; a serializable one reads at once.
-  Result<etcdserverpb::RangeResponse> Range(const etcdserverpb::RangeRequest& req);
+  //
+  // `who` is the client (the API layer's Caller): with auth enabled each
+  // request is checked against its permissions as etcd checks it (reads
+  // here, writes when applied): PermissionDenied "etcdserver: permission
+  // denied", InvalidArgument "etcdserver: user name is empty" (no token),
+  // "etcdserver: revision of auth store is old" (permissions changed since
+  // its token was issued).
+  Result<etcdserverpb::RangeResponse> Range(const etcdserverpb::RangeRequest& req,
+                                            const auth::AuthInfo& who = {});
   // Writes go through Raft and answer `done` once applied. A Txn without
   // writes is answered locally, as etcd does (see ReadOnlyTxn), so `done` may
   // run on the calling thread after a ReadIndex wait.
-  void Put(const etcdserverpb::PutRequest& req, Done<etcdserverpb::PutResponse> done);
+  void Put(const etcdserverpb::PutRequest& req, Done<etcdserverpb::PutResponse> done,
+           const auth::AuthInfo& who = {});
   void DeleteRange(const etcdserverpb::DeleteRangeRequest& req,
-                   Done<etcdserverpb::DeleteRangeResponse> done);
-  void Txn(const etcdserverpb::TxnRequest& req, Done<etcdserverpb::TxnResponse> done);
+                   Done<etcdserverpb::DeleteRangeResponse> done, const auth::AuthInfo& who = {});
+  void Txn(const etcdserverpb::TxnRequest& req, Done<etcdserverpb::TxnResponse> done,
+           const auth::AuthInfo& who = {});
   // Compaction; with `physical` set or not, `done` is called once the
   // compaction is applied, which in etcdd includes removing old revisions.
+  // Any client may compact, as in etcd 3.4.
   void Compact(const etcdserverpb::CompactionRequest& req,
-               Done<etcdserverpb::CompactionResponse> done);
+               Done<etcdserverpb::CompactionResponse> done, const auth::AuthInfo& who = {});
 
   // Lease service (etcd's v3rpc LeaseServer over EtcdServer). Grant and
   // Revoke go through Raft. Grant assigns a positive id when the request has
@@ -110,10 +122,12 @@ class EtcdServer {
   // "etcdserver: lease already exists", OutOfRange "etcdserver: too large
   // lease TTL", NotFound "etcdserver: requested lease not found" (Revoke),
   // and Propose's errors.
+  // With auth on, revoking needs write permission on every key attached to
+  // the lease (etcd's checkLeasePuts); `who` as for Put.
   void LeaseGrant(const etcdserverpb::LeaseGrantRequest& req,
-                  Done<etcdserverpb::LeaseGrantResponse> done);
+                  Done<etcdserverpb::LeaseGrantResponse> done, const auth::AuthInfo& who = {});
   void LeaseRevoke(const etcdserverpb::LeaseRevokeRequest& req,
-                   Done<etcdserverpb::LeaseRevokeResponse> done);
+                   Done<etcdserverpb::LeaseRevokeResponse> done, const auth::AuthInfo& who = {});
   // One keep-alive: the leader renews the lease, after applying everything
   // committed so far; a follower forwards the renewal to the leader over the
   // peer transport and retries on a leader change until `deadline` (etcd's
@@ -194,6 +208,28 @@ class EtcdServer {
   // with the most log that is connected, and waits up to the request timeout
   // (etcd's TransferLeadership on Stop). Logs the outcome; a no-op otherwise.
   void TransferLeadershipForStop();
+
+  // The Auth service's writes and reads (etcd 3.4 orders both through the
+  // log): `req` has one of its Auth fields set, passwords already hashed
+  // (auth::AuthStore::HashPassword); it is proposed from `who` and `done`
+  // gets the Auth*Response once applied. Errors: the auth store's (etcd's
+  // rpctypes), and Propose's.
+  template <typename Response>
+  void ProposeAuth(serverpb::InternalRequest req, const auth::AuthInfo& who, Done<Response> done);
+  // The auth store: tokens, password checks, permission checks.
+  auth::AuthStore& auth_store() const { return *auth_; }
+  // Blocks until everything committed before now is applied (a ReadIndex
+  // round), as etcd's Authenticate does first. Errors: Unavailable
+  // "etcdserver: request timed out".
+  Status WaitLinearizable() {
+    return WaitLinearizable(std::chrono::steady_clock::now() + RequestTimeout());
+  }
+  const ServerConfig& config() const { return cfg_; }
+  // Blocks until this member has applied `index` or `deadline` passes;
+  // returns whether it has.
+  bool WaitApplied(uint64_t index, std::chrono::steady_clock::time_point deadline) const {
+    return applier_->WaitApplied(index, deadline);
+  }
 
   // Fills cluster_id, member_id, raft_term and the current revision, as
   // etcd's response headers carry them.
@@ -339,11 +375,18 @@ class EtcdServer {
 
   // Assigns `req` its id, checks its size, the quota and the apply backlog,
   // proposes it, and calls `done` with its apply result.
+  // A client request carries `who` in its auth header; the member's own
+  // (lease expiry, checkpoints) pass nullptr and are not checked.
   template <typename Response>
-  void Propose(serverpb::InternalRequest& req, Done<Response> done);
+  void Propose(serverpb::InternalRequest& req, Done<Response> done,
+               const auth::AuthInfo* who = nullptr);
   // etcd serves a Txn without writes locally (v3_server.go): at once if all
   // its ranges are serializable, else after a ReadIndex round. Blocks.
-  Result<etcdserverpb::TxnResponse> ReadOnlyTxn(const etcdserverpb::TxnRequest& req);
+  Result<etcdserverpb::TxnResponse> ReadOnlyTxn(const etcdserverpb::TxnRequest& req,
+                                                const auth::AuthInfo& who);
+  // etcd's doSerialize check after a local read: ErrAuthOldRevision if the
+  // permissions changed since `who`'s token was issued.
+  Status CheckAuthUnchanged(const auth::AuthInfo& who) const;
   // Waits for a ReadIndex round and for the apply loop to reach its index.
   Status WaitLinearizable(std::chrono::steady_clock::time_point deadline);
   template <typename Response>
@@ -386,6 +429,7 @@ class EtcdServer {
   // Destruction order matters: the loops stop before the store closes, and
   // the store (which asks whether leases exist) closes before the leases.
   std::unique_ptr<Leases> leases_;
+  std::unique_ptr<auth::AuthStore> auth_;
   std::unique_ptr<mvcc::Store> store_;
   std::unique_ptr<watch::WatchHub> watch_hub_;
   std::unique_ptr<Applier> applier_;

@@ -28,21 +28,22 @@ bool IsLeaseNotFound(const Status& s) {
 
 }  // namespace
 
-void EtcdServer::LeaseGrant(const pb::LeaseGrantRequest& req, Done<pb::LeaseGrantResponse> done) {
+void EtcdServer::LeaseGrant(const pb::LeaseGrantRequest& req, Done<pb::LeaseGrantResponse> done,
+                            const auth::AuthInfo& who) {
   serverpb::InternalRequest ir;
   *ir.mutable_lease_grant() = req;
   // etcd: only positive ids, from the request id generator.
   while (ir.lease_grant().id() == lease::kNoLease) {
     ir.mutable_lease_grant()->set_id(static_cast<int64_t>(++next_request_id_ & INT64_MAX));
   }
-  Propose(ir, std::move(done));
+  Propose(ir, std::move(done), &who);
 }
 
 void EtcdServer::LeaseRevoke(const pb::LeaseRevokeRequest& req,
-                             Done<pb::LeaseRevokeResponse> done) {
+                             Done<pb::LeaseRevokeResponse> done, const auth::AuthInfo& who) {
   serverpb::InternalRequest ir;
   *ir.mutable_lease_revoke() = req;
-  Propose(ir, std::move(done));
+  Propose(ir, std::move(done), &who);
 }
 
 Result<pb::LeaseKeepAliveResponse> EtcdServer::RenewOnLeader(

@@ -24,21 +24,25 @@ class ClusterService final : public pb::Cluster::Service {
   grpc::Status MemberAdd(grpc::ServerContext* ctx, const pb::MemberAddRequest* req,
                          pb::MemberAddResponse* resp) override {
     ADMIT(ctx, false);
+    REQUIRE_ADMIN(ctx, /*unconverted=*/false);
     return Reply(s_.MemberAdd(*req), resp);
   }
   grpc::Status MemberRemove(grpc::ServerContext* ctx, const pb::MemberRemoveRequest* req,
                             pb::MemberRemoveResponse* resp) override {
     ADMIT(ctx, false);
+    REQUIRE_ADMIN(ctx, /*unconverted=*/false);
     return Reply(s_.MemberRemove(*req), resp);
   }
   grpc::Status MemberUpdate(grpc::ServerContext* ctx, const pb::MemberUpdateRequest* req,
                             pb::MemberUpdateResponse* resp) override {
     ADMIT(ctx, false);
+    REQUIRE_ADMIN(ctx, /*unconverted=*/false);
     return Reply(s_.MemberUpdate(*req), resp);
   }
   grpc::Status MemberPromote(grpc::ServerContext* ctx, const pb::MemberPromoteRequest* req,
                              pb::MemberPromoteResponse* resp) override {
     ADMIT(ctx, false);
+    REQUIRE_ADMIN(ctx, /*unconverted=*/false);
     return Reply(s_.MemberPromote(*req), resp);
   }
 

@@ -22,8 +22,8 @@ using api_internal::WorkerThread;
 // written before the next is produced.
 class ObserveStream final : public grpc::ServerWriteReactor<epb::LeaderResponse> {
  public:
-  ObserveStream(Recipes& recipes, epb::LeaderRequest req) {
-    worker_.Start([this, &recipes, req = std::move(req)] {
+  ObserveStream(Recipes recipes, epb::LeaderRequest req) {
+    worker_.Start([this, recipes = std::move(recipes), req = std::move(req)]() mutable {
       Status st =
           recipes.Observe(req, token_, [this](const epb::LeaderResponse& r) { return Write(r); });
       Finish(RecipeStatus(st));
@@ -72,13 +72,19 @@ class ElectionService final : public ElectionBase {
   grpc::ServerUnaryReactor* Campaign(grpc::CallbackServerContext* ctx,
                                      const epb::CampaignRequest* req,
                                      epb::CampaignResponse* resp) override {
-    if (auto* refused = Refused(ctx, s_)) return refused;
+    auth::AuthInfo who;
+    if (auto* refused = Refused(ctx, s_, &who)) return refused;
     return new BlockingUnary<epb::CampaignResponse>(
-        resp, [this, req](CancelToken& cancel) { return recipes_.Campaign(*req, cancel); });
+        resp, [recipes = recipes_.For(who), req](CancelToken& cancel) mutable {
+          return recipes.Campaign(*req, cancel);
+        });
   }
   grpc::ServerWriteReactor<epb::LeaderResponse>* Observe(grpc::CallbackServerContext* ctx,
                                                          const epb::LeaderRequest* req) override {
-    if (grpc::Status admitted = Admit(*ctx, s_, false); !admitted.ok()) {
+    grpc::Status admitted = Admit(*ctx, s_, false);
+    auto who = api_internal::Caller(*ctx, s_);
+    if (admitted.ok() && !who.ok()) admitted = ToGrpcStatus(who.status());
+    if (!admitted.ok()) {
       class Refusal final : public grpc::ServerWriteReactor<epb::LeaderResponse> {
        public:
         explicit Refusal(grpc::Status st) { Finish(st); }
@@ -86,22 +92,25 @@ class ElectionService final : public ElectionBase {
       };
       return new Refusal(admitted);
     }
-    return new ObserveStream(recipes_, *req);
+    return new ObserveStream(recipes_.For(*who), *req);
   }
   grpc::Status Proclaim(grpc::ServerContext* ctx, const epb::ProclaimRequest* req,
                         epb::ProclaimResponse* resp) override {
     ADMIT(ctx, false);
-    return RecipeReply(recipes_.Proclaim(*req), resp);
+    CALLER(who, ctx);
+    return RecipeReply(recipes_.For(who).Proclaim(*req), resp);
   }
   grpc::Status Leader(grpc::ServerContext* ctx, const epb::LeaderRequest* req,
                       epb::LeaderResponse* resp) override {
     ADMIT(ctx, false);
-    return RecipeReply(recipes_.Leader(*req), resp);
+    CALLER(who, ctx);
+    return RecipeReply(recipes_.For(who).Leader(*req), resp);
   }
   grpc::Status Resign(grpc::ServerContext* ctx, const epb::ResignRequest* req,
                       epb::ResignResponse* resp) override {
     ADMIT(ctx, false);
-    return RecipeReply(recipes_.Resign(*req), resp);
+    CALLER(who, ctx);
+    return RecipeReply(recipes_.For(who).Resign(*req), resp);
   }
 
  private:

@@ -99,14 +99,24 @@ Result<std::unique_ptr<GrpcServer>> GrpcServer::Start(const std::vector<Url>& li
   watch.admit = [&server](const grpc::CallbackServerContext& ctx) {
     return Admit(ctx, server, false);
   };
+  // etcd's isWatchPermitted: any failure, an invalid token included, is
+  // "permission denied".
+  watch.authorize = [&server](const grpc::CallbackServerContext& ctx,
+                              const pb::WatchCreateRequest& req) -> Status {
+    auto who = api_internal::Caller(ctx, server);
+    if (who.ok() &&
+        server.auth_store().CheckRange(*who, req.key(), req.range_end()).ok()) {
+      return Status::Ok();
+    }
+    return auth::ErrPermissionDenied();
+  };
   auto watch_service = std::make_unique<WatchService>(server.watch_hub(), watch, logger);
   g->watch_ = watch_service.get();
   g->services_.push_back(std::move(watch_service));
   g->recipes_ = std::make_unique<Recipes>(server, server.watch_hub());
   g->services_.push_back(NewLockService(server, *g->recipes_));
   g->services_.push_back(NewElectionService(server, *g->recipes_));
-  // Registered so that their methods answer UNIMPLEMENTED, as the truth is.
-  g->services_.push_back(std::make_unique<pb::Auth::Service>());
+  g->services_.push_back(NewAuthService(server));
   for (auto& s : g->services_) builder.RegisterService(s.get());
   g->server_ = builder.BuildAndStart();
   if (!g->server_) {

@@ -27,31 +27,34 @@ class KvService final : public KvBase {
   grpc::Status Range(grpc::ServerContext* ctx, const pb::RangeRequest* req,
                      pb::RangeResponse* resp) override {
     ADMIT(ctx, req->serializable());
-    return Reply(s_.Range(*req), resp);
+    CALLER(who, ctx);
+    return Reply(s_.Range(*req, who), resp);
   }
   grpc::ServerUnaryReactor* Put(grpc::CallbackServerContext* ctx, const pb::PutRequest* req,
                                 pb::PutResponse* resp) override {
-    return StartUnary(s_, ctx, resp, [&](auto done) { s_.Put(*req, std::move(done)); });
+    return StartUnary(s_, ctx, resp, [&](auto done, const auth::AuthInfo& who) { s_.Put(*req, std::move(done), who); });
   }
   grpc::ServerUnaryReactor* DeleteRange(grpc::CallbackServerContext* ctx,
                                         const pb::DeleteRangeRequest* req,
                                         pb::DeleteRangeResponse* resp) override {
-    return StartUnary(s_, ctx, resp, [&](auto done) { s_.DeleteRange(*req, std::move(done)); });
+    return StartUnary(s_, ctx, resp, [&](auto done, const auth::AuthInfo& who) { s_.DeleteRange(*req, std::move(done), who); });
   }
   // Synchronous: a read-only Txn is answered locally and, when linearizable,
   // waits for a ReadIndex round, which a callback thread must not do.
   grpc::Status Txn(grpc::ServerContext* ctx, const pb::TxnRequest* req,
                    pb::TxnResponse* resp) override {
     ADMIT(ctx, false);
+    CALLER(who, ctx);
     std::promise<Result<pb::TxnResponse>> done;
     auto result = done.get_future();
-    s_.Txn(*req, [&done](Result<pb::TxnResponse> r) { done.set_value(std::move(r)); });
+    s_.Txn(
+        *req, [&done](Result<pb::TxnResponse> r) { done.set_value(std::move(r)); }, who);
     return Reply(result.get(), resp);
   }
   grpc::ServerUnaryReactor* Compact(grpc::CallbackServerContext* ctx,
                                     const pb::CompactionRequest* req,
                                     pb::CompactionResponse* resp) override {
-    return StartUnary(s_, ctx, resp, [&](auto done) { s_.Compact(*req, std::move(done)); });
+    return StartUnary(s_, ctx, resp, [&](auto done, const auth::AuthInfo& who) { s_.Compact(*req, std::move(done), who); });
   }
 
  private:

@@ -26,12 +26,16 @@ class LeaseService final : public LeaseBase {
   grpc::ServerUnaryReactor* LeaseGrant(grpc::CallbackServerContext* ctx,
                                        const pb::LeaseGrantRequest* req,
                                        pb::LeaseGrantResponse* resp) override {
-    return StartUnary(s_, ctx, resp, [&](auto done) { s_.LeaseGrant(*req, std::move(done)); });
+    return StartUnary(s_, ctx, resp, [&](auto done, const auth::AuthInfo& who) {
+      s_.LeaseGrant(*req, std::move(done), who);
+    });
   }
   grpc::ServerUnaryReactor* LeaseRevoke(grpc::CallbackServerContext* ctx,
                                         const pb::LeaseRevokeRequest* req,
                                         pb::LeaseRevokeResponse* resp) override {
-    return StartUnary(s_, ctx, resp, [&](auto done) { s_.LeaseRevoke(*req, std::move(done)); });
+    return StartUnary(s_, ctx, resp, [&](auto done, const auth::AuthInfo& who) {
+      s_.LeaseRevoke(*req, std::move(done), who);
+    });
   }
   grpc::Status LeaseKeepAlive(
       grpc::ServerContext* ctx,

@@ -20,14 +20,18 @@ class LockService final : public v3lockpb::Lock::WithCallbackMethod_Lock<v3lockp
   LockService(EtcdServer& s, Recipes& r) : s_(s), recipes_(r) {}
   grpc::ServerUnaryReactor* Lock(grpc::CallbackServerContext* ctx, const v3lockpb::LockRequest* req,
                                  v3lockpb::LockResponse* resp) override {
-    if (auto* refused = Refused(ctx, s_)) return refused;
+    auth::AuthInfo who;
+    if (auto* refused = Refused(ctx, s_, &who)) return refused;
     return new BlockingUnary<v3lockpb::LockResponse>(
-        resp, [this, req](CancelToken& cancel) { return recipes_.Lock(*req, cancel); });
+        resp, [recipes = recipes_.For(who), req](CancelToken& cancel) mutable {
+          return recipes.Lock(*req, cancel);
+        });
   }
   grpc::Status Unlock(grpc::ServerContext* ctx, const v3lockpb::UnlockRequest* req,
                       v3lockpb::UnlockResponse* resp) override {
     ADMIT(ctx, false);
-    return RecipeReply(recipes_.Unlock(*req), resp);
+    CALLER(who, ctx);
+    return RecipeReply(recipes_.For(who).Unlock(*req), resp);
   }
 
  private:

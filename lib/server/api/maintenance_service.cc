@@ -69,6 +69,7 @@ class MaintenanceService final : public pb::Maintenance::Service {
   grpc::Status Hash(grpc::ServerContext* ctx, const pb::HashRequest*,
                     pb::HashResponse* resp) override {
     ADMIT(ctx, false);
+    REQUIRE_ADMIN(ctx, /*unconverted=*/true);
     return Reply(s_.BackendHash(), resp);
   }
   // A learner refuses it: etcd's stream interceptor serves no stream to a
@@ -76,6 +77,7 @@ class MaintenanceService final : public pb::Maintenance::Service {
   grpc::Status Snapshot(grpc::ServerContext* ctx, const pb::SnapshotRequest*,
                         grpc::ServerWriter<pb::SnapshotResponse>* writer) override {
     ADMIT(ctx, false);
+    REQUIRE_ADMIN(ctx, /*unconverted=*/true);
     // The file is removed when `file` goes.
     auto file = s_.ExportEtcdSnapshot([ctx] { return ctx->IsCancelled(); });
     if (!file.ok()) return ToGrpcStatus(file.status());
@@ -84,11 +86,13 @@ class MaintenanceService final : public pb::Maintenance::Service {
   grpc::Status HashKV(grpc::ServerContext* ctx, const pb::HashKVRequest* req,
                       pb::HashKVResponse* resp) override {
     ADMIT(ctx, false);
+    REQUIRE_ADMIN(ctx, /*unconverted=*/true);
     return Reply(s_.HashKV(req->revision()), resp);
   }
   grpc::Status MoveLeader(grpc::ServerContext* ctx, const pb::MoveLeaderRequest* req,
                           pb::MoveLeaderResponse* resp) override {
     ADMIT(ctx, false);
+    REQUIRE_ADMIN(ctx, /*unconverted=*/true);
     return Reply(s_.MoveLeader(req->targetid(), Deadline(*ctx)), resp);
   }
 

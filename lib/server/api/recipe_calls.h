@@ -77,11 +77,20 @@ class BlockingUnary final : public grpc::ServerUnaryReactor {
   WorkerThread worker_;
 };
 
-// Admission (learner, "hasleader") for a callback call: the reactor to
-// return when refused, else nullptr.
-inline grpc::ServerUnaryReactor* Refused(grpc::CallbackServerContext* ctx, const EtcdServer& s) {
+// Admission (learner, "hasleader") and the Caller (auth/store.h) of a
+// callback call: the reactor to return when refused, else nullptr with
+// `*who` set.
+inline grpc::ServerUnaryReactor* Refused(grpc::CallbackServerContext* ctx, const EtcdServer& s,
+                                         auth::AuthInfo* who) {
   grpc::Status admitted = Admit(*ctx, s, false);
-  if (admitted.ok()) return nullptr;
+  if (admitted.ok()) {
+    auto caller = Caller(*ctx, s);
+    if (caller.ok()) {
+      *who = std::move(caller).value();
+      return nullptr;
+    }
+    admitted = ToGrpcStatus(caller.status());
+  }
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
   reactor->Finish(admitted);
   return reactor;

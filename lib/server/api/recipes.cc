@@ -66,16 +66,16 @@ bool CancelToken::WaitForWake() {
 }
 
 Result<pb::TxnResponse> Recipes::Txn(const pb::TxnRequest& req) {
-  return Await<pb::TxnResponse>([&](auto done) { server_.Txn(req, std::move(done)); });
+  return Await<pb::TxnResponse>([&](auto done) { server_.Txn(req, std::move(done), who_); });
 }
 
-Result<pb::RangeResponse> Recipes::Range(const pb::RangeRequest& req) { return server_.Range(req); }
+Result<pb::RangeResponse> Recipes::Range(const pb::RangeRequest& req) { return server_.Range(req, who_); }
 
 Result<pb::DeleteRangeResponse> Recipes::Delete(const std::string& key) {
   pb::DeleteRangeRequest req;
   req.set_key(key);
   return Await<pb::DeleteRangeResponse>(
-      [&](auto done) { server_.DeleteRange(req, std::move(done)); });
+      [&](auto done) { server_.DeleteRange(req, std::move(done), who_); });
 }
 
 Status Recipes::WatchUntil(
@@ -116,7 +116,7 @@ Result<int64_t> Recipes::SessionLease(int64_t lease) {
   pb::LeaseGrantRequest grant;
   grant.set_ttl(kDefaultSessionTtlSeconds);
   ASSIGN_OR_RETURN(auto granted, Await<pb::LeaseGrantResponse>([&](auto done) {
-                     server_.LeaseGrant(grant, std::move(done));
+                     server_.LeaseGrant(grant, std::move(done), who_);
                    }));
   return granted.id();
 }

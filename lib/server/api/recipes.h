@@ -55,8 +55,13 @@ class CancelToken {
 
 class Recipes {
  public:
-  // Both must outlive the Recipes.
-  Recipes(EtcdServer& server, watch::WatchHub& hub) : server_(server), hub_(hub) {}
+  // Both must outlive the Recipes. Every KV and lease request is made for
+  // `who` and checked against its permissions, as etcd's v3lock and
+  // v3election make theirs with the caller's token.
+  Recipes(EtcdServer& server, watch::WatchHub& hub, auth::AuthInfo who = {})
+      : server_(server), hub_(hub), who_(std::move(who)) {}
+  // The same recipes acting for `who` (the services make one per call).
+  Recipes For(auth::AuthInfo who) const { return Recipes(server_, hub_, std::move(who)); }
 
   // etcd's Lock: blocks until the lock is held or `cancel` fires. Response:
   // the header of the last read and the lock key. Errors: NotFound
@@ -108,6 +113,7 @@ class Recipes {
 
   EtcdServer& server_;
   watch::WatchHub& hub_;
+  const auth::AuthInfo who_;
 };
 
 }  // namespace etcdd::server

@@ -9,6 +9,7 @@
 
 #include "base/grpc_status.h"
 #include "base/status.h"
+#include "auth/store.h"
 #include "server/server.h"
 
 namespace etcdd::server::api_internal {
@@ -36,6 +37,71 @@ inline grpc::Status Admit(const grpc::ServerContextBase& ctx, const EtcdServer& 
   return grpc::Status(grpc::StatusCode::UNAVAILABLE, "etcdserver: no leader");
 }
 
+// The client of a call, as etcd's AuthInfoFromCtx finds it: the user and
+// revision of its "token" metadata; without one, with --client-cert-auth,
+// its verified certificate's common name. An empty AuthInfo while auth is
+// disabled, or for a call with neither. Errors: Unauthenticated
+// "etcdserver: invalid auth token".
+inline Result<auth::AuthInfo> Caller(const grpc::ServerContextBase& ctx, const EtcdServer& s) {
+  const auth::AuthStore& as = s.auth_store();
+  if (!as.enabled()) return auth::AuthInfo{};
+  const auto& md = ctx.client_metadata();
+  if (auto it = md.find("token"); it != md.end()) {
+    const std::string_view token(it->second.data(), it->second.size());
+    // etcd's isValidSimpleToken: a token issued through another member is
+    // known here once its entry is applied.
+    if (as.IsSimpleTokens()) {
+      if (auto index = auth::SimpleTokenIndex(token)) {
+        s.WaitApplied(*index, std::chrono::steady_clock::now() + std::chrono::seconds(5));
+      }
+    }
+    return as.InfoFromToken(token);
+  }
+  if (s.config().client_cert_auth) {
+    auto auth_context = ctx.auth_context();
+    if (auth_context != nullptr) {
+      auto cn = auth_context->FindPropertyValues("x509_common_name");
+      if (!cn.empty()) return as.InfoFromCommonName(std::string_view(cn[0].data(), cn[0].size()));
+    }
+  }
+  return auth::AuthInfo{};
+}
+
+// Declares `who`, the Caller of the handler's call, or returns its error.
+#define CALLER(who, ctx)                                                          \
+  auto who##_or = ::etcdd::server::api_internal::Caller(*(ctx), s_);              \
+  if (!who##_or.ok()) return ::etcdd::ToGrpcStatus(who##_or.status());           \
+  const ::etcdd::auth::AuthInfo& who = *who##_or
+
+// Whether the call's Caller has the root role while auth is enabled (etcd's
+// IsAdminPermitted), as a gRPC status. Membership changes convert the
+// error to etcd's rpctypes ("etcdserver: permission denied"); etcd 3.4's
+// Maintenance returns the auth store's own error unconverted, which clients
+// see as UNKNOWN "auth: permission denied" (`unconverted`).
+inline grpc::Status CheckAdmin(const grpc::ServerContextBase& ctx, const EtcdServer& s,
+                               bool unconverted) {
+  auto who = Caller(ctx, s);
+  Status st = who.ok() ? s.auth_store().CheckAdmin(*who) : who.status();
+  if (st.ok() || !unconverted) return ToGrpcStatus(st);
+  constexpr std::pair<std::string_view, std::string_view> kAuthText[] = {
+      {"etcdserver: user name is empty", "auth: user name is empty"},
+      {"etcdserver: user name not found", "auth: user not found"},
+      {"etcdserver: permission denied", "auth: permission denied"},
+      {"etcdserver: invalid auth token", "auth: invalid auth token"},
+  };
+  for (const auto& [converted, raw] : kAuthText) {
+    if (st.message() == converted) return grpc::Status(grpc::StatusCode::UNKNOWN, std::string(raw));
+  }
+  return ToGrpcStatus(st);
+}
+
+// Returns from the handler unless CheckAdmin passes.
+#define REQUIRE_ADMIN(ctx, unconverted)                                                     \
+  if (grpc::Status admin = ::etcdd::server::api_internal::CheckAdmin(*(ctx), s_, unconverted); \
+      !admin.ok()) {                                                                        \
+    return admin;                                                                           \
+  }
+
 // Returns the Admit error from the calling handler, if any.
 #define ADMIT(ctx, learner_ok)                                                              \
   if (grpc::Status admitted = ::etcdd::server::api_internal::Admit(*(ctx), s_, learner_ok); \
@@ -51,7 +117,7 @@ grpc::Status Reply(Result<Response> r, Response* out) {
 }
 
 // A unary callback-API call through Raft: runs `call` with a completion that
-// fills `resp` and finishes the call.
+// fills `resp` and finishes the call, and the call's Caller.
 template <typename Response, typename Call>
 grpc::ServerUnaryReactor* StartUnary(EtcdServer& s, grpc::CallbackServerContext* ctx,
                                      Response* resp, Call call) {
@@ -60,8 +126,14 @@ grpc::ServerUnaryReactor* StartUnary(EtcdServer& s, grpc::CallbackServerContext*
     reactor->Finish(admitted);
     return reactor;
   }
+  auto who = Caller(*ctx, s);
+  if (!who.ok()) {
+    reactor->Finish(ToGrpcStatus(who.status()));
+    return reactor;
+  }
   call(EtcdServer::Done<Response>(
-      [reactor, resp](Result<Response> r) { reactor->Finish(Reply(std::move(r), resp)); }));
+           [reactor, resp](Result<Response> r) { reactor->Finish(Reply(std::move(r), resp)); }),
+       *who);
   return reactor;
 }
 

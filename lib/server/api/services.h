@@ -32,6 +32,7 @@ std::unique_ptr<grpc::Service> NewKvService(EtcdServer& server);
 std::unique_ptr<grpc::Service> NewLeaseService(EtcdServer& server);
 std::unique_ptr<grpc::Service> NewMaintenanceService(EtcdServer& server);
 std::unique_ptr<grpc::Service> NewClusterService(EtcdServer& server);
+std::unique_ptr<grpc::Service> NewAuthService(EtcdServer& server);
 // Errors reach the client as etcd's v3lock/v3election send them: UNKNOWN
 // with the recipe's message (etcd's services pass their in-process client's
 // errors on), or CANCELLED.

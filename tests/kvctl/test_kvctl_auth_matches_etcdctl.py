@@ -321,6 +321,8 @@ def test_auth_status(tmp_path):
                                     b"method AuthStatus for service etcdserverpb.Auth\n")
             return
         r = run("kvctl", ep + ["auth", "status"])
+        if b"code = Unimplemented" in r.err:
+            pytest.xfail("the server does not serve AuthStatus (etcd 3.5's) yet: %r" % r.err)
         assert r.code == 0, r.err
         assert re.fullmatch(rb"Authentication Status: false\nAuthRevision: \d+\n", r.out)
         for args in (["user", "add", "root:pw"], ["auth", "enable"]):

@@ -298,5 +298,90 @@ TEST(Auth, WrongPasswordFailsConnectWithTheServerMessage) {
   EXPECT_EQ(c.status().message(), "etcdserver: authentication failed, invalid user ID or password");
 }
 
+// clientv3 3.4: a cluster with authentication off accepts --user.
+TEST(Auth, ServerWithAuthOffIsNoErrorAndCallsCarryNoToken) {
+  FakeEtcd server(1);
+  server.auth_enabled = false;
+  std::vector<std::string> seen;
+  server.on_range = [&](const std::string& token) {
+    seen.push_back(token);
+    return grpc::Status::OK;
+  };
+  Config config = ConfigFor({server.endpoint()});
+  config.user = "root";
+  config.password = "pw";
+  auto c = MustConnect(config);
+  ASSERT_NE(c, nullptr);
+  ASSERT_TRUE(c->Range(RangeFoo()).ok());
+  EXPECT_EQ(seen, (std::vector<std::string>{""}));
+  EXPECT_EQ(server.authenticates.load(), 1);
+}
+
+// clientv3 authenticates only with a user and a password (TLS common-name
+// auth has a user alone).
+TEST(Auth, UserWithoutPasswordSendsNoToken) {
+  FakeEtcd server(1);
+  std::vector<std::string> seen;
+  server.on_range = [&](const std::string& token) {
+    seen.push_back(token);
+    return grpc::Status::OK;
+  };
+  Config config = ConfigFor({server.endpoint()});
+  config.user = "root";
+  auto c = MustConnect(config);
+  ASSERT_NE(c, nullptr);
+  ASSERT_TRUE(c->Range(RangeFoo()).ok());
+  EXPECT_EQ(seen, (std::vector<std::string>{""}));
+  EXPECT_EQ(server.authenticates.load(), 0);
+}
+
+// Authentication turned on after the client connected: the server refuses
+// the token-less call with "user name is empty", and the client
+// authenticates and retries it once.
+TEST(Auth, UserNameEmptyAuthenticatesAndRetries) {
+  FakeEtcd server(1);
+  server.auth_enabled = false;
+  std::mutex mu;
+  std::vector<std::string> seen;
+  server.on_user_list = [&](const std::string& token) {
+    std::lock_guard lock(mu);
+    seen.push_back(token);
+    if (token.empty()) {
+      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "etcdserver: user name is empty");
+    }
+    return grpc::Status::OK;
+  };
+  Config config = ConfigFor({server.endpoint()});
+  config.user = "root";
+  config.password = "pw";
+  auto c = MustConnect(config);
+  ASSERT_NE(c, nullptr);
+  server.auth_enabled = true;
+  auto users = c->UserList();
+  ASSERT_TRUE(users.ok()) << users.status().ToString();
+  EXPECT_EQ(users.value().users_size(), 1);
+  EXPECT_EQ(seen, (std::vector<std::string>{"", "tok1"}));
+  EXPECT_EQ(server.authenticates.load(), 2);
+}
+
+// UserList is immutable (clientv3's retryAuthClient): UNAVAILABLE moves it to
+// the next endpoint.
+TEST(Auth, UserListFailsOverOnUnavailable) {
+  FakeEtcd a(1);
+  FakeEtcd b(2);
+  auto c = MustConnect(ConfigFor({a.endpoint(), b.endpoint()}));
+  ASSERT_NE(c, nullptr);
+  FakeEtcd& pinned = PinnedOf(*c, a, b);
+  FakeEtcd& other = &pinned == &a ? b : a;
+  pinned.on_user_list = [](const std::string&) {
+    return grpc::Status(grpc::StatusCode::UNAVAILABLE, "etcdserver: leader changed");
+  };
+  auto users = c->UserList();
+  ASSERT_TRUE(users.ok()) << users.status().ToString();
+  EXPECT_EQ(users->header().member_id(), other.member_id());
+  EXPECT_EQ(pinned.user_lists.load(), 1);
+  EXPECT_EQ(other.user_lists.load(), 1);
+}
+
 }  // namespace
 }  // namespace etcdd::client

@@ -85,11 +85,25 @@ class FakeEtcd::Auth final : public etcdserverpb::Auth::Service {
   grpc::Status Authenticate(grpc::ServerContext*, const etcdserverpb::AuthenticateRequest* req,
                             etcdserverpb::AuthenticateResponse* resp) override {
     ++f_->authenticates;
+    if (!f_->auth_enabled) {
+      return {grpc::StatusCode::FAILED_PRECONDITION, "etcdserver: authentication is not enabled"};
+    }
     if (req->name() != "root" || req->password() != "pw") {
       return {grpc::StatusCode::INVALID_ARGUMENT,
               "etcdserver: authentication failed, invalid user ID or password"};
     }
     resp->set_token(f_->token);
+    return grpc::Status::OK;
+  }
+  grpc::Status UserList(grpc::ServerContext* ctx, const etcdserverpb::AuthUserListRequest*,
+                        etcdserverpb::AuthUserListResponse* resp) override {
+    ++f_->user_lists;
+    if (f_->on_user_list) {
+      grpc::Status s = f_->on_user_list(TokenOf(ctx));
+      if (!s.ok()) return s;
+    }
+    FillHeader(resp->mutable_header(), f_->member_id_);
+    resp->add_users("root");
     return grpc::Status::OK;
   }
 

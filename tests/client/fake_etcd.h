@@ -39,13 +39,20 @@ class FakeEtcd {
   // request received).
   std::function<grpc::Status()> on_member_add;
   std::function<grpc::Status()> on_move_leader;
-  // Authenticate answers with this token (for name "root", password "pw").
+  // Authenticate answers with this token (for name "root", password "pw"),
+  // or with "etcdserver: authentication is not enabled" while auth_enabled
+  // is false.
   std::string token = "tok1";
+  std::atomic<bool> auth_enabled{true};
+  // UserList answers users ["root"] unless the hook fails it; called with the
+  // request's token.
+  std::function<grpc::Status(const std::string& token)> on_user_list;
 
   std::atomic<int> ranges{0};
   std::atomic<int> puts{0};
   std::atomic<int> statuses{0};
   std::atomic<int> authenticates{0};
+  std::atomic<int> user_lists{0};
   std::atomic<int> member_adds{0};
   std::atomic<int> move_leaders{0};
   // The target of the last MoveLeader that succeeded.

@@ -11,8 +11,10 @@
 //     proposed request and the index is the entry's.
 //   - "jwt,pub-key=PATH,priv-key=PATH,sign-method=RS256,ttl=5m": a signed JWT
 //     with the claims {"username": string, "revision": number, "exp": unix
-//     seconds} (etcd's jwt.go). Nothing is kept; any member (or etcd) holding
-//     the key verifies it, and it verifies tokens etcd issued with the key.
+//     seconds} (etcd's jwt.go), signed and verified by libjwt. Nothing is
+//     kept; any member (or etcd) holding the key verifies it, and it verifies
+//     tokens etcd issued with the key. libjwt 1.10 (Debian 12) has no
+//     RSASSA-PSS, so etcd's PS256/PS384/PS512 are refused at start.
 //   - "" : no provider (etcd's tokenNop): every token is invalid and
 //     Authenticate fails.
 //
@@ -75,7 +77,8 @@ class TokenProvider {
   //   jwt: a JWT signed now, exp = now (wall clock) + ttl, in whole seconds.
   //     Errors: FailedPrecondition "auth: token signing attempted with
   //     verify-only key" when only pub-key was given (etcd's ErrVerifyOnly);
-  //     Internal if OpenSSL fails.
+  //     InvalidArgument if `user` holds a NUL byte or is not valid UTF-8
+  //     (libjwt's JSON cannot carry it); Internal if libjwt fails.
   //   none: InvalidArgument "etcdserver: authentication failed, invalid user
   //     ID or password" (etcd's tokenNop returns ErrAuthFailed).
   virtual Result<std::string> Assign(const std::string& user, uint64_t revision,
@@ -94,7 +97,8 @@ class TokenProvider {
   //     SimpleTokenIndex() before calling Info.
   //   jwt: the signature (with the configured method only), exp, nbf and iat
   //     (wall clock, seconds) are checked, and the claims must hold a string
-  //     "username" and a non-negative number "revision".
+  //     "username" and a non-negative number "revision". The token must be
+  //     three base64url segments (at most 64 KiB).
   // Errors: InvalidAuthTokenError() for any token not accepted.
   virtual Result<TokenInfo> Info(std::string_view token) = 0;
 
@@ -115,13 +119,15 @@ std::optional<uint64_t> SimpleTokenIndex(std::string_view token);
 // Parses --auth-token and builds the provider it names.
 //   auth_token_flag: "simple", "jwt,<opt>=<value>,...", or "" (none). JWT
 //     options (etcd's auth/options.go): sign-method (RS256/384/512,
-//     PS256/384/512, ES256/384/512, HS256/384/512; required), priv-key and
-//     pub-key (PEM files: RSA/PS: PKCS#1 or PKCS#8 private key, PKIX public key
-//     or certificate; ES: SEC1 or PKCS#8 private key on the method's curve
-//     (P-256/P-384/P-521), PKIX public key or certificate; HS: priv-key is the
-//     raw secret, pub-key unused), ttl (a Go duration, default 5m). With only
-//     pub-key the provider verifies but cannot assign. Unknown JWT options are
-//     ignored (etcd logs a warning).
+//     ES256/384/512, HS256/384/512; required; etcd's PS256/384/512 are
+//     refused, see below), priv-key and pub-key (PEM files, read once here:
+//     RS: PKCS#1 or PKCS#8 private key, PKIX public key or certificate; ES:
+//     SEC1 or PKCS#8 private key on the method's curve (P-256/P-384/P-521),
+//     PKIX public key or certificate; HS: priv-key is the raw secret, pub-key
+//     unused; encrypted private keys are refused, never prompted for), ttl (a
+//     Go duration, default 5m). With only pub-key the provider verifies but
+//     cannot assign; with only priv-key it verifies with the key's public
+//     half, as etcd. Unknown JWT options are ignored (etcd logs a warning).
 //   simple_ttl: --auth-token-ttl; <= 0 means etcd's default, 300 s.
 //   now: the clock of simple-token expiry; empty means steady_clock::now.
 // Errors, InvalidArgument, with etcd's text first and the cause after it:
@@ -131,6 +137,9 @@ std::optional<uint64_t> SimpleTokenIndex(std::string_view token);
 //     unreadable key file ("/k.pem: no such file", or "open /k.pem: <errno
 //     text>"), a missing or unknown sign-method ("auth: invalid auth signature
 //     method");
+//   "auth: invalid auth signature method: PS256 is not supported by this build
+//     (libjwt 1.10); use RS256, RS384 or RS512" (likewise PS384, PS512), where
+//     etcd would accept the method: libjwt 1.10 cannot sign or verify it;
 //   "unsupported signing method: *jwt.signingMethodNone" for sign-method=none,
 //     "...: *jwt.SigningMethodEd25519" for EdDSA (etcd's texts);
 //   "auth: missing key data" when the method's key is not given;
@@ -140,9 +149,10 @@ std::optional<uint64_t> SimpleTokenIndex(std::string_view token);
 //     text for some of these), "key is invalid" for an ECDSA key on another
 //     curve than the method's (etcd accepts it and then fails every sign),
 //     each followed by the option and file: " (priv-key=/k.pem)";
-//   "auth: public and private keys don't match" when both are given and differ
-//     (etcd's check for it is ineffective; a mismatched pair would issue tokens
-//     that members holding only the public key refuse).
+//   "auth: public and private keys don't match" when both are given and a
+//     token signed with priv-key does not verify with pub-key (etcd's check
+//     for it is ineffective; a mismatched pair would issue tokens that members
+//     holding only the public key refuse).
 Result<std::unique_ptr<TokenProvider>> NewTokenProvider(
     std::string_view auth_token_flag, std::chrono::seconds simple_ttl,
     std::function<std::chrono::steady_clock::time_point()> now = {});

@@ -1,21 +1,20 @@
 #include "auth/token_jwt.h"
 
+#include <jwt.h>
 #include <openssl/bio.h>
-#include <openssl/bn.h>
-#include <openssl/crypto.h>
-#include <openssl/ec.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <openssl/pem.h>
-#include <openssl/rsa.h>
 #include <openssl/x509.h>
 
+#include <algorithm>
 #include <array>
 #include <chrono>
+#include <climits>
 #include <cmath>
-#include <cstring>
+#include <cstdlib>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <system_error>
 
 #include "base/file.h"
 #include "base/go_text.h"
@@ -27,11 +26,15 @@ template <typename T, void (*F)(T*)>
 struct Deleter {
   void operator()(T* p) const { F(p); }
 };
+using JwtPtr = std::unique_ptr<jwt_t, Deleter<jwt_t, jwt_free>>;
 using PkeyPtr = std::unique_ptr<EVP_PKEY, Deleter<EVP_PKEY, EVP_PKEY_free>>;
-using MdCtxPtr = std::unique_ptr<EVP_MD_CTX, Deleter<EVP_MD_CTX, EVP_MD_CTX_free>>;
 using BioPtr = std::unique_ptr<BIO, Deleter<BIO, BIO_free_all>>;
 using X509Ptr = std::unique_ptr<X509, Deleter<X509, X509_free>>;
-using EcdsaSigPtr = std::unique_ptr<ECDSA_SIG, Deleter<ECDSA_SIG, ECDSA_SIG_free>>;
+// Strings libjwt allocates (jwt_encode_str, jwt_get_grants_json).
+struct FreeDeleter {
+  void operator()(char* p) const { std::free(p); }
+};
+using CStringPtr = std::unique_ptr<char, FreeDeleter>;
 
 // etcd's option names (auth/options.go) and error texts (auth/store.go).
 constexpr const char* kOptSignMethod = "sign-method";
@@ -41,105 +44,94 @@ constexpr const char* kOptTtl = "ttl";
 constexpr std::chrono::minutes kDefaultTtl{5};
 constexpr const char* kErrInvalidAuthOpts = "auth: invalid auth options";
 
-enum class Family { kRsa, kRsaPss, kEcdsa, kHmac };
+// libjwt 1.10 decodes each segment of a token into a stack buffer (alloca) as
+// long as the token, so a token from a client is bounded before it gets
+// there. etcd's tokens are well under 1 KiB, and gRPC refuses metadata over
+// 16 KiB anyway.
+constexpr size_t kMaxTokenBytes = 64 * 1024;
 
-// A JWS algorithm as golang-jwt registers it.
+enum class Family { kRsa, kEcdsa, kHmac };
+
+// A JWS algorithm etcd accepts and libjwt 1.10 implements.
 struct Method {
   const char* name;
+  jwt_alg_t alg;
   Family family;
-  const EVP_MD* (*md)();
   int curve_bits;  // ECDSA: the curve the key must be on (golang-jwt's CurveBits)
 };
 
-constexpr std::array<Method, 12> kMethods = {{
-    {"RS256", Family::kRsa, EVP_sha256, 0},
-    {"RS384", Family::kRsa, EVP_sha384, 0},
-    {"RS512", Family::kRsa, EVP_sha512, 0},
-    {"PS256", Family::kRsaPss, EVP_sha256, 0},
-    {"PS384", Family::kRsaPss, EVP_sha384, 0},
-    {"PS512", Family::kRsaPss, EVP_sha512, 0},
-    {"ES256", Family::kEcdsa, EVP_sha256, 256},
-    {"ES384", Family::kEcdsa, EVP_sha384, 384},
-    {"ES512", Family::kEcdsa, EVP_sha512, 521},
-    {"HS256", Family::kHmac, EVP_sha256, 0},
-    {"HS384", Family::kHmac, EVP_sha384, 0},
-    {"HS512", Family::kHmac, EVP_sha512, 0},
+constexpr std::array<Method, 9> kMethods = {{
+    {"RS256", JWT_ALG_RS256, Family::kRsa, 0},
+    {"RS384", JWT_ALG_RS384, Family::kRsa, 0},
+    {"RS512", JWT_ALG_RS512, Family::kRsa, 0},
+    {"ES256", JWT_ALG_ES256, Family::kEcdsa, 256},
+    {"ES384", JWT_ALG_ES384, Family::kEcdsa, 384},
+    {"ES512", JWT_ALG_ES512, Family::kEcdsa, 521},
+    {"HS256", JWT_ALG_HS256, Family::kHmac, 0},
+    {"HS384", JWT_ALG_HS384, Family::kHmac, 0},
+    {"HS512", JWT_ALG_HS512, Family::kHmac, 0},
 }};
 
-// ---- base64url without padding (RFC 7515 section 2), as golang-jwt ----
+// etcd accepts these (RSASSA-PSS); libjwt 1.10 has no implementation of them.
+constexpr std::array<const char*, 3> kPssMethods = {"PS256", "PS384", "PS512"};
 
-constexpr char kB64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+std::string ErrnoText(int err) { return std::error_code(err, std::generic_category()).message(); }
 
-std::string B64UrlEncode(std::string_view in) {
-  std::string out;
-  out.reserve((in.size() * 4 + 2) / 3);
-  size_t i = 0;
-  for (; i + 3 <= in.size(); i += 3) {
-    uint32_t v = (uint8_t(in[i]) << 16) | (uint8_t(in[i + 1]) << 8) | uint8_t(in[i + 2]);
-    for (int s = 18; s >= 0; s -= 6) out.push_back(kB64[(v >> s) & 63]);
-  }
-  if (const size_t rest = in.size() - i; rest > 0) {
-    uint32_t v = uint8_t(in[i]) << 16;
-    if (rest == 2) v |= uint8_t(in[i + 1]) << 8;
-    out.push_back(kB64[(v >> 18) & 63]);
-    out.push_back(kB64[(v >> 12) & 63]);
-    if (rest == 2) out.push_back(kB64[(v >> 6) & 63]);
-  }
-  return out;
-}
-
-// golang-jwt pads the segment and decodes it with base64.URLEncoding, so
-// trailing '=' padding is accepted too.
-std::optional<std::string> B64UrlDecode(std::string_view in) {
-  while (!in.empty() && in.back() == '=') in.remove_suffix(1);
-  if (in.size() % 4 == 1) return std::nullopt;
-  std::string out;
-  uint32_t acc = 0;
-  int bits = 0;
-  for (char c : in) {
-    const char* p = c == '\0' ? nullptr : std::strchr(kB64, c);
-    if (p == nullptr) return std::nullopt;
-    acc = (acc << 6) | uint32_t(p - kB64);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out.push_back(char((acc >> bits) & 0xff));
-    }
-  }
-  return out;
-}
-
-// ---- keys ----
+// ---- keys (OpenSSL: reading and checking PEM files only) ----
 
 int NoPassphrase(char*, int, int, void*) { return -1; }  // never prompt on a terminal
 
 bool LooksLikePem(std::string_view pem) { return pem.find("-----BEGIN") != std::string_view::npos; }
-
-bool HasFamilyType(EVP_PKEY* key, Family family) {
-  const int id = EVP_PKEY_get_base_id(key);
-  return family == Family::kEcdsa ? id == EVP_PKEY_EC : id == EVP_PKEY_RSA;
-}
 
 std::string NotValidKeyText(Family family, bool private_key) {
   const char* kind = family == Family::kEcdsa ? "ECDSA" : "RSA";
   return std::string("key is not a valid ") + kind + (private_key ? " private key" : " public key");
 }
 
-Result<PkeyPtr> ParsePrivateKey(const std::string& pem, Family family) {
+// The key's type and, for ECDSA, curve against the method, with golang-jwt's
+// texts. libjwt would only fail every token later.
+Status CheckKeyFits(EVP_PKEY* key, const Method& method, bool private_key) {
+  const int id = EVP_PKEY_get_base_id(key);
+  if (id != (method.family == Family::kEcdsa ? EVP_PKEY_EC : EVP_PKEY_RSA)) {
+    return Status::InvalidArgument(NotValidKeyText(method.family, private_key));
+  }
+  // libjwt signs with whatever curve the key is on; golang-jwt (etcd) refuses
+  // a signature of another size than the method's.
+  if (method.family == Family::kEcdsa && EVP_PKEY_get_bits(key) != method.curve_bits) {
+    return Status::InvalidArgument("key is invalid");
+  }
+  return Status::Ok();
+}
+
+// The SubjectPublicKeyInfo PEM of `key`: what libjwt 1.10 verifies with
+// (PEM_read_bio_PUBKEY).
+Result<std::string> PublicKeyPem(EVP_PKEY* key) {
+  BioPtr bio(BIO_new(BIO_s_mem()));
+  if (!bio || PEM_write_bio_PUBKEY(bio.get(), key) != 1) {
+    return Status::Internal("jwt: cannot encode the public key");
+  }
+  char* data = nullptr;
+  const long len = BIO_get_mem_data(bio.get(), &data);
+  return std::string(data, static_cast<size_t>(len));
+}
+
+// The public half of a PKCS#1, SEC1 or PKCS#8 private key, as PEM. An
+// encrypted key is refused rather than prompted for (libjwt would ask on the
+// terminal at every token).
+Result<std::string> PublicHalfOfPrivateKey(const std::string& pem, const Method& method) {
   if (!LooksLikePem(pem)) {
     return Status::InvalidArgument("invalid key: Key must be a PEM encoded PKCS1 or PKCS8 key");
   }
   BioPtr bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
   PkeyPtr key(bio ? PEM_read_bio_PrivateKey(bio.get(), nullptr, NoPassphrase, nullptr) : nullptr);
-  if (!key || !HasFamilyType(key.get(), family)) {
-    return Status::InvalidArgument(NotValidKeyText(family, true));
-  }
-  return key;
+  if (!key) return Status::InvalidArgument(NotValidKeyText(method.family, true));
+  RETURN_IF_ERROR(CheckKeyFits(key.get(), method, true));
+  return PublicKeyPem(key.get());
 }
 
 // A PKIX public key, or the key of a certificate (as golang-jwt's
-// Parse{RSA,EC}PublicKeyFromPEM).
-Result<PkeyPtr> ParsePublicKey(const std::string& pem, Family family) {
+// Parse{RSA,EC}PublicKeyFromPEM), as PKIX PEM: libjwt reads no certificate.
+Result<std::string> PublicKeyOf(const std::string& pem, const Method& method) {
   if (!LooksLikePem(pem)) {
     return Status::InvalidArgument("invalid key: Key must be a PEM encoded PKCS1 or PKCS8 key");
   }
@@ -151,27 +143,129 @@ Result<PkeyPtr> ParsePublicKey(const std::string& pem, Family family) {
                           : nullptr);
     if (cert) key.reset(X509_get_pubkey(cert.get()));
   }
-  if (!key || !HasFamilyType(key.get(), family)) {
-    return Status::InvalidArgument(NotValidKeyText(family, false));
-  }
-  return key;
+  if (!key) return Status::InvalidArgument(NotValidKeyText(method.family, false));
+  RETURN_IF_ERROR(CheckKeyFits(key.get(), method, false));
+  return PublicKeyPem(key.get());
 }
 
 Status WithFile(const Status& s, const char* option, const std::string& path) {
   return Status::InvalidArgument(s.message() + " (" + option + "=" + path + ")");
 }
 
+// ---- tokens (libjwt) ----
+
+// Signs etcd's claims (auth/jwt.go assign) with `key`: the private key PEM,
+// or the HMAC secret. libjwt writes both JSON objects compact with sorted
+// keys, as golang-jwt does for etcd: {"alg":"RS256","typ":"JWT"} and
+// {"exp":...,"revision":...,"username":"..."}.
+Result<std::string> SignToken(const Method& method, const std::string& key, const std::string& user,
+                              long revision, long exp) {
+  if (user.find('\0') != std::string::npos) {
+    return Status::InvalidArgument("jwt: a user name with a NUL byte cannot go in a token");
+  }
+  jwt_t* raw = nullptr;
+  if (const int err = jwt_new(&raw); err != 0) {
+    return Status::Internal("jwt: jwt_new: " + ErrnoText(err));
+  }
+  JwtPtr jwt(raw);
+  // jansson (under libjwt) takes only valid UTF-8 strings.
+  if (jwt_add_grant(jwt.get(), "username", user.c_str()) != 0) {
+    return Status::InvalidArgument("jwt: the user name is not valid UTF-8");
+  }
+  int err = jwt_add_grant_int(jwt.get(), "revision", revision);
+  if (err == 0) err = jwt_add_grant_int(jwt.get(), "exp", exp);
+  if (err == 0) {
+    err = jwt_set_alg(jwt.get(), method.alg, reinterpret_cast<const unsigned char*>(key.data()),
+                      static_cast<int>(key.size()));
+  }
+  if (err != 0) return Status::Internal("jwt: building the token: " + ErrnoText(err));
+  CStringPtr token(jwt_encode_str(jwt.get()));
+  if (!token) return Status::Internal(std::string("jwt: signing failed: ") + ErrnoText(errno));
+  return std::string(token.get());
+}
+
+// Three non-empty base64url segments. libjwt 1.10 splits at the first two dots
+// and decodes a segment only up to its first character outside the alphabet,
+// so without this a signature with anything appended would still verify.
+// golang-jwt accepts '=' padding at the end of a segment.
+bool IsCompactJws(std::string_view token) {
+  if (token.size() > kMaxTokenBytes) return false;
+  int segments = 0;
+  for (size_t start = 0;; ++segments) {
+    const size_t dot = std::min(token.find('.', start), token.size());
+    std::string_view seg = token.substr(start, dot - start);
+    const size_t unpadded = seg.find_last_not_of('=');
+    if (unpadded == std::string_view::npos || seg.size() - unpadded > 3) return false;
+    seg = seg.substr(0, unpadded + 1);
+    for (char c : seg) {
+      const bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                      c == '-' || c == '_';
+      if (!ok) return false;
+    }
+    if (dot == token.size()) return segments == 2;
+    start = dot + 1;
+  }
+}
+
+// The token decoded by libjwt with its signature checked by `key` (public key
+// PEM or HMAC secret), and signed with `method`. libjwt verifies with the alg
+// the token's header names, so an HS256 token keyed with the bytes of an RSA
+// public key PEM passes jwt_decode; checking the alg afterwards is what
+// refuses it (golang-jwt's keyfunc check in etcd's info). alg "none" fails in
+// jwt_decode whenever a key is given.
+std::optional<JwtPtr> VerifiedToken(const Method& method, const std::string& key,
+                                    std::string_view token) {
+  if (!IsCompactJws(token)) return std::nullopt;
+  const std::string text(token);
+  jwt_t* raw = nullptr;
+  const int err = jwt_decode(&raw, text.c_str(), reinterpret_cast<const unsigned char*>(key.data()),
+                             static_cast<int>(key.size()));
+  JwtPtr jwt(raw);
+  if (err != 0 || !jwt || jwt_get_alg(jwt.get()) != method.alg) return std::nullopt;
+  return jwt;
+}
+
+// The claim `name` as JSON. libjwt 1.10 reads only strings and integers by
+// type (and a non-integer as 0); golang-jwt reads any JSON number as float64.
+std::optional<nlohmann::json> Claim(jwt_t* jwt, const char* name) {
+  CStringPtr text(jwt_get_grants_json(jwt, name));
+  if (!text) return std::nullopt;
+  auto j = nlohmann::json::parse(text.get(), nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) return std::nullopt;
+  return j;
+}
+
+// golang-jwt MapClaims.Valid (libjwt 1.10 checks no claim): exp, iat and nbf,
+// when present as numbers (0 counts as absent), against the wall clock in
+// whole seconds.
+bool TimeClaimsValid(jwt_t* jwt) {
+  const int64_t now =
+      std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count();
+  auto seconds = [&](const char* name) -> int64_t {
+    const auto claim = Claim(jwt, name);
+    if (!claim || !claim->is_number()) return 0;
+    const double v = claim->get<double>();
+    if (std::isnan(v)) return 0;
+    if (v >= 9.2e18) return INT64_MAX;
+    if (v <= -9.2e18) return INT64_MIN;
+    return static_cast<int64_t>(v);
+  };
+  const int64_t exp = seconds("exp"), iat = seconds("iat"), nbf = seconds("nbf");
+  return (exp == 0 || now <= exp) && (iat == 0 || now >= iat) && (nbf == 0 || now >= nbf);
+}
+
 // ---- the provider ----
 
 class JwtTokenProvider : public TokenProvider {
  public:
-  // `sign_key` may be null (verify-only). For HMAC `secret` is the key.
-  JwtTokenProvider(const Method& method, PkeyPtr sign_key, PkeyPtr verify_key, std::string secret,
+  // `sign_key`: private key PEM or HMAC secret, empty when verify-only.
+  // `verify_key`: public key PKIX PEM or HMAC secret.
+  JwtTokenProvider(const Method& method, std::string sign_key, std::string verify_key,
                    std::chrono::nanoseconds ttl)
       : method_(method),
         sign_key_(std::move(sign_key)),
         verify_key_(std::move(verify_key)),
-        secret_(std::move(secret)),
         ttl_(ttl) {}
 
   void Enable() override {}
@@ -181,175 +275,39 @@ class JwtTokenProvider : public TokenProvider {
 
   Result<std::string> Assign(const std::string& user, uint64_t revision, const std::string&,
                              uint64_t) override {
-    if (method_.family != Family::kHmac && !sign_key_) {
+    if (sign_key_.empty()) {
       return Status::FailedPrecondition("auth: token signing attempted with verify-only key");
+    }
+    if (revision > static_cast<uint64_t>(LONG_MAX)) {
+      return Status::Internal("jwt: auth revision out of range");
     }
     const auto exp = std::chrono::floor<std::chrono::seconds>(
         (std::chrono::system_clock::now() + ttl_).time_since_epoch());
-    const nlohmann::json claims = {
-        {"exp", exp.count()}, {"revision", revision}, {"username", user}};
-    const std::string header = std::string(R"({"alg":")") + method_.name + R"(","typ":"JWT"})";
-    std::string signing_input =
-        B64UrlEncode(header) + "." +
-        B64UrlEncode(claims.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
-    ASSIGN_OR_RETURN(std::string sig, Sign(signing_input));
-    return signing_input + "." + B64UrlEncode(sig);
+    return SignToken(method_, sign_key_, user, static_cast<long>(revision),
+                     static_cast<long>(exp.count()));
   }
 
   Result<TokenInfo> Info(std::string_view token) override {
-    const size_t dot1 = token.find('.');
-    const size_t dot2 = dot1 == std::string_view::npos ? dot1 : token.find('.', dot1 + 1);
-    if (dot2 == std::string_view::npos || token.find('.', dot2 + 1) != std::string_view::npos) {
-      return InvalidAuthTokenError();
-    }
-    // The claims are parsed only once the signature holds (golang-jwt parses
-    // them first; the outcome is the same).
-    const auto header = DecodeJsonObject(token.substr(0, dot1));
-    const auto sig = B64UrlDecode(token.substr(dot2 + 1));
-    if (!header || !sig) return InvalidAuthTokenError();
-    const auto alg = header->find("alg");
-    if (alg == header->end() || !alg->is_string() || alg->get<std::string>() != method_.name ||
-        !Verify(token.substr(0, dot2), *sig)) {
-      return InvalidAuthTokenError();
-    }
-    const auto claims = DecodeJsonObject(token.substr(dot1 + 1, dot2 - dot1 - 1));
-    if (!claims || !ClaimsValid(*claims)) return InvalidAuthTokenError();
-    const auto user = claims->find("username");
-    const auto rev = claims->find("revision");
-    if (user == claims->end() || !user->is_string() || rev == claims->end() || !rev->is_number() ||
-        rev->get<double>() < 0) {
+    const auto jwt = VerifiedToken(method_, verify_key_, token);
+    if (!jwt || !TimeClaimsValid(jwt->get())) return InvalidAuthTokenError();
+    // etcd's info: claims["username"].(string), claims["revision"].(float64).
+    const auto user = Claim(jwt->get(), "username");
+    const auto rev = Claim(jwt->get(), "revision");
+    if (!user || !user->is_string() || !rev || !rev->is_number() || rev->get<double>() < 0) {
       return InvalidAuthTokenError();
     }
     TokenInfo info;
     info.user = user->get<std::string>();
-    // golang-jwt decodes numbers as float64 and etcd converts with uint64().
+    // etcd converts the float64 with uint64().
     info.revision = rev->is_number_unsigned() ? rev->get<uint64_t>()
                                               : static_cast<uint64_t>(rev->get<double>());
     return info;
   }
 
  private:
-  static std::optional<nlohmann::json> DecodeJsonObject(std::string_view segment) {
-    auto raw = B64UrlDecode(segment);
-    if (!raw) return std::nullopt;
-    auto j = nlohmann::json::parse(*raw, nullptr, /*allow_exceptions=*/false);
-    if (!j.is_object()) return std::nullopt;
-    return j;
-  }
-
-  // golang-jwt MapClaims.Valid: exp, iat and nbf, when present as numbers
-  // (0 counts as absent), against the wall clock in whole seconds.
-  static bool ClaimsValid(const nlohmann::json& claims) {
-    const int64_t now = std::chrono::floor<std::chrono::seconds>(
-                            std::chrono::system_clock::now().time_since_epoch())
-                            .count();
-    auto claim = [&](const char* name) -> int64_t {
-      auto it = claims.find(name);
-      if (it == claims.end() || !it->is_number()) return 0;
-      const double v = it->get<double>();
-      if (std::isnan(v)) return 0;
-      if (v >= 9.2e18) return INT64_MAX;
-      if (v <= -9.2e18) return INT64_MIN;
-      return static_cast<int64_t>(v);
-    };
-    const int64_t exp = claim("exp"), iat = claim("iat"), nbf = claim("nbf");
-    return (exp == 0 || now <= exp) && (iat == 0 || now >= iat) && (nbf == 0 || now >= nbf);
-  }
-
-  Result<std::string> Hmac(std::string_view input) const {
-    unsigned char mac[EVP_MAX_MD_SIZE];
-    unsigned int len = 0;
-    if (HMAC(method_.md(), secret_.data(), static_cast<int>(secret_.size()),
-             reinterpret_cast<const unsigned char*>(input.data()), input.size(), mac,
-             &len) == nullptr) {
-      return Status::Internal("jwt: HMAC failed");
-    }
-    return std::string(reinterpret_cast<char*>(mac), len);
-  }
-
-  // Sets the RSA-PSS padding on a DigestSign/DigestVerify context: golang-jwt
-  // signs with a salt as long as the hash and verifies with any salt length.
-  bool SetPadding(EVP_PKEY_CTX* pctx, bool sign) const {
-    if (method_.family != Family::kRsaPss) return true;
-    return EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) == 1 &&
-           EVP_PKEY_CTX_set_rsa_pss_saltlen(
-               pctx, sign ? RSA_PSS_SALTLEN_DIGEST : RSA_PSS_SALTLEN_AUTO) == 1;
-  }
-
-  int EcKeyBytes() const { return (method_.curve_bits + 7) / 8; }
-
-  Result<std::string> Sign(std::string_view input) const {
-    if (method_.family == Family::kHmac) return Hmac(input);
-    MdCtxPtr ctx(EVP_MD_CTX_new());
-    EVP_PKEY_CTX* pctx = nullptr;
-    size_t len = 0;
-    if (!ctx || EVP_DigestSignInit(ctx.get(), &pctx, method_.md(), nullptr, sign_key_.get()) != 1 ||
-        !SetPadding(pctx, true) ||
-        EVP_DigestSign(ctx.get(), nullptr, &len,
-                       reinterpret_cast<const unsigned char*>(input.data()), input.size()) != 1) {
-      return Status::Internal("jwt: signing failed");
-    }
-    std::string sig(len, '\0');
-    if (EVP_DigestSign(ctx.get(), reinterpret_cast<unsigned char*>(sig.data()), &len,
-                       reinterpret_cast<const unsigned char*>(input.data()), input.size()) != 1) {
-      return Status::Internal("jwt: signing failed");
-    }
-    sig.resize(len);
-    if (method_.family != Family::kEcdsa) return sig;
-    // OpenSSL gives DER; JWS wants R || S, each padded to the curve's size.
-    const auto* p = reinterpret_cast<const unsigned char*>(sig.data());
-    EcdsaSigPtr ec(d2i_ECDSA_SIG(nullptr, &p, static_cast<long>(sig.size())));
-    if (!ec) return Status::Internal("jwt: signing failed");
-    const int n = EcKeyBytes();
-    std::string raw(2 * n, '\0');
-    auto* out = reinterpret_cast<unsigned char*>(raw.data());
-    if (BN_bn2binpad(ECDSA_SIG_get0_r(ec.get()), out, n) != n ||
-        BN_bn2binpad(ECDSA_SIG_get0_s(ec.get()), out + n, n) != n) {
-      return Status::Internal("jwt: signing failed");
-    }
-    return raw;
-  }
-
-  bool Verify(std::string_view input, const std::string& sig) const {
-    if (method_.family == Family::kHmac) {
-      auto mac = Hmac(input);
-      return mac.ok() && mac->size() == sig.size() &&
-             CRYPTO_memcmp(mac->data(), sig.data(), sig.size()) == 0;
-    }
-    std::string der;
-    if (method_.family == Family::kEcdsa) {
-      const int n = EcKeyBytes();
-      if (sig.size() != static_cast<size_t>(2 * n)) return false;
-      const auto* raw = reinterpret_cast<const unsigned char*>(sig.data());
-      EcdsaSigPtr ec(ECDSA_SIG_new());
-      BIGNUM* r = BN_bin2bn(raw, n, nullptr);
-      BIGNUM* s = BN_bin2bn(raw + n, n, nullptr);
-      if (!ec || !r || !s || ECDSA_SIG_set0(ec.get(), r, s) != 1) {
-        BN_free(r);
-        BN_free(s);
-        return false;
-      }
-      unsigned char* buf = nullptr;
-      const int len = i2d_ECDSA_SIG(ec.get(), &buf);
-      if (len <= 0) return false;
-      der.assign(reinterpret_cast<char*>(buf), static_cast<size_t>(len));
-      OPENSSL_free(buf);
-    }
-    const std::string& s = method_.family == Family::kEcdsa ? der : sig;
-    MdCtxPtr ctx(EVP_MD_CTX_new());
-    EVP_PKEY_CTX* pctx = nullptr;
-    return ctx &&
-           EVP_DigestVerifyInit(ctx.get(), &pctx, method_.md(), nullptr, verify_key_.get()) == 1 &&
-           SetPadding(pctx, false) &&
-           EVP_DigestVerify(ctx.get(), reinterpret_cast<const unsigned char*>(s.data()), s.size(),
-                            reinterpret_cast<const unsigned char*>(input.data()),
-                            input.size()) == 1;
-  }
-
   const Method& method_;
-  const PkeyPtr sign_key_;    // null when verify-only or HMAC
-  const PkeyPtr verify_key_;  // null for HMAC
-  const std::string secret_;  // HMAC only
+  const std::string sign_key_;
+  const std::string verify_key_;
   const std::chrono::nanoseconds ttl_;
 };
 
@@ -360,6 +318,39 @@ std::string OptionOr(const std::map<std::string, std::string>& options, const ch
 
 Status InvalidAuthOpts(const std::string& cause) {
   return Status::InvalidArgument(std::string(kErrInvalidAuthOpts) + ": " + cause);
+}
+
+// The method named by sign-method, with etcd's errors (and ours for PS*).
+Result<const Method*> FindMethod(const std::string& name) {
+  for (const Method& m : kMethods) {
+    if (name == m.name) return &m;
+  }
+  for (const char* pss : kPssMethods) {
+    if (name == pss) {
+      return Status::InvalidArgument("auth: invalid auth signature method: " + name +
+                                     " is not supported by this build (libjwt 1.10); use RS256, "
+                                     "RS384 or RS512");
+    }
+  }
+  // golang-jwt knows these two, and etcd's jwtOptions.Key refuses them.
+  if (name == "none") {
+    return Status::InvalidArgument("unsupported signing method: *jwt.signingMethodNone");
+  }
+  if (name == "EdDSA") {
+    return Status::InvalidArgument("unsupported signing method: *jwt.SigningMethodEd25519");
+  }
+  return InvalidAuthOpts("auth: invalid auth signature method");
+}
+
+// Signs a token with `sign_key` and verifies it with `verify_key`, both
+// through libjwt as every later token will be: refuses a key pair that does
+// not match, or any key libjwt cannot use.
+Status ProbeKeys(const Method& method, const std::string& sign_key, const std::string& verify_key,
+                 bool pub_key_given) {
+  ASSIGN_OR_RETURN(const std::string token, SignToken(method, sign_key, "probe", 0, 0));
+  if (VerifiedToken(method, verify_key, token)) return Status::Ok();
+  if (pub_key_given) return Status::InvalidArgument("auth: public and private keys don't match");
+  return Status::Internal("jwt: a token signed with the key does not verify with it");
 }
 
 }  // namespace
@@ -383,59 +374,34 @@ Result<std::unique_ptr<TokenProvider>> NewJwtTokenProvider(
     if (!data.ok()) return InvalidAuthOpts(data.status().message());
     *pem = std::move(*data);
   }
-  const std::string name = OptionOr(options, kOptSignMethod);
-  const Method* method = nullptr;
-  for (const Method& m : kMethods) {
-    if (name == m.name) method = &m;
-  }
-  if (method == nullptr) {
-    // golang-jwt knows these two, and etcd's jwtOptions.Key refuses them.
-    if (name == "none") {
-      return Status::InvalidArgument("unsupported signing method: *jwt.signingMethodNone");
-    }
-    if (name == "EdDSA") {
-      return Status::InvalidArgument("unsupported signing method: *jwt.SigningMethodEd25519");
-    }
-    return InvalidAuthOpts("auth: invalid auth signature method");
-  }
+  ASSIGN_OR_RETURN(const Method* method, FindMethod(OptionOr(options, kOptSignMethod)));
 
+  std::string sign_key, verify_key;
   if (method->family == Family::kHmac) {
     if (priv_pem.empty()) return Status::InvalidArgument("auth: missing key data");
-    return std::unique_ptr<TokenProvider>(
-        new JwtTokenProvider(*method, nullptr, nullptr, std::move(priv_pem), ttl));
-  }
-  PkeyPtr priv, pub;
-  if (!priv_pem.empty()) {
-    auto key = ParsePrivateKey(priv_pem, method->family);
-    if (!key.ok()) return WithFile(key.status(), kOptPrivateKey, priv_path);
-    priv = std::move(*key);
-  }
-  if (!pub_pem.empty()) {
-    auto key = ParsePublicKey(pub_pem, method->family);
-    if (!key.ok()) return WithFile(key.status(), kOptPublicKey, pub_path);
-    pub = std::move(*key);
-  }
-  if (!priv && !pub) return Status::InvalidArgument("auth: missing key data");
-  if (priv && pub && EVP_PKEY_eq(priv.get(), pub.get()) != 1) {
-    return Status::InvalidArgument("auth: public and private keys don't match");
-  }
-  if (method->family == Family::kEcdsa) {
-    EVP_PKEY* key = priv ? priv.get() : pub.get();
-    if (EVP_PKEY_get_bits(key) != method->curve_bits) {
-      return WithFile(Status::InvalidArgument("key is invalid"),
-                      priv ? kOptPrivateKey : kOptPublicKey, priv ? priv_path : pub_path);
+    sign_key = verify_key = std::move(priv_pem);
+  } else {
+    if (priv_pem.empty() && pub_pem.empty()) {
+      return Status::InvalidArgument("auth: missing key data");
+    }
+    if (!priv_pem.empty()) {
+      auto pub = PublicHalfOfPrivateKey(priv_pem, *method);
+      if (!pub.ok()) return WithFile(pub.status(), kOptPrivateKey, priv_path);
+      sign_key = std::move(priv_pem);
+      verify_key = std::move(*pub);  // a private key alone also verifies (etcd)
+    }
+    if (!pub_pem.empty()) {
+      auto pub = PublicKeyOf(pub_pem, *method);
+      if (!pub.ok()) return WithFile(pub.status(), kOptPublicKey, pub_path);
+      verify_key = std::move(*pub);
     }
   }
-  // A private key also verifies: EVP_PKEY holds its public half.
-  PkeyPtr verify;
-  if (priv) {
-    EVP_PKEY_up_ref(priv.get());
-    verify.reset(priv.get());
-  } else {
-    verify = std::move(pub);
+  if (!sign_key.empty()) {
+    const bool pair_given = method->family != Family::kHmac && !pub_pem.empty();
+    RETURN_IF_ERROR(ProbeKeys(*method, sign_key, verify_key, pair_given));
   }
   return std::unique_ptr<TokenProvider>(
-      new JwtTokenProvider(*method, std::move(priv), std::move(verify), std::string(), ttl));
+      new JwtTokenProvider(*method, std::move(sign_key), std::move(verify_key), ttl));
 }
 
 }  // namespace etcdd::auth

@@ -1,10 +1,16 @@
 // Internal to lib/auth: the JWT token provider behind NewTokenProvider
 // (token.h), etcd 3.4's auth/jwt.go and auth/options.go.
 //
-// JWS (RFC 7515) is done with OpenSSL 3 directly rather than libjwt: Debian
-// 12's libjwt (1.10) has no PS256/384/512, which etcd accepts, checks no
-// claims, and re-parses the PEM key on every token, while Info runs on every
-// request. Keys are parsed once here.
+// Tokens are signed and verified by libjwt (Debian 12's libjwt-dev, 1.10),
+// as the project's rules ask of JWT. What libjwt 1.10 does not do is done
+// around it:
+//   - it has no PS256/384/512, so those methods are refused at start;
+//   - it checks no claims (exp, nbf, iat, types) and takes any "alg" the
+//     token names, so Info checks the alg and the claims after decoding;
+//   - it takes PEM bytes on every call and cannot read a certificate, derive
+//     the public half of a private key or say why a key does not fit, so the
+//     key files are read and checked once at start (OpenSSL, keys only) and
+//     libjwt gets PEM it can use.
 #pragma once
 
 #include <map>

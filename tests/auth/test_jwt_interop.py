@@ -44,7 +44,7 @@ def make_keys(tmp, method):
         with open(priv, "w") as f:
             f.write("interop shared secret")
         return "priv-key=%s" % priv
-    if method.startswith(("RS", "PS")):
+    if method.startswith("RS"):
         openssl("genrsa", "-out", priv, "2048")
         openssl("rsa", "-in", priv, "-pubout", "-out", pub)
     else:
@@ -70,7 +70,8 @@ def b64(s):
     return base64.b64encode(s.encode()).decode()
 
 
-@pytest.mark.parametrize("method", ["RS256", "PS384", "ES256", "ES512", "HS256"])
+# PS256/384/512 are refused by etcdd (libjwt 1.10 has no RSASSA-PSS).
+@pytest.mark.parametrize("method", ["RS256", "RS384", "ES256", "ES512", "HS256"])
 def test_tokens_cross_verify_with_etcd(tmp_path, method):
     flag = "jwt,%s,sign-method=%s" % (make_keys(str(tmp_path), method), method)
     with Server(tmp_path, binary=ETCD, extra_args=["--auth-token", flag + ",ttl=10m"]) as etcd:

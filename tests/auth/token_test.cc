@@ -1,11 +1,15 @@
 // Token providers as etcd 3.4 has them: simple tokens (auth/simple_token.go),
-// JWT (auth/jwt.go, auth/options.go) and --auth-token parsing
-// (NewTokenProvider in auth/store.go).
+// JWT (auth/jwt.go, auth/options.go; signed and verified by libjwt 1.10, so
+// without PS256/384/512) and --auth-token parsing (NewTokenProvider in
+// auth/store.go).
 #include "auth/token.h"
 
 #include <gtest/gtest.h>
+#include <jwt.h>
 #include <openssl/encoder.h>
 #include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 #include <stdlib.h>
 
 #include <algorithm>
@@ -365,7 +369,6 @@ TEST_F(JwtTest, Es256RoundTripAndVerifyOnlyMember) {
 TEST_F(JwtTest, EveryEtcdSignMethodRoundTrips) {
   const std::vector<std::pair<std::string, KeyPair>> cases = {
       {"RS256", rsa_},          {"RS384", rsa2_},         {"RS512", rsa_},
-      {"PS256", rsa_},          {"PS384", rsa2_},         {"PS512", rsa_},
       {"ES256", p256_},         {"ES384", p384_},         {"ES512", p521_},
       {"HS256", {secret_, ""}}, {"HS384", {secret_, ""}}, {"HS512", {secret_, ""}},
   };
@@ -402,6 +405,10 @@ TEST_F(JwtTest, TamperedTokensAreRefused) {
   ExpectInvalidToken(p->Info(B64UrlEncode(R"({"alg":"none","typ":"JWT"})") + "." + seg[1] + "."));
   ExpectInvalidToken(p->Info(seg[0] + "." + seg[1]));
   ExpectInvalidToken(p->Info(token + ".x"));
+  // libjwt decodes a signature up to its first stray character.
+  ExpectInvalidToken(p->Info(token + "!"));
+  ExpectInvalidToken(p->Info(token + std::string(1, '\0') + "x"));
+  ExpectInvalidToken(p->Info(std::string(1 << 20, 'A') + "." + seg[1] + "." + seg[2]));
   ExpectInvalidToken(p->Info("not a token"));
   ExpectInvalidToken(p->Info("abcdefghABCDEFGH.42"));  // a simple token
   // Signed by another key.
@@ -411,12 +418,15 @@ TEST_F(JwtTest, TamperedTokensAreRefused) {
 }
 
 TEST_F(JwtTest, AnotherAlgorithmIsRefusedEvenWithTheRightKeyBytes) {
-  // The classic confusion: HS256 keyed with the RSA public key file.
+  // The classic confusion: HS256 keyed with the RSA public key file, whose
+  // bytes are the PEM the RS256 provider verifies with, so libjwt's own check
+  // passes and only the provider's alg check refuses it.
   auto hs = New("jwt,priv-key=" + rsa_.pub + ",sign-method=HS256");
   auto rs = New(Flag("RS256", rsa_));
-  auto ps = New(Flag("PS256", rsa_));
   ExpectInvalidToken(rs->Info(*hs->Assign("root", 1, "", 1)));
-  ExpectInvalidToken(rs->Info(*ps->Assign("root", 1, "", 1)));
+  // A valid signature by the same key, with another hash.
+  auto rs384 = New(Flag("RS384", rsa_));
+  ExpectInvalidToken(rs->Info(*rs384->Assign("root", 1, "", 1)));
 }
 
 TEST_F(JwtTest, ExpiredTokenIsRefused) {
@@ -430,21 +440,24 @@ TEST_F(JwtTest, ExpiredTokenIsRefused) {
 
 TEST_F(JwtTest, ClaimsOfTheWrongTypeAreRefused) {
   auto p = New("jwt,priv-key=" + secret_ + ",sign-method=HS256");
-  const std::string header = B64UrlEncode(R"({"alg":"HS256","typ":"JWT"})");
-  // Sign arbitrary claims with the same secret through a second provider is
-  // not possible, so compute HMAC here.
-  auto sign = [&](const std::string& claims) {
-    const std::string input = header + "." + B64UrlEncode(claims);
-    unsigned char mac[EVP_MAX_MD_SIZE];
-    size_t len = 0;
+  // Arbitrary claims signed with the provider's secret, through libjwt.
+  auto sign = [](const std::string& claims) {
+    jwt_t* jwt = nullptr;
+    EXPECT_EQ(jwt_new(&jwt), 0);
+    EXPECT_EQ(jwt_add_grants_json(jwt, claims.c_str()), 0) << claims;
     const std::string key = "a shared secret";
-    EXPECT_NE(EVP_Q_mac(nullptr, "HMAC", nullptr, "SHA256", nullptr, key.data(), key.size(),
-                        reinterpret_cast<const unsigned char*>(input.data()), input.size(), mac,
-                        sizeof(mac), &len),
-              nullptr);
-    return input + "." + B64UrlEncode(std::string(reinterpret_cast<char*>(mac), len));
+    EXPECT_EQ(jwt_set_alg(jwt, JWT_ALG_HS256, reinterpret_cast<const unsigned char*>(key.data()),
+                          static_cast<int>(key.size())),
+              0);
+    char* token = jwt_encode_str(jwt);
+    const std::string out = token != nullptr ? token : "";
+    std::free(token);
+    jwt_free(jwt);
+    return out;
   };
   EXPECT_TRUE(p->Info(sign(R"({"revision":2,"username":"u"})")).ok());  // exp optional
+  // golang-jwt reads every JSON number as float64.
+  EXPECT_EQ(p->Info(sign(R"({"revision":2.0,"username":"u"})"))->revision, 2u);
   ExpectInvalidToken(p->Info(sign(R"({"revision":"2","username":"u"})")));
   ExpectInvalidToken(p->Info(sign(R"({"revision":2,"username":7})")));
   ExpectInvalidToken(p->Info(sign(R"({"username":"u"})")));
@@ -453,7 +466,8 @@ TEST_F(JwtTest, ClaimsOfTheWrongTypeAreRefused) {
                                   R"(,"revision":2,"username":"u"})")));
   ExpectInvalidToken(p->Info(
       sign(R"({"exp":)" + std::to_string(WallSeconds() - 2) + R"(,"revision":2,"username":"u"})")));
-  ExpectInvalidToken(p->Info(sign("[1,2]")));
+  ExpectInvalidToken(p->Info(
+      sign(R"({"revision":2,"username":"u","iat":)" + std::to_string(WallSeconds() + 100) + "}")));
 }
 
 // Tokens issued by real etcd 3.4.23 (Debian's /usr/bin/etcd --auth-token
@@ -549,7 +563,67 @@ TEST_F(JwtTest, FlagsEtcdAccepts) {
   EXPECT_EQ(FlagError("simple"), "OK");
   EXPECT_EQ(FlagError("simple,anything=goes"), "OK");              // etcd ignores simple's options
   EXPECT_EQ(FlagError(Flag("RS256", rsa_) + ",unknown=x"), "OK");  // etcd only warns
-  EXPECT_EQ(FlagError("jwt,priv-key=" + rsa2_.priv + ",sign-method=PS384,ttl=1h30m"), "OK");
+  EXPECT_EQ(FlagError("jwt,priv-key=" + rsa2_.priv + ",sign-method=RS384,ttl=1h30m"), "OK");
+}
+
+TEST_F(JwtTest, PrivateKeyAloneSignsAndVerifies) {
+  // etcd verifies with the public half of the private key.
+  for (const auto& [method, keys] : {std::pair{"RS256", rsa_}, std::pair{"ES384", p384_}}) {
+    SCOPED_TRACE(method);
+    auto p = New("jwt,priv-key=" + keys.priv + ",sign-method=" + method);
+    ASSERT_TRUE(p);
+    auto info = p->Info(*p->Assign("alice", 9, "", 1));
+    ASSERT_TRUE(info.ok()) << info.status().ToString();
+    EXPECT_EQ(info->user, "alice");
+    EXPECT_EQ(info->revision, 9u);
+    auto verifier = New("jwt,pub-key=" + keys.pub + ",sign-method=" + method);
+    EXPECT_TRUE(verifier->Info(*p->Assign("alice", 9, "", 2)).ok());
+  }
+}
+
+TEST_F(JwtTest, PublicKeyFromACertificateVerifies) {
+  // golang-jwt's Parse*PublicKeyFromPEM also takes a certificate; libjwt
+  // does not, so the provider hands it the certificate's key.
+  EVP_PKEY* key = EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256");
+  X509* cert = X509_new();
+  ASSERT_EQ(ASN1_INTEGER_set(X509_get_serialNumber(cert), 1), 1);
+  X509_gmtime_adj(X509_getm_notBefore(cert), 0);
+  X509_gmtime_adj(X509_getm_notAfter(cert), 3600);
+  ASSERT_EQ(X509_set_pubkey(cert, key), 1);
+  ASSERT_GT(X509_sign(cert, key, EVP_sha256()), 0);
+  BIO* bio = BIO_new(BIO_s_mem());
+  ASSERT_EQ(PEM_write_bio_X509(bio, cert), 1);
+  char* data = nullptr;
+  const long len = BIO_get_mem_data(bio, &data);
+  const std::string cert_file = dir_->Write("cert.pem", std::string(data, len));
+  const std::string key_file = dir_->Write("cert.key", KeyDir::PrivatePem(key, "PrivateKeyInfo"));
+  BIO_free(bio);
+  X509_free(cert);
+  EVP_PKEY_free(key);
+
+  auto signer = New("jwt,priv-key=" + key_file + ",sign-method=ES256");
+  auto verifier = New("jwt,pub-key=" + cert_file + ",sign-method=ES256");
+  ASSERT_TRUE(signer && verifier);
+  auto info = verifier->Info(*signer->Assign("bob", 3, "", 1));
+  ASSERT_TRUE(info.ok()) << info.status().ToString();
+  EXPECT_EQ(info->user, "bob");
+  EXPECT_EQ(FlagError("jwt,pub-key=" + cert_file + ",priv-key=" + key_file + ",sign-method=ES256"),
+            "OK");
+  EXPECT_EQ(
+      FlagError("jwt,pub-key=" + cert_file + ",priv-key=" + p256_.priv + ",sign-method=ES256"),
+      "auth: public and private keys don't match");
+}
+
+TEST_F(JwtTest, PssMethodsAreRefusedBecauseLibjwtLacksThem) {
+  // etcd 3.4 accepts PS256/384/512; libjwt 1.10 (Debian 12) has no RSASSA-PSS.
+  for (const std::string method : {"PS256", "PS384", "PS512"}) {
+    auto p = NewTokenProvider(Flag(method, rsa_), 300s);
+    ASSERT_FALSE(p.ok()) << method;
+    EXPECT_EQ(p.status().code(), Code::kInvalidArgument);
+    EXPECT_EQ(p.status().message(), "auth: invalid auth signature method: " + method +
+                                        " is not supported by this build (libjwt 1.10); use "
+                                        "RS256, RS384 or RS512");
+  }
 }
 
 TEST(NopTokenProvider, EmptyFlagRefusesEverything) {

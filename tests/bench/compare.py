@@ -5,9 +5,14 @@ run and prints the figures side by side with their ratios (etcdd / etcd).
     flock /tmp/etcdd-build.lock ninja -C build -j2 kvbench etcdd
     tests/bench/compare.py [--quick] [--json out.json]             # one member
     tests/bench/compare.py --cluster 3 [--quick] [--trials 10] [--json out.json]
+    tests/bench/compare.py --secure [--quick] [--json out.json]
 
 Single member (default): puts at 1 and 100 clients, linearizable and
 serializable ranges at 100 clients, and the RSS after 100k keys.
+
+Secure (--secure): one member serving https with a CA-signed certificate;
+puts at 1 and 100 clients over TLS, then again with auth on (a root user,
+`auth enable`), every call carrying its simple token.
 
 Cluster (--cluster N): N members on loopback with etcd's default timers,
 passed explicitly to both (--heartbeat-interval 100 --election-timeout 1000):
@@ -55,6 +60,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "support"))
 from etcdd_harness import REPO, Cluster, Server, server_binary  # noqa: E402
 import etcd_rpc  # noqa: E402
+from tls_certs import Pki  # noqa: E402
 import failover  # noqa: E402
 
 KVBENCH = os.path.join(REPO, "build", "tests", "bench", "kvbench")
@@ -104,6 +110,38 @@ def measure_single(binary, scale, _args):
     return results
 
 
+def measure_secure(binary, scale, _args):
+    """One member serving https (a CA-signed server certificate): puts over
+    TLS, then the same with auth on, every call carrying a simple token."""
+    results = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        pki = Pki(tmp)
+        ca = pki.ca("ca")
+        cert = pki.cert("server", ca, cn="etcd", ips=["127.0.0.1"], dns=["localhost"])
+        tls = ["--cert-file", cert.cert, "--key-file", cert.key]
+        with Server(tmp, binary=binary, client_scheme="https", extra_args=tls) as s:
+            ep = [s.endpoint]
+            tls_args = ["--cacert", ca.cert]
+            results["put 1 client, TLS"] = kvbench(ep, "--op", "put", "--clients", "1",
+                                                   "--total", str(int(2000 * scale)), *tls_args)
+            results["put 100 clients, TLS"] = kvbench(
+                ep, "--op", "put", "--clients", "100", "--conns", "10",
+                "--total", str(int(20000 * scale)), *tls_args)
+            etcdctl = ["/usr/bin/etcdctl", "--endpoints", "https://" + s.endpoint,
+                       "--cacert", ca.cert]
+            for cmd in (["user", "add", "root:pw"], ["auth", "enable"]):
+                subprocess.run(etcdctl + cmd, check=True, capture_output=True,
+                               env=dict(os.environ, ETCDCTL_API="3"))
+            auth_args = tls_args + ["--user", "root", "--password", "pw"]
+            results["put 1 client, TLS + auth"] = kvbench(
+                ep, "--op", "put", "--clients", "1", "--total", str(int(2000 * scale)),
+                *auth_args)
+            results["put 100 clients, TLS + auth"] = kvbench(
+                ep, "--op", "put", "--clients", "100", "--conns", "10",
+                "--total", str(int(20000 * scale)), *auth_args)
+    return results
+
+
 def measure_cluster(binary, scale, args):
     results = {}
     with tempfile.TemporaryDirectory() as tmp, \
@@ -142,12 +180,15 @@ def main():
     p.add_argument("--quick", action="store_true", help="scale 1 and 3 failover trials")
     p.add_argument("--scale", type=float, help="request-count multiplier (default 3)")
     p.add_argument("--cluster", type=int, metavar="N", help="N-member cluster benchmark")
+    p.add_argument("--secure", action="store_true",
+                   help="puts over client TLS, then with auth on (simple tokens)")
     p.add_argument("--trials", type=int, help="failover trials (default 10, --quick 3)")
     p.add_argument("--json", metavar="PATH", help="also save every figure as JSON")
     args = p.parse_args()
     scale = args.scale or (1 if args.quick else 3)
     args.trials = args.trials or (3 if args.quick else 10)
-    measure = measure_cluster if args.cluster else measure_single
+    measure = (measure_secure if args.secure else
+               measure_cluster if args.cluster else measure_single)
     etcd = measure(ETCD, scale, args)
     etcdd = measure(ETCDD, scale, args)
     print_table(etcd, etcdd)

@@ -14,6 +14,10 @@
 // --key-space; values are --val-size bytes. Prints one JSON line: op,
 // clients, number of endpoints, total requests, errors, seconds, throughput (requests/s) and
 // latency percentiles in ms.
+//
+// --cacert dials TLS (verifying the server with that CA); --user/--password
+// authenticate once and send the token with every call, as clients of a
+// cluster with auth on do.
 #include <grpcpp/grpcpp.h>
 
 #include <CLI/CLI.hpp>
@@ -21,6 +25,8 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <fstream>
+#include <sstream>
 #include <random>
 #include <string>
 #include <thread>
@@ -41,7 +47,16 @@ struct Options {
   int key_size = 8;
   int val_size = 256;
   bool sequential_keys = false;  // put keys 0..total-1 once each (to fill a store)
+  std::string cacert;             // TLS: the server's CA (PEM file); empty: plaintext
+  std::string user, password;     // auth: one Authenticate, then its token on every call
 };
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream data;
+  data << in.rdbuf();
+  return data.str();
+}
 
 std::string Key(int n, int size) {
   std::string k = std::to_string(n);
@@ -70,7 +85,31 @@ int main(int argc, char** argv) {
   app.add_option("--key-size", o.key_size)->check(CLI::PositiveNumber);
   app.add_option("--val-size", o.val_size)->check(CLI::NonNegativeNumber);
   app.add_flag("--sequential-keys", o.sequential_keys);
+  app.add_option("--cacert", o.cacert, "TLS: verify the server with this CA bundle");
+  app.add_option("--user", o.user, "authenticate as this user");
+  app.add_option("--password", o.password);
   CLI11_PARSE(app, argc, argv);
+
+  std::shared_ptr<grpc::ChannelCredentials> creds = grpc::InsecureChannelCredentials();
+  if (!o.cacert.empty()) {
+    grpc::SslCredentialsOptions ssl;
+    ssl.pem_root_certs = ReadFile(o.cacert);
+    creds = grpc::SslCredentials(ssl);
+  }
+  std::string token;
+  if (!o.user.empty()) {
+    auto auth = etcdserverpb::Auth::NewStub(grpc::CreateChannel(o.endpoints[0], creds));
+    grpc::ClientContext ctx;
+    etcdserverpb::AuthenticateRequest req;
+    req.set_name(o.user);
+    req.set_password(o.password);
+    etcdserverpb::AuthenticateResponse resp;
+    if (grpc::Status st = auth->Authenticate(&ctx, req, &resp); !st.ok()) {
+      std::fprintf(stderr, "authenticate: %s\n", st.error_message().c_str());
+      return 1;
+    }
+    token = resp.token();
+  }
 
   std::vector<std::unique_ptr<etcdserverpb::KV::Stub>> stubs;
   for (int i = 0; i < o.conns; ++i) {
@@ -78,7 +117,7 @@ int main(int argc, char** argv) {
     args.SetInt("grpc.use_local_subchannel_pool", 1);  // a real connection per stub
     args.SetMaxReceiveMessageSize(-1);
     stubs.push_back(etcdserverpb::KV::NewStub(grpc::CreateCustomChannel(
-        o.endpoints[i % o.endpoints.size()], grpc::InsecureChannelCredentials(), args)));
+        o.endpoints[i % o.endpoints.size()], creds, args)));
   }
   const std::string value(o.val_size, 'v');
   std::atomic<int> next{0};
@@ -95,6 +134,7 @@ int main(int argc, char** argv) {
         std::string key = Key(o.sequential_keys ? n : pick(rng), o.key_size);
         grpc::ClientContext ctx;
         ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+        if (!token.empty()) ctx.AddMetadata("token", token);
         auto t0 = std::chrono::steady_clock::now();
         grpc::Status st;
         if (o.op == "put") {

@@ -27,7 +27,9 @@ Normalized, besides what kvctl_compare.py normalizes:
 
 `auth status` is etcdctl 3.5's: etcdctl 3.4 has no such command, so kvctl's
 output is checked on its own (against etcd 3.4, which lacks the RPC, it is
-grpc's Unimplemented error, as etcdctl 3.5 prints it).
+grpc's Unimplemented error, as etcdctl 3.5 prints it). Against a server
+without AuthStatus that is not etcd 3.4 (etcdd today) the check is an
+expected failure (xfail) until the server serves it.
 """
 
 import os

@@ -16,9 +16,6 @@ against etcd itself:
     ETCDD_BIN=/usr/bin/etcd /usr/bin/python3 -m pytest -q \\
         tests/kvctl/test_kvctl_auth_matches_etcdctl.py
 
-While a server answers the Auth service with UNIMPLEMENTED (etcdd before its
-auth server), the tests are skipped, saying so.
-
 Normalized, besides what kvctl_compare.py normalizes:
   - etcdctl turns the terminal's echo off with `stty -echo`, which fails on a
     pipe and writes "stty: 'standard input': Inappropriate ioctl for device"
@@ -27,9 +24,7 @@ Normalized, besides what kvctl_compare.py normalizes:
 
 `auth status` is etcdctl 3.5's: etcdctl 3.4 has no such command, so kvctl's
 output is checked on its own (against etcd 3.4, which lacks the RPC, it is
-grpc's Unimplemented error, as etcdctl 3.5 prints it). Against a server
-without AuthStatus that is not etcd 3.4 (etcdd today) the check is an
-expected failure (xfail) until the server serves it.
+grpc's Unimplemented error, as etcdctl 3.5 prints it).
 """
 
 import os
@@ -56,17 +51,8 @@ def without_stty(r):
     return Run(r.code, r.out, STTY.sub(b"", r.err))
 
 
-def require_auth_service(endpoint):
-    """Skips the test while the server does not implement the Auth service."""
-    r = run("etcdctl", ["--endpoints", endpoint, "user", "list"])
-    if b"code = Unimplemented" in r.err:
-        pytest.skip("the server's Auth service answers UNIMPLEMENTED: %r" % r.err)
-    assert r.code == 0, r.err
-
-
 def run_sequence(tool, tmpdir, client_port, peer_port, steps):
     with Server(tmpdir, client_port=client_port, peer_port=peer_port) as s:
-        require_auth_service(s.endpoint)
         return [without_stty(run(tool, ["--endpoints", s.endpoint] + args, input=stdin))
                 for args, stdin in steps]
 
@@ -250,7 +236,6 @@ def test_password_sequence(tmp_path, fmt):
 @pytest.fixture(scope="module")
 def endpoint(tmp_path_factory):
     with Server(tmp_path_factory.mktemp("shared")) as s:
-        require_auth_service(s.endpoint)
         yield s.endpoint
 
 
@@ -314,7 +299,6 @@ def test_command_prefixes(endpoint):
 
 def test_auth_status(tmp_path):
     with Server(tmp_path) as s:
-        require_auth_service(s.endpoint)
         ep = ["--endpoints", s.endpoint]
         if is_real_etcd():
             # etcd 3.4 has no AuthStatus RPC; this is what etcdctl 3.5 prints.
@@ -323,10 +307,7 @@ def test_auth_status(tmp_path):
                                     b"method AuthStatus for service etcdserverpb.Auth\n")
             return
         r = run("kvctl", ep + ["auth", "status"])
-        if b"code = Unimplemented" in r.err:
-            pytest.xfail("the server does not serve AuthStatus (etcd 3.5's) yet: %r" % r.err)
-        assert r.code == 0, r.err
-        assert re.fullmatch(rb"Authentication Status: false\nAuthRevision: \d+\n", r.out)
+        assert r == Run(0, b"Authentication Status: false\nAuthRevision: 1\n", b"")
         for args in (["user", "add", "root:pw"], ["auth", "enable"]):
             assert run("kvctl", ep + args).code == 0
         r = run("kvctl", ep + ROOT + ["auth", "status"])

@@ -10,7 +10,7 @@ packages=(
   libspdlog-dev libfmt-dev libssl-dev libyaml-cpp-dev libarchive-dev libzstd-dev
   clang libclang-rt-14-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  etcd-client etcd-server python3 python3-etcd3 python3-grpcio python3-pytest
+  etcd-client etcd-server python3 python3-etcd3 python3-grpcio python3-pytest openssl
   mandoc groff-base man-db bash bash-completion zsh fish
 )
 

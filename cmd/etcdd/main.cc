@@ -49,6 +49,11 @@ int Run(const etcdd::DaemonFlags& f, etcdd::Logger& log) {
                               {"etcd-api-version", etcdd::server::kEtcdApiVersion},
                               {"name", cfg.name},
                               {"data-dir", cfg.data_dir}});
+  // TLS files are checked before the data dir is created (auto TLS then
+  // writes its certificates under it, as etcd does).
+  if (auto s = etcdd::server::PrepareTls(cfg, log); !s.ok()) {
+    return Fail(log, "failed to set up TLS", s);
+  }
   // Bind-check before touching the data dir, as etcd opens its listeners
   // first: a port in use must not leave a half-created member behind.
   if (auto s = etcdd::server::CheckListenable(cfg.listen_peer_urls); !s.ok()) {
@@ -121,7 +126,7 @@ int Run(const etcdd::DaemonFlags& f, etcdd::Logger& log) {
     return Fail(log, "member did not become ready", ready);
   }
   auto grpc = etcdd::server::GrpcServer::Start(cfg.listen_client_urls, cfg.max_request_bytes,
-                                               **server, log);
+                                               cfg.client_tls, **server, log);
   if (!grpc.ok()) {
     kill(getpid(), SIGTERM);
     signals.join();

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <string>
 
 #include "base/grpc_status.h"
 #include "base/status.h"
@@ -34,6 +35,20 @@ inline grpc::Status Admit(const grpc::ServerContextBase& ctx, const EtcdServer& 
   auto it = ctx.client_metadata().find("hasleader");
   if (it == ctx.client_metadata().end() || it->second != "true") return grpc::Status::OK;
   return grpc::Status(grpc::StatusCode::UNAVAILABLE, "etcdserver: no leader");
+}
+
+// The common name (CN) of the client certificate that the TLS handshake of
+// this call's connection verified, or "" for a connection without one
+// (http://, or https:// without --client-cert-auth / --trusted-ca-file).
+// gRPC exposes it as the auth context's "x509_common_name" property. For
+// CN-based authentication: etcd 3.4's AuthInfoFromTLS uses the CN of the
+// verified chain's leaf as the user name when a call carries no token.
+inline std::string CommonNameOf(const grpc::ServerContextBase& ctx) {
+  auto auth = ctx.auth_context();
+  if (!auth) return "";
+  auto values = auth->FindPropertyValues("x509_common_name");
+  if (values.empty()) return "";
+  return std::string(values.front().data(), values.front().size());
 }
 
 // Returns the Admit error from the calling handler, if any.

@@ -1,0 +1,37 @@
+// Helpers shared by lib/tls's files; not part of its API.
+#pragma once
+
+#include <openssl/x509.h>
+
+#include <memory>
+#include <string>
+
+#include "base/log.h"
+#include "base/status.h"
+#include "tls/tls.h"
+
+namespace grpc::experimental {
+class CertificateVerifier;
+}  // namespace grpc::experimental
+
+namespace etcdd::tls::internal {
+
+struct X509Deleter {
+  void operator()(X509* x) const { X509_free(x); }
+};
+using X509Ptr = std::unique_ptr<X509, X509Deleter>;
+
+// Reads `path` whole. Errors: InvalidArgument in Go's words ("open <path>:
+// no such file or directory").
+Result<std::string> ReadTlsFile(const std::string& path);
+
+// The first certificate of a PEM text. Errors: InvalidArgument naming `what`.
+Result<X509Ptr> ParseCertPem(const std::string& pem, const std::string& what);
+
+// A verifier (run after OpenSSL has checked the chain) refusing client
+// certificates that the CRL revokes or whose CN / host name is not the
+// allowed one, logging "rejected connection" as etcd does.
+std::shared_ptr<grpc::experimental::CertificateVerifier> NewPeerCertVerifier(
+    const TlsInfo& info, const std::string& side, Logger& logger);
+
+}  // namespace etcdd::tls::internal

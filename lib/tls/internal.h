@@ -28,9 +28,10 @@ Result<std::string> ReadTlsFile(const std::string& path);
 // The first certificate of a PEM text. Errors: InvalidArgument naming `what`.
 Result<X509Ptr> ParseCertPem(const std::string& pem, const std::string& what);
 
-// A verifier (run after OpenSSL has checked the chain) refusing client
-// certificates that the CRL revokes or whose CN / host name is not the
-// allowed one, logging "rejected connection" as etcd does.
+// The verifier of client certificates on a listener: the chain to
+// info.trusted_ca_file (system roots when empty), then the CRL, allowed CN
+// and allowed host name; each refusal is logged as "rejected connection"
+// with Go's error text, as etcd logs it.
 std::shared_ptr<grpc::experimental::CertificateVerifier> NewPeerCertVerifier(
     const TlsInfo& info, const std::string& side, Logger& logger);
 

@@ -131,17 +131,18 @@ Result<std::shared_ptr<grpc::ServerCredentials>> ServerCredentials(const TlsInfo
   if (info.Empty()) return Status::InvalidArgument("no TLS key/cert given");
   namespace gx = grpc::experimental;
   auto provider = std::make_shared<gx::FileWatcherCertificateProvider>(
-      info.key_file, info.cert_file, info.trusted_ca_file, kRefreshSeconds);
+      info.key_file, info.cert_file, kRefreshSeconds);
   gx::TlsServerCredentialsOptions options(provider);
   options.watch_identity_key_cert_pairs();
-  if (!info.trusted_ca_file.empty()) options.watch_root_certs();
-  // etcd 3.4: a trusted CA alone also requires verified client certs.
+  // etcd 3.4: a trusted CA alone also requires verified client certs. The
+  // handshake requires a certificate; the verifier checks it (chain, CRL,
+  // CN / host name) so that each refusal is logged with its reason.
   const bool verify = !info.trusted_ca_file.empty() || info.client_cert_auth;
-  options.set_cert_request_type(verify ? GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY
-                                       : GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
-  if (verify &&
-      (!info.crl_file.empty() || !info.allowed_cn.empty() || !info.allowed_hostname.empty())) {
+  if (verify) {
+    options.set_cert_request_type(GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_BUT_DONT_VERIFY);
     options.set_certificate_verifier(internal::NewPeerCertVerifier(info, side, logger));
+  } else {
+    options.set_cert_request_type(GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
   }
   return gx::TlsServerCredentials(options);
 }

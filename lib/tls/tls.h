@@ -61,12 +61,14 @@ struct TlsInfo {
 // public key (cert /a, key /b)").
 Status CheckFiles(const TlsInfo& info);
 
-// Server credentials for `info` (CheckFiles first): the cert/key served and
-// the CA clients are verified against are reloaded from disk; client certs
-// are required when trusted_ca_file or client_cert_auth is set; the CRL,
-// allowed CN and allowed hostname are checked per handshake by a verifier
-// that logs each refusal as etcd does ("rejected connection" with the
-// error). `side` ("client" or "peer") is named in those logs.
+// Server credentials for `info` (CheckFiles first): the cert/key served are
+// reloaded from disk (kRefreshSeconds). Client certs are required when
+// trusted_ca_file or client_cert_auth is set, and checked per handshake
+// with OpenSSL: the chain to trusted_ca_file (read at each handshake;
+// system roots if unset), then the CRL, allowed CN and allowed hostname.
+// Each refusal is logged as etcd does ("rejected connection" with Go's
+// error text, e.g. "x509: certificate signed by unknown authority").
+// `side` ("client" or "peer") is named in those logs.
 Result<std::shared_ptr<grpc::ServerCredentials>> ServerCredentials(const TlsInfo& info,
                                                                    const std::string& side,
                                                                    Logger& logger);

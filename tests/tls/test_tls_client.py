@@ -159,6 +159,11 @@ def test_auto_tls_serves_https_and_reuses_its_cert(tmp_path):
         assert r.returncode == 0, r.stderr
         r = ctl("kvctl", https(s), "--insecure-skip-tls-verify", "get", "a", "--print-value-only")
         assert r.stdout == "b\n", r.stderr
+        # --insecure-transport=false makes a bare endpoint dial TLS.
+        for tool in ("etcdctl", "kvctl"):
+            r = ctl(tool, s.endpoint, "--insecure-transport=false", "--insecure-skip-tls-verify",
+                    "get", "a", "--print-value-only")
+            assert r.stdout == "b\n", (tool, r.stderr)
         s.restart()
         assert open(cert).read() == first
         r = ctl("kvctl", https(s), "--insecure-skip-tls-verify", "get", "a", "--print-value-only")

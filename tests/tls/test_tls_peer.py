@@ -108,3 +108,14 @@ def test_member_with_bad_peer_cert_cannot_join(tmp_path, pki, bad):
         # The cluster still serves, with the joiner never started.
         r = etcdctl(c.endpoints(), "put", "k", "v")
         assert r.returncode == 0, r.stderr
+
+
+def test_peer_auto_tls_cluster(tmp_path):
+    # Each member makes its own self-signed peer cert; peers do not verify
+    # each other's (etcd's --peer-auto-tls).
+    with Cluster(tmp_path, 3, peer_scheme="https", extra_args=["--peer-auto-tls"]) as c:
+        for m in c.members:
+            assert os.path.exists(os.path.join(m.data_dir, "fixtures", "peer", "cert.pem"))
+        assert etcdctl(c.endpoints(), "put", "k", "v").returncode == 0
+        r = etcdctl(c.endpoints(), "member", "list")
+        assert r.stdout.count("https://127.0.0.1:") == 3, r.stdout

@@ -11,7 +11,7 @@ packages=(
   libcrypt-dev openssl
   clang libclang-rt-14-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  etcd-client etcd-server python3 python3-etcd3 python3-grpcio python3-pytest
+  etcd-client etcd-server python3 python3-etcd3 python3-grpcio python3-pytest openssl
   mandoc groff-base man-db bash bash-completion zsh fish
 )
 

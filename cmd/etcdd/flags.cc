@@ -54,12 +54,38 @@ bool IsUnset(const YAML::Node& node) {
   return true;
 }
 
+// The flags a config file's TLS section `name` sets (etcd's securityConfig
+// yaml keys; others are ignored, as etcd ignores them), with `prefix` ("" or
+// "peer-") before each flag name. Errors: InvalidArgument if not a map.
+Status ArgsFromSecuritySection(const YAML::Node& section, const std::string& name,
+                               const std::string& prefix, const std::string& path,
+                               std::vector<std::string>* args) {
+  if (!section.IsMap()) {
+    return Status::InvalidArgument("config file " + path + ": " + name + " is not a YAML map");
+  }
+  static const std::pair<const char*, const char*> kKeys[] = {
+      {"cert-file", "cert-file"},
+      {"key-file", "key-file"},
+      {"client-cert-auth", "client-cert-auth"},
+      {"trusted-ca-file", "trusted-ca-file"},
+      {"auto-tls", "auto-tls"},
+  };
+  for (const auto& [key, flag] : kKeys) {
+    const YAML::Node& v = section[key];
+    if (!v || v.IsNull()) continue;
+    args->push_back("--" + prefix + flag + "=" + v.as<std::string>());
+  }
+  return Status::Ok();
+}
+
 // etcd's --config-file is a YAML map whose keys are the flag names. Turns one
 // into "--key=value" arguments (sequences joined with commas, as the flags
-// take lists); sections that set nothing are skipped. Errors: InvalidArgument
-// for a document that is not a map, or a section that sets something (TLS is
-// not supported yet). Throws YAML::Exception for values of the wrong shape;
-// ArgsFromConfigFile catches it.
+// take lists); the client-transport-security and peer-transport-security
+// sections become the TLS flags (--cert-file, ..., --peer-auto-tls); other
+// sections that set nothing are skipped. Errors: InvalidArgument for a
+// document that is not a map, or another section that sets something.
+// Throws YAML::Exception for values of the wrong shape; ArgsFromConfigFile
+// catches it.
 Result<std::vector<std::string>> ArgsFromYaml(const YAML::Node& root, const std::string& path) {
   if (!root.IsMap()) return Status::InvalidArgument("config file " + path + " is not a YAML map");
   std::vector<std::string> args;
@@ -67,19 +93,21 @@ Result<std::vector<std::string>> ArgsFromYaml(const YAML::Node& root, const std:
     std::string key = kv.first.as<std::string>();
     const YAML::Node& v = kv.second;
     if (v.IsNull()) continue;
+    if (key == "client-transport-security" || key == "peer-transport-security") {
+      RETURN_IF_ERROR(ArgsFromSecuritySection(
+          v, key, key == "peer-transport-security" ? "peer-" : "", path, &args));
+      continue;
+    }
     std::string value;
     if (v.IsScalar()) {
       value = v.as<std::string>();
     } else if (v.IsSequence()) {
       for (const auto& item : v) value += (value.empty() ? "" : ",") + item.as<std::string>();
     } else if (IsUnset(v)) {
-      // etcd's sample file carries empty TLS sections
-      // (client-transport-security: {cert-file: , ...}); they configure nothing.
-      continue;
+      continue;  // an empty section configures nothing
     } else {
       return Status::InvalidArgument("config file " + path + ": field \"" + key +
-                                     "\" configures TLS or another section etcdd does not "
-                                     "support yet");
+                                     "\" is a section etcdd does not support yet");
     }
     if (key == "config-file") {
       return Status::InvalidArgument("config file " + path + " must not name another config file");
@@ -122,6 +150,11 @@ struct RawValues {
   std::string lease_checkpoint_persist = "false";  // always on in etcdd
   std::string lease_checkpoint_interval = "5m0s";
   std::string watch_progress_notify_interval = "10m0s";
+  std::string client_cert_auth = "false";
+  std::string auto_tls = "false";
+  std::string peer_client_cert_auth = "false";
+  std::string peer_auto_tls = "false";
+  std::string cipher_suites;
 };
 
 // A Go duration flag's value, at least `min`.
@@ -181,6 +214,13 @@ Status ApplyRawValues(RawValues raw, DaemonFlags* f) {
   RETURN_IF_ERROR(ParseDurationFlag(
       "experimental-watch-progress-notify-interval", raw.watch_progress_notify_interval,
       std::chrono::milliseconds(1), &c.watch_progress_notify_interval));
+  RETURN_IF_ERROR(
+      ParseBoolFlag("client-cert-auth", raw.client_cert_auth, &c.client_tls.client_cert_auth));
+  RETURN_IF_ERROR(ParseBoolFlag("auto-tls", raw.auto_tls, &c.client_auto_tls));
+  RETURN_IF_ERROR(ParseBoolFlag("peer-client-cert-auth", raw.peer_client_cert_auth,
+                                &c.peer_tls.client_cert_auth));
+  RETURN_IF_ERROR(ParseBoolFlag("peer-auto-tls", raw.peer_auto_tls, &c.peer_auto_tls));
+  if (!raw.cipher_suites.empty()) c.cipher_suites = Split(raw.cipher_suites, ',');
   RETURN_IF_ERROR(auth::ValidateBcryptCost(c.bcrypt_cost));
   // etcd raises shorter intervals to its minimum, 100 ms.
   c.watch_progress_notify_interval =
@@ -242,6 +282,30 @@ void RegisterFlags(CLI::App& app, bool from_config_file, DaemonFlags& f, RawValu
       "Duration of time between two checkpoints (e.g. 5m0s).");
   opt("experimental-watch-progress-notify-interval", &raw.watch_progress_notify_interval,
       "Duration of periodic watch progress notifications.");
+  opt("cert-file", &c.client_tls.cert_file, "Path to the client server TLS cert file.");
+  opt("key-file", &c.client_tls.key_file, "Path to the client server TLS key file.");
+  bool_opt("client-cert-auth", &raw.client_cert_auth, "Enable client cert authentication.");
+  opt("client-crl-file", &c.client_tls.crl_file,
+      "Path to the client certificate revocation list file.");
+  opt("client-cert-allowed-hostname", &c.client_tls.allowed_hostname,
+      "Allowed TLS hostname for client cert authentication.");
+  opt("trusted-ca-file", &c.client_tls.trusted_ca_file,
+      "Path to the client server TLS trusted CA cert file.");
+  bool_opt("auto-tls", &raw.auto_tls, "Client TLS using generated certificates.");
+  opt("peer-cert-file", &c.peer_tls.cert_file, "Path to the peer server TLS cert file.");
+  opt("peer-key-file", &c.peer_tls.key_file, "Path to the peer server TLS key file.");
+  bool_opt("peer-client-cert-auth", &raw.peer_client_cert_auth,
+           "Enable peer client cert authentication.");
+  opt("peer-trusted-ca-file", &c.peer_tls.trusted_ca_file,
+      "Path to the peer server TLS trusted CA file.");
+  bool_opt("peer-auto-tls", &raw.peer_auto_tls, "Peer TLS using generated certificates.");
+  opt("peer-crl-file", &c.peer_tls.crl_file, "Path to the peer certificate revocation list file.");
+  opt("peer-cert-allowed-cn", &c.peer_tls.allowed_cn, "Allowed CN for inter peer authentication.");
+  opt("peer-cert-allowed-hostname", &c.peer_tls.allowed_hostname,
+      "Allowed TLS hostname for inter peer authentication.");
+  opt("cipher-suites", &raw.cipher_suites,
+      "Comma-separated list of supported TLS cipher suites between client/server and peers "
+      "(checked, but gRPC chooses the suites).");
   opt("auth-token", &c.auth_token,
       "Specify auth token specific options: simple or "
       "jwt,pub-key=PATH,priv-key=PATH,sign-method=RS256,ttl=5m.");
@@ -316,6 +380,18 @@ cli::ProgramSpec DescribeDaemonFlags() {
       {"", "strict-reconfig-check", booleans, ValueKind::kNone},
       {"", "experimental-enable-lease-checkpoint", booleans, ValueKind::kNone},
       {"", "experimental-enable-lease-checkpoint-persist", booleans, ValueKind::kNone},
+      {"", "client-cert-auth", booleans, ValueKind::kNone},
+      {"", "auto-tls", booleans, ValueKind::kNone},
+      {"", "peer-client-cert-auth", booleans, ValueKind::kNone},
+      {"", "peer-auto-tls", booleans, ValueKind::kNone},
+      {"", "cert-file", {}, ValueKind::kFile},
+      {"", "key-file", {}, ValueKind::kFile},
+      {"", "trusted-ca-file", {}, ValueKind::kFile},
+      {"", "client-crl-file", {}, ValueKind::kFile},
+      {"", "peer-cert-file", {}, ValueKind::kFile},
+      {"", "peer-key-file", {}, ValueKind::kFile},
+      {"", "peer-trusted-ca-file", {}, ValueKind::kFile},
+      {"", "peer-crl-file", {}, ValueKind::kFile},
   };
   cli::ProgramSpec spec;
   spec.root = cli::DescribeApp(app, options);

@@ -1,9 +1,11 @@
 // etcdd: one member of an etcd-compatible cluster. Parses etcd's flags,
 // starts the member, serves clients until SIGTERM or SIGINT, then shuts down
 // cleanly.
+#include <grpc/support/log.h>
 #include <signal.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdio>
 #include <future>
@@ -24,6 +26,32 @@
 namespace {
 
 constexpr char kEtcddVersion[] = "0.1.0";
+
+// gRPC's core logs through one process-wide function without user data, in
+// its own plain-text format; etcdd's log is one JSON object per line, so the
+// function forwards to the daemon's Logger. Set in main before gRPC starts
+// and cleared before the Logger goes away.
+std::atomic<etcdd::Logger*> grpc_log_target{nullptr};
+
+void ForwardGrpcLog(gpr_log_func_args* args) {
+  etcdd::Logger* log = grpc_log_target.load();
+  if (log == nullptr) return;
+  const std::string message = args->message;
+  const std::string caller = std::string(args->file) + ":" + std::to_string(args->line);
+  if (message.find("Handshake failed") != std::string::npos) {
+    // A TLS handshake that failed: on a listener, a client or member with
+    // a certificate this member does not trust (etcd logs these as
+    // "rejected connection"), or, when dialling, a server this member does
+    // not trust.
+    log->Warn("TLS handshake failed; rejected connection",
+              {{"error", message}, {"caller", caller}});
+    return;
+  }
+  const etcdd::LogLevel level = args->severity == GPR_LOG_SEVERITY_ERROR  ? etcdd::LogLevel::kWarn
+                                : args->severity == GPR_LOG_SEVERITY_INFO ? etcdd::LogLevel::kInfo
+                                                                          : etcdd::LogLevel::kDebug;
+  log->Log(level, "grpc", {{"message", message}, {"caller", caller}});
+}
 
 int Fail(etcdd::Logger& log, const char* what, const etcdd::Status& s) {
   log.Error(what, {{"error", s.message()}});
@@ -49,6 +77,11 @@ int Run(const etcdd::DaemonFlags& f, etcdd::Logger& log) {
                               {"etcd-api-version", etcdd::server::kEtcdApiVersion},
                               {"name", cfg.name},
                               {"data-dir", cfg.data_dir}});
+  // TLS files are checked before the data dir is created (auto TLS then
+  // writes its certificates under it, as etcd does).
+  if (auto s = etcdd::server::PrepareTls(cfg, log); !s.ok()) {
+    return Fail(log, "failed to set up TLS", s);
+  }
   // Bind-check before touching the data dir, as etcd opens its listeners
   // first: a port in use must not leave a half-created member behind.
   if (auto s = etcdd::server::CheckListenable(cfg.listen_peer_urls); !s.ok()) {
@@ -121,7 +154,7 @@ int Run(const etcdd::DaemonFlags& f, etcdd::Logger& log) {
     return Fail(log, "member did not become ready", ready);
   }
   auto grpc = etcdd::server::GrpcServer::Start(cfg.listen_client_urls, cfg.max_request_bytes,
-                                               **server, log);
+                                               cfg.client_tls, **server, log);
   if (!grpc.ok()) {
     kill(getpid(), SIGTERM);
     signals.join();
@@ -190,5 +223,9 @@ int main(int argc, char** argv) {
     std::cerr << "etcdd: " << log.status().message() << "\n";
     return 2;
   }
-  return Run(*flags, **log);
+  grpc_log_target.store(log->get());
+  gpr_set_log_function(ForwardGrpcLog);
+  const int code = Run(*flags, **log);
+  grpc_log_target.store(nullptr);
+  return code;
 }

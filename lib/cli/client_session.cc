@@ -16,12 +16,11 @@ std::chrono::milliseconds Millis(std::chrono::nanoseconds d) {
 client::Config ClientConfigFrom(const GlobalOptions& o, const UserCredentials& creds) {
   client::Config c;
   c.endpoints = o.endpoints;
-  bool files = !o.cert.empty() || !o.key.empty() || !o.cacert.empty();
-  if (!o.insecure_transport && !files) {
-    for (auto& ep : c.endpoints) {
-      if (ep.find("://") == std::string::npos) ep = "https://" + ep;
-    }
-  }
+  // etcdctl's newClientCfg: TLS files or --insecure-transport=false make
+  // bare host:port endpoints dial TLS (with the system roots when no
+  // --cacert is given); http:// and https:// endpoints keep their scheme.
+  // The endpoints stay as given, since commands print them.
+  c.tls_bare_endpoints = o.WantsTls();
   c.dial_timeout = Millis(o.dial_timeout);
   c.command_timeout = Millis(o.command_timeout);
   c.keepalive_time = Millis(o.keepalive_time);

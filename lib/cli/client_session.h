@@ -17,9 +17,10 @@
 namespace etcdd::cli {
 
 // The client configuration for `options` with credentials `creds` (from
-// SplitUser, the password settled): endpoints, timeouts, auth, TLS. Without
-// certificate files, --insecure-transport=false turns bare endpoints into
-// https:// ones, as etcdctl asks for TLS with the system roots.
+// SplitUser, the password settled): endpoints, timeouts, auth, TLS.
+// GlobalOptions::WantsTls (TLS files, or --insecure-transport=false) makes
+// bare host:port endpoints dial TLS, with the system roots when no --cacert
+// is given, as etcdctl does.
 client::Config ClientConfigFrom(const GlobalOptions& options, const UserCredentials& creds);
 
 // Prompts `prompt` on `out`, reads one line from `in` (stdin) with the

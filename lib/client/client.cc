@@ -70,7 +70,10 @@ Result<std::unique_ptr<Client>> Client::Connect(const Config& config) {
     all.push_back(conn.get());
     c->conns_.push_back(std::move(conn));
   }
-  const auto deadline = Clock::now() + config.dial_timeout;
+  // etcdctl --dial-timeout 0: no deadline for dialing (gRPC takes
+  // time_point::max() as "infinite").
+  const auto deadline = config.dial_timeout.count() > 0 ? Clock::now() + config.dial_timeout
+                                                        : Clock::time_point::max();
   int ready = -1;
   while (ready < 0 && Clock::now() < deadline) {
     ready = internal::WaitForAnyReachable(all, deadline);

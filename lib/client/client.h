@@ -48,7 +48,8 @@ struct Config {
   // http:// and bare host:port dial in plaintext unless TLS files are given;
   // https:// always dials TLS (clientv3's rule).
   std::vector<std::string> endpoints = {"127.0.0.1:2379"};
-  // Connect fails if no endpoint is reachable within this (etcdctl --dial-timeout).
+  // Connect fails if no endpoint is reachable within this (etcdctl
+  // --dial-timeout); 0 waits without a deadline, as clientv3 does.
   std::chrono::milliseconds dial_timeout{2000};
   // Deadline of each call including its retries (etcdctl --command-timeout).
   std::chrono::milliseconds command_timeout{5000};
@@ -68,6 +69,10 @@ struct Config {
   // to PEM files; empty cacert means the system roots.
   std::string cacert, cert, key;
   bool insecure_skip_verify = false;
+  // Dial TLS to "host:port" endpoints (no scheme) even without TLS files
+  // (etcdctl --insecure-transport=false); with cacert/cert set they dial TLS
+  // anyway.
+  bool tls_bare_endpoints = false;
   // Largest request the client sends, in bytes (clientv3's default 2 MiB);
   // responses are unlimited, as in clientv3.
   int max_send_bytes = 2 * 1024 * 1024;

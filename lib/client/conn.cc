@@ -11,10 +11,13 @@
 #include <grpcpp/support/byte_buffer.h>
 
 #include <algorithm>
+#include <cctype>
+#include <cerrno>
 #include <condition_variable>
+#include <cstring>
+#include <fstream>
 #include <mutex>
-
-#include "base/file.h"
+#include <sstream>
 
 namespace etcdd::client::internal {
 namespace {
@@ -30,13 +33,18 @@ bool StartsWith(const std::string& s, std::string_view prefix) {
   return s.compare(0, prefix.size(), prefix) == 0;
 }
 
-Result<std::string> ReadPem(const std::string& path, const char* what) {
-  auto data = ReadFile(path);
-  if (!data.ok()) {
-    return Status::InvalidArgument(std::string("cannot read ") + what + " " + path + ": " +
-                                   data.status().message());
+// Reads a PEM file; errors in Go's words, as etcdctl prints them ("open
+// /x: no such file or directory").
+Result<std::string> ReadPem(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    std::string why = std::strerror(errno);
+    if (!why.empty()) why[0] = static_cast<char>(std::tolower(why[0]));
+    return Status::InvalidArgument("open " + path + ": " + why);
   }
-  return std::move(data).value();
+  std::ostringstream out;
+  out << in.rdbuf();
+  return out.str();
 }
 
 // --insecure-skip-tls-verify: encrypt but accept any server certificate.
@@ -47,8 +55,8 @@ Result<std::shared_ptr<grpc::ChannelCredentials>> SkipVerifyCredentials(const Co
   opts.set_check_call_host(false);
   opts.set_certificate_verifier(std::make_shared<gx::NoOpCertificateVerifier>());
   if (!config.cert.empty()) {
-    ASSIGN_OR_RETURN(std::string cert, ReadPem(config.cert, "cert"));
-    ASSIGN_OR_RETURN(std::string key, ReadPem(config.key, "key"));
+    ASSIGN_OR_RETURN(std::string cert, ReadPem(config.cert));
+    ASSIGN_OR_RETURN(std::string key, ReadPem(config.key));
     std::vector<gx::IdentityKeyCertPair> pairs = {{key, cert}};
     opts.set_certificate_provider(std::make_shared<gx::StaticDataCertificateProvider>(pairs));
     opts.watch_identity_key_cert_pairs();
@@ -64,11 +72,11 @@ Result<std::shared_ptr<grpc::ChannelCredentials>> Credentials(const Config& conf
   if (config.insecure_skip_verify) return SkipVerifyCredentials(config);
   grpc::SslCredentialsOptions ssl;
   if (!config.cacert.empty()) {
-    ASSIGN_OR_RETURN(ssl.pem_root_certs, ReadPem(config.cacert, "cacert"));
+    ASSIGN_OR_RETURN(ssl.pem_root_certs, ReadPem(config.cacert));
   }
   if (!config.cert.empty()) {
-    ASSIGN_OR_RETURN(ssl.pem_cert_chain, ReadPem(config.cert, "cert"));
-    ASSIGN_OR_RETURN(ssl.pem_private_key, ReadPem(config.key, "key"));
+    ASSIGN_OR_RETURN(ssl.pem_cert_chain, ReadPem(config.cert));
+    ASSIGN_OR_RETURN(ssl.pem_private_key, ReadPem(config.key));
   }
   return grpc::SslCredentials(ssl);
 }
@@ -112,7 +120,8 @@ Result<Target> ParseEndpoint(const std::string& endpoint, bool tls_configured) {
 }
 
 Result<std::unique_ptr<Conn>> Dial(const Config& config, const std::string& endpoint) {
-  const bool tls_files = !config.cacert.empty() || !config.cert.empty();
+  const bool tls_files =
+      !config.cacert.empty() || !config.cert.empty() || config.tls_bare_endpoints;
   ASSIGN_OR_RETURN(Target target, ParseEndpoint(endpoint, tls_files));
   ASSIGN_OR_RETURN(auto creds, Credentials(config, target.tls));
   auto c = std::make_unique<Conn>();

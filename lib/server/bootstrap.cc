@@ -88,7 +88,8 @@ Result<std::unique_ptr<raft::RawNode>> EtcdServer::NewRaftNode(
   // member starts empty and receives the log from the leader.
   if (storage->LastIndex() == 0 && cfg_.initial_cluster_state == "new") {
     uint64_t unused;
-    serverpb::Members initial = InitialClusterMembers(cfg_.initial_cluster, cfg_.initial_cluster_token, &unused);
+    serverpb::Members initial =
+        InitialClusterMembers(cfg_.initial_cluster, cfg_.initial_cluster_token, &unused);
     std::vector<uint64_t> voters;
     std::vector<std::string> contexts;
     for (const auto& m : initial.members()) {
@@ -160,8 +161,7 @@ Applier::Hooks EtcdServer::ApplierHooks() {
 }
 
 Status EtcdServer::Bootstrap(std::unique_ptr<wal::Wal>* wal, serverpb::Members* members) {
-  *members =
-      InitialClusterMembers(cfg_.initial_cluster, cfg_.initial_cluster_token, &cluster_id_);
+  *members = InitialClusterMembers(cfg_.initial_cluster, cfg_.initial_cluster_token, &cluster_id_);
   for (const auto& m : members->members()) {
     if (m.name() == cfg_.name) member_id_ = m.id();
   }
@@ -179,9 +179,9 @@ Status EtcdServer::CheckSameCluster() const {
     if (name == cfg_.name) continue;
     std::vector<std::string> peer_urls;
     for (const auto& u : urls) peer_urls.push_back(u.ToString());
-    asks.emplace_back(peer_urls.front(), std::async(std::launch::async, [peer_urls] {
-                        return transport::Transport::FetchClusterInfo(peer_urls,
-                                                                      std::chrono::seconds(1));
+    asks.emplace_back(peer_urls.front(), std::async(std::launch::async, [this, peer_urls] {
+                        return transport::Transport::FetchClusterInfo(
+                            peer_urls, std::chrono::seconds(1), cfg_.peer_tls);
                       }));
   }
   for (auto& [url, ask] : asks) {
@@ -207,8 +207,8 @@ Status EtcdServer::Join(std::unique_ptr<wal::Wal>* wal, serverpb::Members* membe
     return Status::FailedPrecondition(
         "--initial-cluster-state=existing: --initial-cluster names no other member to join");
   }
-  ASSIGN_OR_RETURN(auto info,
-                   transport::Transport::FetchClusterInfo(others, std::chrono::seconds(2)));
+  ASSIGN_OR_RETURN(auto info, transport::Transport::FetchClusterInfo(
+                                  others, std::chrono::seconds(2), cfg_.peer_tls));
   if (!members->ParseFromString(info.members)) {
     return Status::Corruption("undecodable member list from the cluster", others.front());
   }

@@ -9,9 +9,11 @@
 #include <vector>
 
 #include "base/env.h"
+#include "base/log.h"
 #include "base/status.h"
 #include "base/url.h"
 #include "server/fatal.h"
+#include "tls/tls.h"
 
 namespace etcdd::server {
 
@@ -48,6 +50,19 @@ struct ServerConfig {
   // etcd's --experimental-watch-progress-notify-interval: how long a watcher
   // that asked for progress notifications may go without a response.
   std::chrono::milliseconds watch_progress_notify_interval = std::chrono::minutes(10);
+  // TLS for https:// client URLs (--cert-file, --key-file, --trusted-ca-file,
+  // --client-cert-auth, --client-crl-file, --client-cert-allowed-hostname)
+  // and for https:// peer URLs (the --peer-* flags), as etcd's ClientTLSInfo
+  // and PeerTLSInfo.
+  tls::TlsInfo client_tls;
+  tls::TlsInfo peer_tls;
+  // --auto-tls / --peer-auto-tls: with no cert/key given, PrepareTls makes
+  // self-signed ones under "${data_dir}/fixtures/{client,peer}".
+  bool client_auto_tls = false;
+  bool peer_auto_tls = false;
+  // --cipher-suites (Go's names), checked but not enforced: gRPC C++ 1.51
+  // offers no way to restrict them per server.
+  std::vector<std::string> cipher_suites;
 
   // Authentication (etcd's --auth-token, --auth-token-ttl in seconds,
   // --bcrypt-cost): "simple" or "jwt,pub-key=...,priv-key=...,sign-method=
@@ -55,9 +70,6 @@ struct ServerConfig {
   std::string auth_token = "simple";
   int64_t auth_token_ttl = 300;
   int bcrypt_cost = 10;
-  // --client-cert-auth: a verified client certificate's common name is the
-  // user of a request that carries no token (etcd's AuthInfoFromTLS).
-  bool client_cert_auth = false;
 
   // Not flags: what the program embedding the member injects.
   // The file layer the WAL and received snapshot files write through (and
@@ -90,5 +102,17 @@ struct ServerConfig {
   // Errors: InvalidArgument with etcd's text.
   Status Validate() const;
 };
+
+// Settles TLS before anything else starts, as etcd's StartEtcd does: checks
+// that each https:// client URL has a cert/key (etcd: "TLS key/cert
+// (--cert-file, --key-file) must be provided for client url <url> with
+// HTTPS scheme") and each https:// peer URL a peer cert/key, that the given
+// files load (tls::CheckFiles, errors name the file), then makes the auto
+// TLS certificates (etcd's ClientSelfCert / PeerSelfCert: hosts of the
+// listen URLs, "${data_dir}/fixtures/client" and ".../peer"; ignored with a
+// warning when certs are given) and replaces client_tls / peer_tls with
+// them. Bad files are refused before the data dir is created. Errors:
+// InvalidArgument with the message above; IOError writing auto TLS files.
+Status PrepareTls(ServerConfig& cfg, Logger& logger);
 
 }  // namespace etcdd::server

@@ -78,6 +78,7 @@ Status EtcdServer::StartTransport(const serverpb::Members& members) {
   opts.removed_by_peer = [this](uint64_t) { OnRemoved(); };
   opts.snapshot_dir = snap_dir_.dir();
   opts.env = cfg_.env;
+  opts.tls = cfg_.peer_tls;
   RETURN_IF_ERROR(snap_dir_.Create());
   opts.forward = [this](const std::string& request,
                         std::chrono::steady_clock::time_point deadline) {

@@ -11,6 +11,7 @@
 #include "server/ids.h"
 #include "server/membership.h"
 #include "server/server.h"
+#include "tls/tls.h"
 
 namespace etcdd::server {
 
@@ -193,8 +194,17 @@ Result<pb::MemberPromoteResponse> EtcdServer::ForwardPromote(const pb::MemberPro
   for (const auto& raw : leader->client_urls()) {
     auto url = ParseUrls(raw);
     if (!url.ok() || url->size() != 1) continue;
-    auto stub = pb::Cluster::NewStub(
-        grpc::CreateChannel((*url)[0].HostPort(), grpc::InsecureChannelCredentials()));
+    std::shared_ptr<grpc::ChannelCredentials> creds = grpc::InsecureChannelCredentials();
+    if ((*url)[0].scheme == "https") {
+      // The leader's client listener: this member's own client cert (the
+      // leader may require one), without checking the leader's name.
+      tls::TlsInfo info = cfg_.client_tls;
+      info.insecure_skip_verify = true;
+      auto made = tls::ChannelCredentials(info);
+      if (!made.ok()) return made.status();
+      creds = *made;
+    }
+    auto stub = pb::Cluster::NewStub(grpc::CreateChannel((*url)[0].HostPort(), creds));
     grpc::ClientContext ctx;
     ctx.set_deadline(std::chrono::system_clock::now() + RequestTimeout());
     pb::MemberPromoteResponse resp;

@@ -19,19 +19,50 @@ Result<std::unique_ptr<Transport>> Transport::Start(const Options& options,
                                                     Handler handler,
                                                     SnapshotHandler snapshot_handler,
                                                     Logger& logger) {
-  std::unique_ptr<Transport> t(new Transport(options, logger));
-  t->service_ = std::make_unique<PeerService>(options, std::move(handler),
-                                              std::move(snapshot_handler), logger);
-  t->snapshots_ = std::make_unique<SnapshotSender>(options, logger);
+  Options opts = options;
+  std::shared_ptr<grpc::ServerCredentials> server_creds;
+  for (const Url& u : listen_peer_urls) {
+    if (u.scheme != "http" && u.scheme != "https") {
+      return Status::InvalidArgument("listen peer URL " + u.ToString() +
+                                     ": scheme must be http or https");
+    }
+    if (u.scheme == "http") {
+      if (!options.tls.Empty()) {
+        logger.Warn(
+            "scheme is HTTP while key and cert files are present; ignoring key and cert "
+            "files",
+            {{"peer-url", u.ToString()}});
+      }
+      if (options.tls.client_cert_auth) {
+        logger.Warn(
+            "scheme is HTTP while --peer-client-cert-auth is enabled; ignoring client "
+            "cert auth for this URL",
+            {{"peer-url", u.ToString()}});
+      }
+      continue;
+    }
+    if (options.tls.Empty()) {
+      return Status::InvalidArgument("cannot listen on TLS for " + u.HostPort() +
+                                     ": KeyFile and CertFile are not presented");
+    }
+    if (!server_creds) {
+      ASSIGN_OR_RETURN(server_creds, tls::ServerCredentials(options.tls, "peer", logger));
+    }
+  }
+  if (!options.tls.Empty() || !options.tls.trusted_ca_file.empty()) {
+    ASSIGN_OR_RETURN(opts.dial_credentials, tls::ChannelCredentials(options.tls));
+  }
+  std::unique_ptr<Transport> t(new Transport(opts, logger));
+  t->service_ =
+      std::make_unique<PeerService>(opts, std::move(handler), std::move(snapshot_handler), logger);
+  t->snapshots_ = std::make_unique<SnapshotSender>(opts, logger);
   grpc::ServerBuilder builder;
   t->ports_.assign(listen_peer_urls.size(), 0);
   for (size_t i = 0; i < listen_peer_urls.size(); ++i) {
     const Url& u = listen_peer_urls[i];
-    if (u.scheme != "http") {
-      return Status::InvalidArgument("listen peer URL " + u.ToString() +
-                                     ": only http:// peer URLs are supported so far");
-    }
-    builder.AddListeningPort(u.HostPort(), grpc::InsecureServerCredentials(), &t->ports_[i]);
+    builder.AddListeningPort(u.HostPort(),
+                             u.scheme == "https" ? server_creds : grpc::InsecureServerCredentials(),
+                             &t->ports_[i]);
   }
   builder.SetMaxReceiveMessageSize(INT_MAX);
   // No SO_REUSEPORT (gRPC's default): a port in use fails here instead of
@@ -54,8 +85,14 @@ Result<std::unique_ptr<Transport>> Transport::Start(const Options& options,
       return Status::FailedPrecondition("cannot listen on peer URL " +
                                         listen_peer_urls[i].ToString());
     }
-    logger.Info("serving peer traffic insecurely; this is strongly discouraged!",
-                {{"address", listen_peer_urls[i].HostPort()}, {"port", t->ports_[i]}});
+    if (listen_peer_urls[i].scheme == "https") {
+      logger.Info("serving peer traffic securely", {{"address", listen_peer_urls[i].HostPort()},
+                                                    {"port", t->ports_[i]},
+                                                    {"tls-info", opts.tls.ToString()}});
+    } else {
+      logger.Info("serving peer traffic insecurely; this is strongly discouraged!",
+                  {{"address", listen_peer_urls[i].HostPort()}, {"port", t->ports_[i]}});
+    }
   }
   return t;
 }
@@ -63,10 +100,15 @@ Result<std::unique_ptr<Transport>> Transport::Start(const Options& options,
 Transport::~Transport() { Stop(); }
 
 Result<ClusterInfo> Transport::FetchClusterInfo(const std::vector<std::string>& peer_urls,
-                                                std::chrono::milliseconds timeout) {
+                                                std::chrono::milliseconds timeout,
+                                                const tls::TlsInfo& tls) {
   ASSIGN_OR_RETURN(auto targets, PeerTargets(peer_urls));
   Options dial;
   dial.dial_timeout = timeout;
+  dial.tls = tls;
+  if (!tls.Empty() || !tls.trusted_ca_file.empty()) {
+    ASSIGN_OR_RETURN(dial.dial_credentials, tls::ChannelCredentials(tls));
+  }
   std::string errors;
   for (size_t i = 0; i < targets.size(); ++i) {
     auto stub = transportpb::Peer::NewStub(DialPeer(targets[i], dial));

@@ -13,7 +13,8 @@
 //
 // Delivery: messages from one sender to one receiver arrive in the order they
 // were sent, but any of them may be lost (full queue, broken stream), exactly
-// the guarantee Raft needs. Only http:// peer URLs are supported (no TLS yet).
+// the guarantee Raft needs. https:// peer URLs are served and dialled with
+// Options::tls (etcd's --peer-* TLS flags, lib/tls); http:// ones in the clear.
 //
 // Thread-safety: every public method may be called from any thread. Handler
 // and SnapshotHandler run on transport (gRPC) threads, possibly concurrently
@@ -38,9 +39,11 @@
 #include "base/status.h"
 #include "base/url.h"
 #include "raftpb/raft.pb.h"
+#include "tls/tls.h"
 
 namespace grpc {
 class Channel;
+class ChannelCredentials;
 class Server;
 }  // namespace grpc
 
@@ -83,6 +86,14 @@ struct Options {
   std::function<Result<std::string>(const std::string& request,
                                     std::chrono::steady_clock::time_point deadline)>
       forward;
+  // TLS for https:// peer URLs (etcd's PeerTLSInfo): the listener's
+  // certificate and client verification, and the certificate this member
+  // presents and the CA it verifies when dialling. Empty: https URLs are
+  // refused.
+  tls::TlsInfo tls;
+  // Not set by callers: the credentials Transport::Start builds from `tls`
+  // for dialling https:// peers.
+  std::shared_ptr<grpc::ChannelCredentials> dial_credentials;
 };
 
 // The refusal a removed member's streams get (etcd's errMemberRemoved).
@@ -121,8 +132,11 @@ using SnapshotHandler =
 class Transport {
  public:
   // Listens on `listen_peer_urls` (port 0 picks a free port, see
-  // ListenPorts) and starts serving. Errors: InvalidArgument for a
-  // non-http URL, FailedPrecondition when a URL cannot be listened on,
+  // ListenPorts) and starts serving, https:// URLs with options.tls.
+  // Errors: InvalidArgument for a scheme other than http/https, an https URL
+  // without options.tls cert/key ("cannot listen on TLS for <addr>: KeyFile
+  // and CertFile are not presented", etcd's words) or unusable TLS files
+  // (tls::CheckFiles); FailedPrecondition when a URL cannot be listened on,
   // including a port another process listens on (no SO_REUSEPORT sharing).
   static Result<std::unique_ptr<Transport>> Start(const Options& options,
                                                   const std::vector<Url>& listen_peer_urls,
@@ -135,7 +149,7 @@ class Transport {
   // The ports actually bound, in the order of listen_peer_urls.
   std::vector<int> ListenPorts() const;
 
-  // Starts a stream to member `id` at `peer_urls` ("http://host:port").
+  // Starts a stream to member `id` at `peer_urls` ("http(s)://host:port").
   // Adding a known id is a no-op, as in etcd. Errors: InvalidArgument for an
   // empty list or a bad URL.
   Status AddPeer(uint64_t id, const std::vector<std::string>& peer_urls);
@@ -167,11 +181,12 @@ class Transport {
 
   // Asks the members at `peer_urls`, in turn, for their cluster id and member
   // list, as a member joining a running cluster does (etcd's
-  // GetClusterFromRemotePeers). Each attempt waits at most `timeout`.
-  // Errors: Unavailable naming the URLs if none answered; InvalidArgument
-  // for a bad URL.
+  // GetClusterFromRemotePeers), dialling https:// URLs with `tls`. Each
+  // attempt waits at most `timeout`. Errors: Unavailable naming the URLs if
+  // none answered; InvalidArgument for a bad URL or unusable TLS files.
   static Result<ClusterInfo> FetchClusterInfo(const std::vector<std::string>& peer_urls,
-                                              std::chrono::milliseconds timeout);
+                                              std::chrono::milliseconds timeout,
+                                              const tls::TlsInfo& tls = {});
 
   // Hands `request` to member `peer`'s Options::forward and returns its
   // answer, waiting at most until `deadline`. One channel per peer is kept

@@ -292,10 +292,19 @@ def test_malformed_config_file_is_an_error(tmp_path):
     assert "bad.yml" in r.stderr
 
 
-@pytest.mark.skipif(is_real_etcd(), reason="etcd serves TLS; etcdd refuses the section for now")
-def test_config_file_with_tls_is_refused_not_ignored(tmp_path):
+@pytest.mark.skipif(is_real_etcd(), reason="etcdd's start-up check of TLS files")
+def test_config_file_tls_section_with_missing_files_is_an_error(tmp_path):
+    # The section is read (tests/tls covers a working one); a cert file that
+    # does not exist stops etcdd before it creates the data dir.
+    port = free_port()
     cfg = tmp_path / "tls.yml"
-    cfg.write_text("name: n\nclient-transport-security:\n  cert-file: /etc/ssl/server.pem\n")
+    cfg.write_text("name: n\ndata-dir: %s\n"
+                   "listen-client-urls: https://127.0.0.1:%d\n"
+                   "advertise-client-urls: https://127.0.0.1:%d\n"
+                   "client-transport-security:\n  cert-file: /nonexistent/server.pem\n"
+                   "  key-file: /nonexistent/server.key\n"
+                   % (tmp_path / "n.etcd", port, port))
     r = run_etcdd("--config-file", str(cfg))
     assert r.returncode == 1
-    assert "client-transport-security" in r.stderr
+    assert "open /nonexistent/server.pem: no such file or directory" in r.stderr
+    assert not (tmp_path / "n.etcd").exists()

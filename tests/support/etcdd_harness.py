@@ -94,7 +94,7 @@ def is_real_etcd():
 class Server:
     def __init__(self, tmpdir, name="default", client_port=None, peer_port=None,
                  extra_args=(), ready_timeout=30, binary=None, initial_cluster=None,
-                 advertise_peer_port=None):
+                 advertise_peer_port=None, client_scheme="http", peer_scheme="http", env=None):
         self.binary = binary or server_binary()
         self.name = name
         self.data_dir = os.path.join(str(tmpdir), name + ".etcd")
@@ -103,6 +103,10 @@ class Server:
         # Advertised to peers; differs from peer_port when a proxy is in between.
         self.advertise_peer_port = advertise_peer_port or self.peer_port
         self.endpoint = "127.0.0.1:%d" % self.client_port
+        # "https" serves/dials TLS; the TLS flags come in extra_args.
+        self.client_scheme = client_scheme
+        self.peer_scheme = peer_scheme
+        self.env = env  # the process's environment; None: this one's
         self.extra_args = list(extra_args)
         self.initial_cluster = initial_cluster  # None: this member alone
         self.ready_timeout = ready_timeout
@@ -112,9 +116,9 @@ class Server:
         self._reader = None
 
     def args(self):
-        listen_peer = "http://127.0.0.1:%d" % self.peer_port
-        peer = "http://127.0.0.1:%d" % self.advertise_peer_port
-        client = "http://" + self.endpoint
+        listen_peer = "%s://127.0.0.1:%d" % (self.peer_scheme, self.peer_port)
+        peer = "%s://127.0.0.1:%d" % (self.peer_scheme, self.advertise_peer_port)
+        client = self.client_scheme + "://" + self.endpoint
         return [self.binary, "--name", self.name, "--data-dir", self.data_dir,
                 "--listen-client-urls", client, "--advertise-client-urls", client,
                 "--listen-peer-urls", listen_peer, "--initial-advertise-peer-urls", peer,
@@ -137,7 +141,8 @@ class Server:
         self.log = []
         self._ready.clear()
         self.proc = subprocess.Popen(self.args(), stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.PIPE, text=True, errors="replace")
+                                     stderr=subprocess.PIPE, text=True, errors="replace",
+                                     env=self.env)
         self._reader = threading.Thread(target=self._read_log, args=(self.proc,), daemon=True)
         self._reader.start()
         return self
@@ -203,7 +208,9 @@ class Cluster:
     (see the module comment) and isolate/partition/heal cut and restore it.
     """
 
-    def __init__(self, tmpdir, size, extra_args=(), binary=None, peer_proxies=False):
+    def __init__(self, tmpdir, size, extra_args=(), binary=None, peer_proxies=False,
+                 peer_scheme="http", member_args=None):
+        """`member_args(name)`, if given, adds arguments for one member."""
         names = ["m%d" % i for i in range(size)]
         peers = {n: free_port() for n in names}
         self.proxies = {}  # member name -> TcpProxy in front of its peer listener
@@ -211,11 +218,13 @@ class Cluster:
             identify = ProcessIdentifier(self._member_pids)
             self.proxies = {n: TcpProxy(peers[n], identify=identify).start() for n in names}
         advertised = {n: self.proxies[n].port if n in self.proxies else peers[n] for n in names}
-        initial = ",".join("%s=http://127.0.0.1:%d" % (n, p) for n, p in advertised.items())
+        initial = ",".join("%s=%s://127.0.0.1:%d" % (n, peer_scheme, p)
+                           for n, p in advertised.items())
         self.members = [Server(tmpdir, name=n, peer_port=peers[n], initial_cluster=initial,
                                advertise_peer_port=advertised[n],
-                               extra_args=list(extra_args) + ["--initial-cluster-token", "t"],
-                               binary=binary)
+                               extra_args=list(extra_args) + ["--initial-cluster-token", "t"] +
+                               list(member_args(n) if member_args else []),
+                               binary=binary, peer_scheme=peer_scheme)
                         for n in names]
 
     def member(self, name):

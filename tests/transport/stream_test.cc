@@ -233,7 +233,8 @@ TEST_F(StreamTest, RemovedMemberIsRefusedAndTold) {
 TEST_F(StreamTest, RejectsBadPeerUrls) {
   Member a(Opts(1), *logger_);
   EXPECT_EQ(a.t().AddPeer(2, {}).code(), Code::kInvalidArgument);
-  EXPECT_EQ(a.t().AddPeer(2, {"https://127.0.0.1:1"}).code(), Code::kInvalidArgument);
+  // https is a peer scheme now (TLS); other schemes are not.
+  EXPECT_EQ(a.t().AddPeer(2, {"unix://127.0.0.1:1"}).code(), Code::kInvalidArgument);
   EXPECT_EQ(a.t().AddPeer(2, {"127.0.0.1"}).code(), Code::kInvalidArgument);
   EXPECT_EQ(a.t().GetStats().peers.count(2), 0u);
 }

@@ -69,15 +69,42 @@ Status CheckListenable(const std::vector<Url>& urls) {
 
 Result<std::unique_ptr<GrpcServer>> GrpcServer::Start(const std::vector<Url>& listen_urls,
                                                       uint64_t max_request_bytes,
-                                                      EtcdServer& server, Logger& logger) {
+                                                      const tls::TlsInfo& tls, EtcdServer& server,
+                                                      Logger& logger) {
   std::unique_ptr<GrpcServer> g(new GrpcServer(server));
   grpc::ServerBuilder builder;
+  std::shared_ptr<grpc::ServerCredentials> secure;
   for (const auto& u : listen_urls) {
-    if (u.scheme != "http") {
+    if (u.scheme != "http" && u.scheme != "https") {
       return Status::InvalidArgument("listen URL " + u.ToString() +
-                                     ": only http:// client URLs are supported so far");
+                                     ": only http:// and https:// client URLs are supported");
     }
-    builder.AddListeningPort(u.HostPort(), grpc::InsecureServerCredentials());
+    if (u.scheme == "http") {
+      if (!tls.Empty()) {
+        logger.Warn(
+            "scheme is HTTP while key and cert files are present; ignoring key and cert "
+            "files",
+            {{"client-url", u.ToString()}});
+      }
+      if (tls.client_cert_auth) {
+        logger.Warn(
+            "scheme is HTTP while --client-cert-auth is enabled; ignoring client cert "
+            "auth for this URL",
+            {{"client-url", u.ToString()}});
+      }
+      builder.AddListeningPort(u.HostPort(), grpc::InsecureServerCredentials());
+      continue;
+    }
+    if (tls.Empty()) {
+      return Status::InvalidArgument(
+          "TLS key/cert (--cert-file, --key-file) must be provided for "
+          "client url " +
+          u.ToString() + " with HTTPS scheme");
+    }
+    if (!secure) {
+      ASSIGN_OR_RETURN(secure, tls::ServerCredentials(tls, "client", logger));
+    }
+    builder.AddListeningPort(u.HostPort(), secure);
   }
   // gRPC binds with SO_REUSEPORT by default, which would let a second etcdd
   // on the same port take half of this one's connections; etcd's listeners
@@ -129,8 +156,12 @@ Result<std::unique_ptr<GrpcServer>> GrpcServer::Start(const std::vector<Url>& li
         AskedForLeader, grpc::Status(grpc::StatusCode::UNAVAILABLE, "etcdserver: no leader"));
   });
   for (const auto& u : listen_urls) {
-    logger.Info("serving client traffic insecurely; this is strongly discouraged!",
-                {{"address", u.HostPort()}});
+    if (u.scheme == "https") {
+      logger.Info("serving client traffic securely", {{"address", u.HostPort()}});
+    } else {
+      logger.Info("serving client traffic insecurely; this is strongly discouraged!",
+                  {{"address", u.HostPort()}});
+    }
   }
   return g;
 }

@@ -16,6 +16,7 @@
 #include "server/api/recipes.h"
 #include "server/api/watch_service.h"
 #include "server/server.h"
+#include "tls/tls.h"
 
 namespace grpc {
 class Server;
@@ -26,15 +27,19 @@ namespace etcdd::server {
 
 class GrpcServer {
  public:
-  // Listens on every URL (http only; TLS comes later) and serves `server`.
+  // Listens on every URL and serves `server`: http:// in the clear, https://
+  // with `tls` (tls::ServerCredentials: certificates reloaded from disk,
+  // client certs verified as `tls` says), as etcd serves both kinds at once.
   // Requests up to `max_request_bytes` + 512 KiB are accepted by gRPC (as
   // etcd does) so that the server itself can answer larger ones with
   // "etcdserver: request is too large". Errors: FailedPrecondition when a
   // port cannot be bound ("listen tcp 127.0.0.1:2379: bind: address already in
   // use"; a port is never shared with another process through SO_REUSEPORT),
-  // InvalidArgument for an https/unix URL.
+  // InvalidArgument for a unix URL, or an https URL without a cert/key in
+  // `tls` or with unusable TLS files (see server::PrepareTls).
   static Result<std::unique_ptr<GrpcServer>> Start(const std::vector<Url>& listen_urls,
-                                                   uint64_t max_request_bytes, EtcdServer& server,
+                                                   uint64_t max_request_bytes,
+                                                   const tls::TlsInfo& tls, EtcdServer& server,
                                                    Logger& logger);
   ~GrpcServer();
 

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <string>
 
 #include "base/grpc_status.h"
 #include "base/status.h"
@@ -37,6 +38,20 @@ inline grpc::Status Admit(const grpc::ServerContextBase& ctx, const EtcdServer& 
   return grpc::Status(grpc::StatusCode::UNAVAILABLE, "etcdserver: no leader");
 }
 
+// The common name (CN) of the client certificate that the TLS handshake of
+// this call's connection verified, or "" for a connection without one
+// (http://, or https:// without --client-cert-auth / --trusted-ca-file).
+// gRPC exposes it as the auth context's "x509_common_name" property. For
+// CN-based authentication: etcd 3.4's AuthInfoFromTLS uses the CN of the
+// verified chain's leaf as the user name when a call carries no token.
+inline std::string CommonNameOf(const grpc::ServerContextBase& ctx) {
+  auto auth = ctx.auth_context();
+  if (!auth) return "";
+  auto values = auth->FindPropertyValues("x509_common_name");
+  if (values.empty()) return "";
+  return std::string(values.front().data(), values.front().size());
+}
+
 // The client of a call, as etcd's AuthInfoFromCtx finds it: the user and
 // revision of its "token" metadata; without one, with --client-cert-auth,
 // its verified certificate's common name. An empty AuthInfo while auth is
@@ -57,12 +72,8 @@ inline Result<auth::AuthInfo> Caller(const grpc::ServerContextBase& ctx, const E
     }
     return as.InfoFromToken(token);
   }
-  if (s.config().client_cert_auth) {
-    auto auth_context = ctx.auth_context();
-    if (auth_context != nullptr) {
-      auto cn = auth_context->FindPropertyValues("x509_common_name");
-      if (!cn.empty()) return as.InfoFromCommonName(std::string_view(cn[0].data(), cn[0].size()));
-    }
+  if (s.config().client_tls.client_cert_auth) {
+    if (std::string cn = CommonNameOf(ctx); !cn.empty()) return as.InfoFromCommonName(cn);
   }
   return auth::AuthInfo{};
 }

@@ -310,7 +310,8 @@ void RegisterFlags(CLI::App& app, bool from_config_file, DaemonFlags& f, RawValu
       "Specify auth token specific options: simple or "
       "jwt,pub-key=PATH,priv-key=PATH,sign-method=RS256,ttl=5m.");
   opt("auth-token-ttl", &c.auth_token_ttl, "The lifetime in seconds of the auth token.");
-  opt("bcrypt-cost", &c.bcrypt_cost, "Specify bcrypt algorithm cost factor for auth password hashing.");
+  opt("bcrypt-cost", &c.bcrypt_cost,
+      "Specify bcrypt algorithm cost factor for auth password hashing.");
   opt("log-level", &f.log_level, "Log level: debug, info, warn, error, panic, or fatal.");
   opt("log-outputs", &raw.log_outputs, "Log outputs: default, stderr, stdout, or file paths.");
   app.add_flag("--version", f.print_version, "Print the version and exit.");

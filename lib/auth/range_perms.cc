@@ -6,9 +6,7 @@ namespace etcdd::auth {
 
 namespace {
 
-bool IsFromKey(std::string_view range_end) {
-  return range_end.size() == 1 && range_end[0] == '\0';
-}
+bool IsFromKey(std::string_view range_end) { return range_end.size() == 1 && range_end[0] == '\0'; }
 
 }  // namespace
 
@@ -16,13 +14,13 @@ RangePerms RangePerms::Build(const std::vector<const authpb::Role*>& roles, bool
   std::vector<Interval> all;
   for (const authpb::Role* role : roles) {
     for (const auto& p : role->keypermission()) {
-      const bool granted = p.permtype() == authpb::Permission::READWRITE ||
-                           p.permtype() == (write ? authpb::Permission::WRITE
-                                                  : authpb::Permission::READ);
+      const bool granted =
+          p.permtype() == authpb::Permission::READWRITE ||
+          p.permtype() == (write ? authpb::Permission::WRITE : authpb::Permission::READ);
       if (!granted) continue;
       Interval iv{p.key(), p.range_end(), IsFromKey(p.range_end())};
       if (p.range_end().empty()) iv.end = p.key() + std::string(1, '\0');  // the one key
-      if (!iv.unbounded && iv.end <= iv.begin) continue;                    // empty range
+      if (!iv.unbounded && iv.end <= iv.begin) continue;                   // empty range
       all.push_back(std::move(iv));
     }
   }

@@ -24,7 +24,8 @@ std::string EncodeRevision(uint64_t v) {
 }
 
 Result<uint64_t> DecodeRevision(std::string_view b) {
-  if (b.size() != 8) return Status::Corruption("auth revision is not 8 bytes", kAuthRevisionMetaKey);
+  if (b.size() != 8)
+    return Status::Corruption("auth revision is not 8 bytes", kAuthRevisionMetaKey);
   return mvcc::GetBigEndian64(b.data());
 }
 
@@ -75,13 +76,15 @@ Result<AuthStore::State> AuthStore::Load(const mvcc::Store& store) {
   ASSIGN_OR_RETURN(auto users, store.ListMeta(kUsersPrefix));
   for (const auto& [key, value] : users) {
     authpb::User u;
-    if (!u.ParseFromString(value)) return Status::Corruption("undecodable auth user", "server database key " + key);
+    if (!u.ParseFromString(value))
+      return Status::Corruption("undecodable auth user", "server database key " + key);
     st.users.emplace(key.substr(kUsersPrefix.size()), std::move(u));
   }
   ASSIGN_OR_RETURN(auto roles, store.ListMeta(kRolesPrefix));
   for (const auto& [key, value] : roles) {
     authpb::Role r;
-    if (!r.ParseFromString(value)) return Status::Corruption("undecodable auth role", "server database key " + key);
+    if (!r.ParseFromString(value))
+      return Status::Corruption("undecodable auth role", "server database key " + key);
     st.roles.emplace(key.substr(kRolesPrefix.size()), std::move(r));
   }
   return st;
@@ -377,8 +380,7 @@ Result<pb::AuthUserDeleteResponse> AuthStore::ApplyUserDelete(
 }
 
 Result<pb::AuthUserChangePasswordResponse> AuthStore::ApplyUserChangePassword(
-    mvcc::Store::WriteTxn& txn, const AuthInfo& who,
-    const pb::AuthUserChangePasswordRequest& req) {
+    mvcc::Store::WriteTxn& txn, const AuthInfo& who, const pb::AuthUserChangePasswordRequest& req) {
   CHECK_ADMIN(who);
   State next = Snapshot();
   auto it = next.users.find(req.name());
@@ -462,7 +464,8 @@ Result<pb::AuthRoleDeleteResponse> AuthStore::ApplyRoleDelete(
 }
 
 Result<pb::AuthRoleGrantPermissionResponse> AuthStore::ApplyRoleGrantPermission(
-    mvcc::Store::WriteTxn& txn, const AuthInfo& who, const pb::AuthRoleGrantPermissionRequest& req) {
+    mvcc::Store::WriteTxn& txn, const AuthInfo& who,
+    const pb::AuthRoleGrantPermissionRequest& req) {
   CHECK_ADMIN(who);
   State next = Snapshot();
   auto it = next.roles.find(req.name());
@@ -475,10 +478,9 @@ Result<pb::AuthRoleGrantPermissionResponse> AuthStore::ApplyRoleGrantPermission(
     same->set_permtype(req.perm().permtype());  // etcd updates the type in place
   } else {
     *perms->Add() = req.perm();
-    std::stable_sort(perms->begin(), perms->end(),
-                     [](const authpb::Permission& a, const authpb::Permission& b) {
-                       return a.key() < b.key();
-                     });
+    std::stable_sort(
+        perms->begin(), perms->end(),
+        [](const authpb::Permission& a, const authpb::Permission& b) { return a.key() < b.key(); });
   }
   RETURN_IF_ERROR(Commit(txn, std::move(next), {}, {req.name()}, true));
   return pb::AuthRoleGrantPermissionResponse();
@@ -504,7 +506,7 @@ Result<pb::AuthRoleRevokePermissionResponse> AuthStore::ApplyRoleRevokePermissio
 }
 
 Result<pb::AuthUserGetResponse> AuthStore::ApplyUserGet(const AuthInfo& who,
-                                                       const pb::AuthUserGetRequest& req) {
+                                                        const pb::AuthUserGetRequest& req) {
   std::shared_lock lock(mu_);
   if (Status admin = CheckAdminLocked(who); !admin.ok() && req.name() != who.user) return admin;
   auto it = state_.users.find(req.name());
@@ -523,7 +525,7 @@ Result<pb::AuthUserListResponse> AuthStore::ApplyUserList(const AuthInfo& who) {
 }
 
 Result<pb::AuthRoleGetResponse> AuthStore::ApplyRoleGet(const AuthInfo& who,
-                                                       const pb::AuthRoleGetRequest& req) {
+                                                        const pb::AuthRoleGetRequest& req) {
   std::shared_lock lock(mu_);
   if (Status admin = CheckAdminLocked(who); !admin.ok()) {
     auto user = state_.users.find(who.user);
@@ -545,16 +547,6 @@ Result<pb::AuthRoleListResponse> AuthStore::ApplyRoleList(const AuthInfo& who) {
   pb::AuthRoleListResponse resp;
   for (const auto& [name, role] : state_.roles) resp.add_roles(name);
   return resp;
-}
-
-std::map<std::string, authpb::User> AuthStore::Users() const {
-  std::shared_lock lock(mu_);
-  return {state_.users.begin(), state_.users.end()};
-}
-
-std::map<std::string, authpb::Role> AuthStore::Roles() const {
-  std::shared_lock lock(mu_);
-  return {state_.roles.begin(), state_.roles.end()};
 }
 
 }  // namespace etcdd::auth

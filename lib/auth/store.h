@@ -156,9 +156,8 @@ class AuthStore {
   Result<etcdserverpb::AuthUserRevokeRoleResponse> ApplyUserRevokeRole(
       mvcc::Store::WriteTxn& txn, const AuthInfo& who,
       const etcdserverpb::AuthUserRevokeRoleRequest& req);
-  Result<etcdserverpb::AuthRoleAddResponse> ApplyRoleAdd(mvcc::Store::WriteTxn& txn,
-                                                         const AuthInfo& who,
-                                                         const etcdserverpb::AuthRoleAddRequest& req);
+  Result<etcdserverpb::AuthRoleAddResponse> ApplyRoleAdd(
+      mvcc::Store::WriteTxn& txn, const AuthInfo& who, const etcdserverpb::AuthRoleAddRequest& req);
   Result<etcdserverpb::AuthRoleDeleteResponse> ApplyRoleDelete(
       mvcc::Store::WriteTxn& txn, const AuthInfo& who,
       const etcdserverpb::AuthRoleDeleteRequest& req);
@@ -169,17 +168,12 @@ class AuthStore {
       mvcc::Store::WriteTxn& txn, const AuthInfo& who,
       const etcdserverpb::AuthRoleRevokePermissionRequest& req);
   // Reads, ordered through the log as etcd 3.4 does.
-  Result<etcdserverpb::AuthUserGetResponse> ApplyUserGet(const AuthInfo& who,
-                                                        const etcdserverpb::AuthUserGetRequest& req);
+  Result<etcdserverpb::AuthUserGetResponse> ApplyUserGet(
+      const AuthInfo& who, const etcdserverpb::AuthUserGetRequest& req);
   Result<etcdserverpb::AuthUserListResponse> ApplyUserList(const AuthInfo& who);
-  Result<etcdserverpb::AuthRoleGetResponse> ApplyRoleGet(const AuthInfo& who,
-                                                        const etcdserverpb::AuthRoleGetRequest& req);
+  Result<etcdserverpb::AuthRoleGetResponse> ApplyRoleGet(
+      const AuthInfo& who, const etcdserverpb::AuthRoleGetRequest& req);
   Result<etcdserverpb::AuthRoleListResponse> ApplyRoleList(const AuthInfo& who);
-
-  // Every user and role record, for the snapshot export (etcd's authUsers
-  // and authRoles buckets), by name.
-  std::map<std::string, authpb::User> Users() const;
-  std::map<std::string, authpb::Role> Roles() const;
 
  private:
   struct State {

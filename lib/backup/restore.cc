@@ -161,8 +161,7 @@ Status ImportLeases(const snap::BboltReader& db, const std::string& path, mvcc::
   });
 }
 
-Status ReadMembers(const snap::BboltReader& db, const std::string& path,
-                          SnapshotFacts* facts) {
+Status ReadMembers(const snap::BboltReader& db, const std::string& path, SnapshotFacts* facts) {
   RETURN_IF_ERROR(
       EachRecord(db, schema::kMembersBucket, [&](std::string_view k, std::string_view v) {
         auto m = schema::DecodeMember(v);
@@ -183,7 +182,8 @@ Status ImportAuth(const snap::BboltReader& db, const std::string& path, mvcc::Im
       return im->PutServerMeta(auth::kAuthEnabledMetaKey, v);
     }
     if (k == schema::kAuthRevisionKey) {
-      if (v.size() != 8) return BadRecord(path, schema::kAuthBucket, k, Status::InvalidArgument("not 8 bytes"));
+      if (v.size() != 8)
+        return BadRecord(path, schema::kAuthBucket, k, Status::InvalidArgument("not 8 bytes"));
       return im->PutServerMeta(auth::kAuthRevisionMetaKey, v);
     }
     return Status::Ok();
@@ -192,14 +192,16 @@ Status ImportAuth(const snap::BboltReader& db, const std::string& path, mvcc::Im
       EachRecord(db, schema::kAuthUsersBucket, [&](std::string_view k, std::string_view v) {
         authpb::User u;
         if (!u.ParseFromArray(v.data(), static_cast<int>(v.size()))) {
-          return BadRecord(path, schema::kAuthUsersBucket, k, Status::InvalidArgument("undecodable authpb.User"));
+          return BadRecord(path, schema::kAuthUsersBucket, k,
+                           Status::InvalidArgument("undecodable authpb.User"));
         }
         return im->PutServerMeta(std::string(auth::kAuthUsersMetaPrefix) + std::string(k), v);
       }));
   return EachRecord(db, schema::kAuthRolesBucket, [&](std::string_view k, std::string_view v) {
     authpb::Role r;
     if (!r.ParseFromArray(v.data(), static_cast<int>(v.size()))) {
-      return BadRecord(path, schema::kAuthRolesBucket, k, Status::InvalidArgument("undecodable authpb.Role"));
+      return BadRecord(path, schema::kAuthRolesBucket, k,
+                       Status::InvalidArgument("undecodable authpb.Role"));
     }
     return im->PutServerMeta(std::string(auth::kAuthRolesMetaPrefix) + std::string(k), v);
   });

@@ -3,7 +3,9 @@
 
 #include <fmt/format.h>
 
+#include <cctype>
 #include <cstdint>
+#include <cstring>
 #include <string>
 
 namespace etcdd {
@@ -432,6 +434,12 @@ size_t DisplayWidth(std::string_view s) {
     i += d.size;
   }
   return width;
+}
+
+std::string GoErrnoText(int err) {
+  std::string why = std::strerror(err);
+  if (!why.empty()) why[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(why[0])));
+  return why;
 }
 
 }  // namespace etcdd

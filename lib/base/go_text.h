@@ -75,4 +75,9 @@ std::string HexBytes(std::string_view bytes);
 // hex without padding, "8e9e05c52164694d".
 std::string IdToHex(uint64_t id);
 
+// Go's text for an errno (syscall.Errno.Error()): strerror's message with
+// its first letter lowercased, as in "open /x: no such file or directory"
+// and "bind: address already in use".
+std::string GoErrnoText(int err);
+
 }  // namespace etcdd

@@ -11,13 +11,8 @@
 #include <grpcpp/support/byte_buffer.h>
 
 #include <algorithm>
-#include <cctype>
-#include <cerrno>
 #include <condition_variable>
-#include <cstring>
-#include <fstream>
 #include <mutex>
-#include <sstream>
 
 namespace etcdd::client::internal {
 namespace {
@@ -33,20 +28,6 @@ bool StartsWith(const std::string& s, std::string_view prefix) {
   return s.compare(0, prefix.size(), prefix) == 0;
 }
 
-// Reads a PEM file; errors in Go's words, as etcdctl prints them ("open
-// /x: no such file or directory").
-Result<std::string> ReadPem(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    std::string why = std::strerror(errno);
-    if (!why.empty()) why[0] = static_cast<char>(std::tolower(why[0]));
-    return Status::InvalidArgument("open " + path + ": " + why);
-  }
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
-}
-
 // --insecure-skip-tls-verify: encrypt but accept any server certificate.
 Result<std::shared_ptr<grpc::ChannelCredentials>> SkipVerifyCredentials(const Config& config) {
   namespace gx = grpc::experimental;
@@ -55,8 +36,8 @@ Result<std::shared_ptr<grpc::ChannelCredentials>> SkipVerifyCredentials(const Co
   opts.set_check_call_host(false);
   opts.set_certificate_verifier(std::make_shared<gx::NoOpCertificateVerifier>());
   if (!config.cert.empty()) {
-    ASSIGN_OR_RETURN(std::string cert, ReadPem(config.cert));
-    ASSIGN_OR_RETURN(std::string key, ReadPem(config.key));
+    ASSIGN_OR_RETURN(std::string cert, tls::ReadTlsFile(config.cert));
+    ASSIGN_OR_RETURN(std::string key, tls::ReadTlsFile(config.key));
     std::vector<gx::IdentityKeyCertPair> pairs = {{key, cert}};
     opts.set_certificate_provider(std::make_shared<gx::StaticDataCertificateProvider>(pairs));
     opts.watch_identity_key_cert_pairs();
@@ -72,11 +53,11 @@ Result<std::shared_ptr<grpc::ChannelCredentials>> Credentials(const Config& conf
   if (config.insecure_skip_verify) return SkipVerifyCredentials(config);
   grpc::SslCredentialsOptions ssl;
   if (!config.cacert.empty()) {
-    ASSIGN_OR_RETURN(ssl.pem_root_certs, ReadPem(config.cacert));
+    ASSIGN_OR_RETURN(ssl.pem_root_certs, tls::ReadTlsFile(config.cacert));
   }
   if (!config.cert.empty()) {
-    ASSIGN_OR_RETURN(ssl.pem_cert_chain, ReadPem(config.cert));
-    ASSIGN_OR_RETURN(ssl.pem_private_key, ReadPem(config.key));
+    ASSIGN_OR_RETURN(ssl.pem_cert_chain, tls::ReadTlsFile(config.cert));
+    ASSIGN_OR_RETURN(ssl.pem_private_key, tls::ReadTlsFile(config.key));
   }
   return grpc::SslCredentials(ssl);
 }

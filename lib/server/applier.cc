@@ -12,9 +12,9 @@
 
 namespace etcdd::server {
 
-Applier::Applier(mvcc::Store& store, Leases& leases, auth::AuthStore& auth, raftpb::ConfState conf_state,
-                 serverpb::Members members, int max_learners, WaitRegistry<ApplyResult>& waiters,
-                 Hooks hooks, Logger& logger)
+Applier::Applier(mvcc::Store& store, Leases& leases, auth::AuthStore& auth,
+                 raftpb::ConfState conf_state, serverpb::Members members, int max_learners,
+                 WaitRegistry<ApplyResult>& waiters, Hooks hooks, Logger& logger)
     : store_(store),
       leases_(leases),
       auth_(auth),
@@ -307,8 +307,8 @@ ApplyResult Applier::ApplyAuth(mvcc::Store::WriteTxn& txn, const serverpb::Inter
     case R::kAuthDisable:
       return boxed(auth_.ApplyDisable(txn, who));
     case R::kAuthenticate:
-      return boxed(
-          auth_.ApplyAuthenticate(req.authenticate().name(), req.authenticate().simple_token(), index));
+      return boxed(auth_.ApplyAuthenticate(req.authenticate().name(),
+                                           req.authenticate().simple_token(), index));
     case R::kUserAdd:
       return boxed(auth_.ApplyUserAdd(txn, who, req.user_add()));
     case R::kUserDelete:

@@ -81,10 +81,10 @@ Status EmitAuth(const mvcc::RawView& view, EtcdBucketSink& sink) {
                                 std::pair{es::kAuthUsersBucket, auth::kAuthUsersMetaPrefix}}) {
     RETURN_IF_ERROR(sink.BeginBucket(bucket));
     const std::string_view p = prefix;
-    RETURN_IF_ERROR(view.ForEach(mvcc::RawDb::kServer, p,
-                                 [&](std::string_view key, std::string_view value) {
-                                   return sink.Put(key.substr(p.size()), value);
-                                 }));
+    RETURN_IF_ERROR(
+        view.ForEach(mvcc::RawDb::kServer, p, [&](std::string_view key, std::string_view value) {
+          return sink.Put(key.substr(p.size()), value);
+        }));
     RETURN_IF_ERROR(sink.EndBucket());
   }
   return Status::Ok();

@@ -315,7 +315,7 @@ void EtcdServer::ProposeAuth(serverpb::InternalRequest req, const auth::AuthInfo
   Propose(req, std::move(done), &who);
 }
 
-#define INSTANTIATE_PROPOSE_AUTH(Response)                                               \
+#define INSTANTIATE_PROPOSE_AUTH(Response)                                                \
   template void EtcdServer::ProposeAuth(serverpb::InternalRequest, const auth::AuthInfo&, \
                                         Done<etcdserverpb::Response>);
 INSTANTIATE_PROPOSE_AUTH(AuthEnableResponse)

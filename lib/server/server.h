@@ -22,11 +22,11 @@
 #include <thread>
 #include <vector>
 
+#include "auth/store.h"
 #include "base/file.h"
 #include "base/log.h"
 #include "base/status.h"
 #include "etcdserverpb/rpc.pb.h"
-#include "auth/store.h"
 #include "mvcc/store.h"
 #include "server/applier.h"
 #include "server/config.h"

@@ -39,8 +39,8 @@ void EtcdServer::LeaseGrant(const pb::LeaseGrantRequest& req, Done<pb::LeaseGran
   Propose(ir, std::move(done), &who);
 }
 
-void EtcdServer::LeaseRevoke(const pb::LeaseRevokeRequest& req,
-                             Done<pb::LeaseRevokeResponse> done, const auth::AuthInfo& who) {
+void EtcdServer::LeaseRevoke(const pb::LeaseRevokeRequest& req, Done<pb::LeaseRevokeResponse> done,
+                             const auth::AuthInfo& who) {
   serverpb::InternalRequest ir;
   *ir.mutable_lease_revoke() = req;
   Propose(ir, std::move(done), &who);

@@ -21,9 +21,6 @@ struct X509Deleter {
 };
 using X509Ptr = std::unique_ptr<X509, X509Deleter>;
 
-// Reads `path` whole. Errors: InvalidArgument in Go's words ("open <path>:
-// no such file or directory").
-Result<std::string> ReadTlsFile(const std::string& path);
 
 // The first certificate of a PEM text. Errors: InvalidArgument naming `what`.
 Result<X509Ptr> ParseCertPem(const std::string& pem, const std::string& what);

@@ -18,24 +18,12 @@
 #include <iterator>
 #include <sstream>
 
+#include "base/go_text.h"
 #include "tls/internal.h"
 
 namespace etcdd::tls {
 
 namespace internal {
-
-Result<std::string> ReadTlsFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    std::string why = std::strerror(errno);
-    if (!why.empty()) why[0] = static_cast<char>(std::tolower(why[0]));
-    return Status::InvalidArgument("open " + path + ": " + why);
-  }
-  std::ostringstream out;
-  out << in.rdbuf();
-  if (in.bad()) return Status::InvalidArgument("read " + path + ": input/output error");
-  return out.str();
-}
 
 Result<X509Ptr> ParseCertPem(const std::string& pem, const std::string& what) {
   BIO* bio = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
@@ -54,7 +42,6 @@ Result<X509Ptr> ParseCertPem(const std::string& pem, const std::string& what) {
 namespace {
 
 using internal::ParseCertPem;
-using internal::ReadTlsFile;
 
 struct PkeyDeleter {
   void operator()(EVP_PKEY* k) const { EVP_PKEY_free(k); }
@@ -212,5 +199,17 @@ Status CheckCipherSuites(const std::vector<std::string>& names) {
   }
   return Status::Ok();
 }
+
+Result<std::string> ReadTlsFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return Status::InvalidArgument("open " + path + ": " + GoErrnoText(errno));
+  }
+  std::ostringstream out;
+  out << in.rdbuf();
+  if (in.bad()) return Status::InvalidArgument("read " + path + ": input/output error");
+  return out.str();
+}
+
 
 }  // namespace etcdd::tls

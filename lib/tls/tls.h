@@ -61,6 +61,11 @@ struct TlsInfo {
 // public key (cert /a, key /b)").
 Status CheckFiles(const TlsInfo& info);
 
+// Reads a certificate, key, CA or CRL file whole, for the server and the
+// tools. Errors: InvalidArgument in Go's words, as etcd and etcdctl print
+// them ("open <path>: no such file or directory").
+Result<std::string> ReadTlsFile(const std::string& path);
+
 // Server credentials for `info` (CheckFiles first): the cert/key served are
 // reloaded from disk (kRefreshSeconds). Client certs are required when
 // trusted_ca_file or client_cert_auth is set, and checked per handshake

@@ -24,7 +24,7 @@ TEST(RangePerms, SingleKeyGrantCoversOnlyThatKey) {
   auto perms = RangePerms::Build({&r}, false);
   EXPECT_TRUE(perms.Covers("a", ""));
   EXPECT_FALSE(perms.Covers("b", ""));
-  EXPECT_FALSE(perms.Covers("a", "b"));         // a..b holds "a\0" too
+  EXPECT_FALSE(perms.Covers("a", "b"));  // a..b holds "a\0" too
   EXPECT_TRUE(perms.Covers("a", std::string("a\0", 2)));
 }
 

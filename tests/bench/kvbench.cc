@@ -26,8 +26,8 @@
 #include <chrono>
 #include <cstdio>
 #include <fstream>
-#include <sstream>
 #include <random>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -47,8 +47,8 @@ struct Options {
   int key_size = 8;
   int val_size = 256;
   bool sequential_keys = false;  // put keys 0..total-1 once each (to fill a store)
-  std::string cacert;             // TLS: the server's CA (PEM file); empty: plaintext
-  std::string user, password;     // auth: one Authenticate, then its token on every call
+  std::string cacert;            // TLS: the server's CA (PEM file); empty: plaintext
+  std::string user, password;    // auth: one Authenticate, then its token on every call
 };
 
 std::string ReadFile(const std::string& path) {
@@ -116,8 +116,8 @@ int main(int argc, char** argv) {
     grpc::ChannelArguments args;
     args.SetInt("grpc.use_local_subchannel_pool", 1);  // a real connection per stub
     args.SetMaxReceiveMessageSize(-1);
-    stubs.push_back(etcdserverpb::KV::NewStub(grpc::CreateCustomChannel(
-        o.endpoints[i % o.endpoints.size()], creds, args)));
+    stubs.push_back(etcdserverpb::KV::NewStub(
+        grpc::CreateCustomChannel(o.endpoints[i % o.endpoints.size()], creds, args)));
   }
   const std::string value(o.val_size, 'v');
   std::atomic<int> next{0};

@@ -23,6 +23,7 @@ from conftest import ETCDCTL, Etcdctl
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
 
 from etcd_rpc import wait_for_leader  # noqa: E402
+from proto_stubs import ProtoStubs  # noqa: E402
 from etcdd_harness import Cluster as MemberCluster  # noqa: E402
 from etcdd_harness import REPO, Server, server_binary  # noqa: E402
 
@@ -220,6 +221,32 @@ def get_with_token(endpoint, token, key):
     with grpc.insecure_channel(endpoint) as ch:
         return etcdrpc.KVStub(ch).Range(etcdrpc.RangeRequest(key=key.encode()), timeout=10,
                                         metadata=[("token", token)])
+
+
+def test_lock_and_election_services_check_the_caller(etcdctl, rbac):
+    stubs = ProtoStubs(["v3lockpb/v3lock.proto", "v3electionpb/v3election.proto"])
+    token = authenticate(etcdctl.endpoint, "app", APP_PASSWORD)
+    md = [("token", token)]
+    with grpc.insecure_channel(etcdctl.endpoint) as ch:
+        lease = etcdrpc.LeaseStub(ch).LeaseGrant(etcdrpc.LeaseGrantRequest(TTL=60), timeout=10,
+                                                 metadata=md).ID
+        lock = stubs.unary(ch, "/v3lockpb.Lock/Lock", "v3lockpb.LockResponse")
+        LockRequest = stubs.message("v3lockpb.LockRequest")
+        held = lock(LockRequest(name=b"/app/lk", lease=lease), timeout=10, metadata=md)
+        assert held.key == b"/app/lk/%x" % lease
+        with pytest.raises(grpc.RpcError) as denied:
+            lock(LockRequest(name=b"/other/lk", lease=lease), timeout=10, metadata=md)
+        assert "permission denied" in denied.value.details()
+        campaign = stubs.unary(ch, "/v3electionpb.Election/Campaign",
+                               "v3electionpb.CampaignResponse")
+        CampaignRequest = stubs.message("v3electionpb.CampaignRequest")
+        with pytest.raises(grpc.RpcError) as denied:
+            campaign(CampaignRequest(name=b"/other/e", lease=lease, value=b"v"), timeout=10,
+                     metadata=md)
+        assert "permission denied" in denied.value.details()
+        won = campaign(CampaignRequest(name=b"/app/e", lease=lease, value=b"v"), timeout=10,
+                       metadata=md)
+        assert won.leader.key == b"/app/e/%x" % lease
 
 
 def test_simple_token_expires(tmp_path):

@@ -11,6 +11,7 @@
 #include <cstring>
 
 #include "base/file.h"
+#include "base/go_text.h"
 #include "etcdserverpb/rpc.grpc.pb.h"
 #include "server/api/service_util.h"
 #include "server/api/services.h"
@@ -59,9 +60,8 @@ Status CheckListenable(const std::vector<Url>& urls) {
     ::freeaddrinfo(res);
     if (err != 0) {
       // Go's wording, which operators grep for: "bind: address already in use".
-      std::string why = std::strerror(err);
-      if (!why.empty()) why[0] = static_cast<char>(std::tolower(why[0]));
-      return Status::FailedPrecondition("listen tcp " + u.HostPort() + ": bind: " + why);
+      return Status::FailedPrecondition("listen tcp " + u.HostPort() + ": bind: " +
+                                        GoErrnoText(err));
     }
   }
   return Status::Ok();
@@ -131,8 +131,7 @@ Result<std::unique_ptr<GrpcServer>> GrpcServer::Start(const std::vector<Url>& li
   watch.authorize = [&server](const grpc::CallbackServerContext& ctx,
                               const pb::WatchCreateRequest& req) -> Status {
     auto who = api_internal::Caller(ctx, server);
-    if (who.ok() &&
-        server.auth_store().CheckRange(*who, req.key(), req.range_end()).ok()) {
+    if (who.ok() && server.auth_store().CheckRange(*who, req.key(), req.range_end()).ok()) {
       return Status::Ok();
     }
     return auth::ErrPermissionDenied();

@@ -32,12 +32,16 @@ class KvService final : public KvBase {
   }
   grpc::ServerUnaryReactor* Put(grpc::CallbackServerContext* ctx, const pb::PutRequest* req,
                                 pb::PutResponse* resp) override {
-    return StartUnary(s_, ctx, resp, [&](auto done, const auth::AuthInfo& who) { s_.Put(*req, std::move(done), who); });
+    return StartUnary(s_, ctx, resp, [&](auto done, const auth::AuthInfo& who) {
+      s_.Put(*req, std::move(done), who);
+    });
   }
   grpc::ServerUnaryReactor* DeleteRange(grpc::CallbackServerContext* ctx,
                                         const pb::DeleteRangeRequest* req,
                                         pb::DeleteRangeResponse* resp) override {
-    return StartUnary(s_, ctx, resp, [&](auto done, const auth::AuthInfo& who) { s_.DeleteRange(*req, std::move(done), who); });
+    return StartUnary(s_, ctx, resp, [&](auto done, const auth::AuthInfo& who) {
+      s_.DeleteRange(*req, std::move(done), who);
+    });
   }
   // Synchronous: a read-only Txn is answered locally and, when linearizable,
   // waits for a ReadIndex round, which a callback thread must not do.
@@ -54,7 +58,9 @@ class KvService final : public KvBase {
   grpc::ServerUnaryReactor* Compact(grpc::CallbackServerContext* ctx,
                                     const pb::CompactionRequest* req,
                                     pb::CompactionResponse* resp) override {
-    return StartUnary(s_, ctx, resp, [&](auto done, const auth::AuthInfo& who) { s_.Compact(*req, std::move(done), who); });
+    return StartUnary(s_, ctx, resp, [&](auto done, const auth::AuthInfo& who) {
+      s_.Compact(*req, std::move(done), who);
+    });
   }
 
  private:

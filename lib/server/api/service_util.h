@@ -8,9 +8,9 @@
 #include <chrono>
 #include <string>
 
+#include "auth/store.h"
 #include "base/grpc_status.h"
 #include "base/status.h"
-#include "auth/store.h"
 #include "server/server.h"
 
 namespace etcdd::server::api_internal {
@@ -79,9 +79,9 @@ inline Result<auth::AuthInfo> Caller(const grpc::ServerContextBase& ctx, const E
 }
 
 // Declares `who`, the Caller of the handler's call, or returns its error.
-#define CALLER(who, ctx)                                                          \
-  auto who##_or = ::etcdd::server::api_internal::Caller(*(ctx), s_);              \
-  if (!who##_or.ok()) return ::etcdd::ToGrpcStatus(who##_or.status());           \
+#define CALLER(who, ctx)                                               \
+  auto who##_or = ::etcdd::server::api_internal::Caller(*(ctx), s_);   \
+  if (!who##_or.ok()) return ::etcdd::ToGrpcStatus(who##_or.status()); \
   const ::etcdd::auth::AuthInfo& who = *who##_or
 
 // Whether the call's Caller has the root role while auth is enabled (etcd's
@@ -107,10 +107,10 @@ inline grpc::Status CheckAdmin(const grpc::ServerContextBase& ctx, const EtcdSer
 }
 
 // Returns from the handler unless CheckAdmin passes.
-#define REQUIRE_ADMIN(ctx, unconverted)                                                     \
+#define REQUIRE_ADMIN(ctx, unconverted)                                                        \
   if (grpc::Status admin = ::etcdd::server::api_internal::CheckAdmin(*(ctx), s_, unconverted); \
-      !admin.ok()) {                                                                        \
-    return admin;                                                                           \
+      !admin.ok()) {                                                                           \
+    return admin;                                                                              \
   }
 
 // Returns the Admit error from the calling handler, if any.

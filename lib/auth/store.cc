@@ -155,7 +155,11 @@ Result<uint64_t> AuthStore::CheckPassword(std::string_view user, std::string_vie
     if (!state_.enabled) return ErrAuthNotEnabled();
     auto it = state_.users.find(user);
     if (it == state_.users.end()) return ErrAuthFailed();
-    if (it->second.options().no_password()) return ErrAuthFailed();
+    if (it->second.options().no_password()) {
+      // etcd 3.4 has no gRPC error for it: clients get auth's own text.
+      return Error(Code::kUnknown,
+                   "auth: authentication failed, password was given for no password user");
+    }
     hash = it->second.password();
     revision = state_.revision;
   }

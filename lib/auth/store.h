@@ -98,8 +98,10 @@ class AuthStore {
   AuthInfo InfoFromCommonName(std::string_view cn) const;
   // etcd's CheckPassword: the auth revision the password was checked at.
   // Errors: FailedPrecondition ErrAuthNotEnabled; InvalidArgument
-  // ErrAuthFailed for an unknown user, a user without password or a wrong
-  // password. Runs bcrypt: slow by design (tens of ms at cost 10).
+  // ErrAuthFailed for an unknown user or a wrong password; Unknown "auth:
+  // authentication failed, password was given for no password user" (etcd's
+  // unconverted ErrNoPasswordUser). Runs bcrypt: slow by design (tens of ms
+  // at cost 10).
   Result<uint64_t> CheckPassword(std::string_view user, std::string_view password) const;
   // A random token prefix for an Authenticate proposal.
   std::string GenTokenPrefix() const;

@@ -14,6 +14,8 @@
 #include <condition_variable>
 #include <mutex>
 
+#include "tls/tls.h"
+
 namespace etcdd::client::internal {
 namespace {
 
@@ -36,8 +38,8 @@ Result<std::shared_ptr<grpc::ChannelCredentials>> SkipVerifyCredentials(const Co
   opts.set_check_call_host(false);
   opts.set_certificate_verifier(std::make_shared<gx::NoOpCertificateVerifier>());
   if (!config.cert.empty()) {
-    ASSIGN_OR_RETURN(std::string cert, tls::ReadTlsFile(config.cert));
-    ASSIGN_OR_RETURN(std::string key, tls::ReadTlsFile(config.key));
+    ASSIGN_OR_RETURN(std::string cert, ::etcdd::tls::ReadTlsFile(config.cert));
+    ASSIGN_OR_RETURN(std::string key, ::etcdd::tls::ReadTlsFile(config.key));
     std::vector<gx::IdentityKeyCertPair> pairs = {{key, cert}};
     opts.set_certificate_provider(std::make_shared<gx::StaticDataCertificateProvider>(pairs));
     opts.watch_identity_key_cert_pairs();
@@ -53,11 +55,11 @@ Result<std::shared_ptr<grpc::ChannelCredentials>> Credentials(const Config& conf
   if (config.insecure_skip_verify) return SkipVerifyCredentials(config);
   grpc::SslCredentialsOptions ssl;
   if (!config.cacert.empty()) {
-    ASSIGN_OR_RETURN(ssl.pem_root_certs, tls::ReadTlsFile(config.cacert));
+    ASSIGN_OR_RETURN(ssl.pem_root_certs, ::etcdd::tls::ReadTlsFile(config.cacert));
   }
   if (!config.cert.empty()) {
-    ASSIGN_OR_RETURN(ssl.pem_cert_chain, tls::ReadTlsFile(config.cert));
-    ASSIGN_OR_RETURN(ssl.pem_private_key, tls::ReadTlsFile(config.key));
+    ASSIGN_OR_RETURN(ssl.pem_cert_chain, ::etcdd::tls::ReadTlsFile(config.cert));
+    ASSIGN_OR_RETURN(ssl.pem_private_key, ::etcdd::tls::ReadTlsFile(config.key));
   }
   return grpc::SslCredentials(ssl);
 }

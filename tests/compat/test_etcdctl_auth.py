@@ -181,6 +181,16 @@ def test_permission_changes_apply_at_once(etcdctl, rbac):
     assert root.ok("role", "delete", "app-admin") == "Role app-admin deleted\n"
 
 
+def test_user_without_password_cannot_authenticate(etcdctl, rbac):
+    root, _ = rbac
+    assert root.ok("user", "add", "cn-only", "--no-password") == "User cn-only created\n"
+    p = as_user(etcdctl, "cn-only", "guess").run("get", "/app/x")
+    assert p.returncode != 0
+    assert p.stderr.strip().splitlines()[-1] == (
+        "Error: rpc error: code = Unknown desc = auth: authentication failed, password was "
+        "given for no password user")
+
+
 def test_management_errors(etcdctl):
     assert etcdctl.error("auth", "enable") == "Error: etcdserver: root user does not exist"
     assert etcdctl.ok("user", "add", "u:pw") == "User u created\n"

@@ -1,9 +1,10 @@
 // The client-facing gRPC server: etcd's v3 services over an EtcdServer.
 //
-// KV, Watch, Lease, Cluster, Lock, Election and Maintenance's Status,
-// HashKV and MoveLeader are served; Auth and the rest of Maintenance are
-// registered so clients get UNIMPLEMENTED until the issues that build them
-// land.
+// KV, Watch, Lease, Cluster, Auth, Lock, Election and Maintenance's
+// Status, Hash, HashKV, Snapshot and MoveLeader are served; Maintenance's
+// Defragment and Alarm answer UNIMPLEMENTED until the issue that builds
+// them lands. With auth enabled, every call is checked against its caller
+// (api/service_util.h Caller).
 #pragma once
 
 #include <memory>

@@ -303,12 +303,10 @@ Status AuthStore::Commit(mvcc::Store::WriteTxn& txn, State next,
 
 // Each Apply* below: the admin check (etcd's needAdminPermission), etcd's
 // validation in its order, then Commit.
-#define CHECK_ADMIN(who) \
-  if (Status admin = CheckAdmin(who); !admin.ok()) return admin
 
 Result<pb::AuthEnableResponse> AuthStore::ApplyEnable(mvcc::Store::WriteTxn& txn,
                                                       const AuthInfo& who) {
-  CHECK_ADMIN(who);
+  RETURN_IF_ERROR(CheckAdmin(who));
   State next = Snapshot();
   if (next.enabled) return pb::AuthEnableResponse();
   auto root = next.users.find(kRootUser);
@@ -327,7 +325,7 @@ Result<pb::AuthEnableResponse> AuthStore::ApplyEnable(mvcc::Store::WriteTxn& txn
 
 Result<pb::AuthDisableResponse> AuthStore::ApplyDisable(mvcc::Store::WriteTxn& txn,
                                                         const AuthInfo& who) {
-  CHECK_ADMIN(who);
+  RETURN_IF_ERROR(CheckAdmin(who));
   State next = Snapshot();
   if (!next.enabled) return pb::AuthDisableResponse();
   next.enabled = false;
@@ -357,7 +355,7 @@ Result<pb::AuthenticateResponse> AuthStore::ApplyAuthenticate(std::string_view u
 Result<pb::AuthUserAddResponse> AuthStore::ApplyUserAdd(mvcc::Store::WriteTxn& txn,
                                                         const AuthInfo& who,
                                                         const pb::AuthUserAddRequest& req) {
-  CHECK_ADMIN(who);
+  RETURN_IF_ERROR(CheckAdmin(who));
   if (req.name().empty()) return ErrUserEmpty();
   State next = Snapshot();
   if (next.users.count(req.name()) > 0) {
@@ -374,7 +372,7 @@ Result<pb::AuthUserAddResponse> AuthStore::ApplyUserAdd(mvcc::Store::WriteTxn& t
 
 Result<pb::AuthUserDeleteResponse> AuthStore::ApplyUserDelete(
     mvcc::Store::WriteTxn& txn, const AuthInfo& who, const pb::AuthUserDeleteRequest& req) {
-  CHECK_ADMIN(who);
+  RETURN_IF_ERROR(CheckAdmin(who));
   State next = Snapshot();
   if (next.enabled && req.name() == kRootUser) return ErrInvalidAuthMgmt();
   if (next.users.erase(req.name()) == 0) return ErrUserNotFound();
@@ -385,7 +383,7 @@ Result<pb::AuthUserDeleteResponse> AuthStore::ApplyUserDelete(
 
 Result<pb::AuthUserChangePasswordResponse> AuthStore::ApplyUserChangePassword(
     mvcc::Store::WriteTxn& txn, const AuthInfo& who, const pb::AuthUserChangePasswordRequest& req) {
-  CHECK_ADMIN(who);
+  RETURN_IF_ERROR(CheckAdmin(who));
   State next = Snapshot();
   auto it = next.users.find(req.name());
   if (it == next.users.end()) return ErrUserNotFound();
@@ -397,7 +395,7 @@ Result<pb::AuthUserChangePasswordResponse> AuthStore::ApplyUserChangePassword(
 
 Result<pb::AuthUserGrantRoleResponse> AuthStore::ApplyUserGrantRole(
     mvcc::Store::WriteTxn& txn, const AuthInfo& who, const pb::AuthUserGrantRoleRequest& req) {
-  CHECK_ADMIN(who);
+  RETURN_IF_ERROR(CheckAdmin(who));
   State next = Snapshot();
   auto it = next.users.find(req.user());
   if (it == next.users.end()) return ErrUserNotFound();
@@ -414,7 +412,7 @@ Result<pb::AuthUserGrantRoleResponse> AuthStore::ApplyUserGrantRole(
 
 Result<pb::AuthUserRevokeRoleResponse> AuthStore::ApplyUserRevokeRole(
     mvcc::Store::WriteTxn& txn, const AuthInfo& who, const pb::AuthUserRevokeRoleRequest& req) {
-  CHECK_ADMIN(who);
+  RETURN_IF_ERROR(CheckAdmin(who));
   State next = Snapshot();
   if (next.enabled && req.name() == kRootUser && req.role() == kRootRole) {
     return ErrInvalidAuthMgmt();
@@ -434,7 +432,7 @@ Result<pb::AuthUserRevokeRoleResponse> AuthStore::ApplyUserRevokeRole(
 Result<pb::AuthRoleAddResponse> AuthStore::ApplyRoleAdd(mvcc::Store::WriteTxn& txn,
                                                         const AuthInfo& who,
                                                         const pb::AuthRoleAddRequest& req) {
-  CHECK_ADMIN(who);
+  RETURN_IF_ERROR(CheckAdmin(who));
   if (req.name().empty()) {
     return Error(Code::kInvalidArgument, "etcdserver: role name is empty");
   }
@@ -451,7 +449,7 @@ Result<pb::AuthRoleAddResponse> AuthStore::ApplyRoleAdd(mvcc::Store::WriteTxn& t
 
 Result<pb::AuthRoleDeleteResponse> AuthStore::ApplyRoleDelete(
     mvcc::Store::WriteTxn& txn, const AuthInfo& who, const pb::AuthRoleDeleteRequest& req) {
-  CHECK_ADMIN(who);
+  RETURN_IF_ERROR(CheckAdmin(who));
   State next = Snapshot();
   if (next.enabled && req.role() == kRootRole) return ErrInvalidAuthMgmt();
   if (next.roles.erase(req.role()) == 0) return ErrRoleNotFound();
@@ -470,7 +468,7 @@ Result<pb::AuthRoleDeleteResponse> AuthStore::ApplyRoleDelete(
 Result<pb::AuthRoleGrantPermissionResponse> AuthStore::ApplyRoleGrantPermission(
     mvcc::Store::WriteTxn& txn, const AuthInfo& who,
     const pb::AuthRoleGrantPermissionRequest& req) {
-  CHECK_ADMIN(who);
+  RETURN_IF_ERROR(CheckAdmin(who));
   State next = Snapshot();
   auto it = next.roles.find(req.name());
   if (it == next.roles.end()) return ErrRoleNotFound();
@@ -493,7 +491,7 @@ Result<pb::AuthRoleGrantPermissionResponse> AuthStore::ApplyRoleGrantPermission(
 Result<pb::AuthRoleRevokePermissionResponse> AuthStore::ApplyRoleRevokePermission(
     mvcc::Store::WriteTxn& txn, const AuthInfo& who,
     const pb::AuthRoleRevokePermissionRequest& req) {
-  CHECK_ADMIN(who);
+  RETURN_IF_ERROR(CheckAdmin(who));
   State next = Snapshot();
   auto it = next.roles.find(req.role());
   if (it == next.roles.end()) return ErrRoleNotFound();

@@ -17,8 +17,6 @@ namespace {
 // not act on yet; each is named in a warning at start-up.
 const char* const kAcceptedFlags[] = {
     "listen-metrics-urls",
-    "auto-compaction-mode",
-    "auto-compaction-retention",
     "enable-v2",
     "enable-pprof",
     "metrics",
@@ -264,6 +262,12 @@ void RegisterFlags(CLI::App& app, bool from_config_file, DaemonFlags& f, RawValu
   opt("max-snapshots", &c.max_snapshots,
       "Maximum number of snapshot files to retain (0 is unlimited).");
   opt("max-wals", &c.max_wals, "Maximum number of wal files to retain (0 is unlimited).");
+  opt("auto-compaction-retention", &c.auto_compaction_retention,
+      "Auto compaction retention for mvcc key value store. 0 means disable auto compaction.");
+  opt("auto-compaction-mode", &c.auto_compaction_mode,
+      "interpret 'auto-compaction-retention' one of: periodic|revision. 'periodic' for duration "
+      "based retention, defaulting to hours if no time unit is provided (e.g. '5m'). 'revision' "
+      "for revision number based retention.");
   opt("max-learners", &c.max_learners, "Maximum number of learners in the cluster.");
   opt("experimental-max-learners", &c.max_learners, "Alias of --max-learners (etcd 3.5).");
   auto bool_opt = [&](const std::string& name, std::string* var, const std::string& help) {

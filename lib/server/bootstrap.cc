@@ -139,6 +139,7 @@ Status EtcdServer::StartLoops(std::unique_ptr<raft::RawNode> node,
   next_request_id_ = ((member_id_ & 0xffff) << 48) | ((now_ms & ((1ull << 40) - 1)) << 8);
   watch_hub_->Start();
   applier_->Start();
+  RETURN_IF_ERROR(StartCompactor());
   raft_->Start();
   lease_loop_ = std::thread([this] { RunLeaseLoop(); });
   return Status::Ok();

@@ -1,5 +1,7 @@
 #include "server/config.h"
 
+#include "server/compactor.h"
+
 namespace etcdd::server {
 
 Status ServerConfig::Validate() const {
@@ -30,6 +32,8 @@ Status ServerConfig::Validate() const {
   }
   if (max_request_bytes == 0) return Status::InvalidArgument("--max-request-bytes must be >0");
   if (max_txn_ops <= 0) return Status::InvalidArgument("--max-txn-ops must be >0");
+  RETURN_IF_ERROR(ValidateAutoCompactionMode(auto_compaction_mode));
+  RETURN_IF_ERROR(ParseAutoCompaction(auto_compaction_mode, auto_compaction_retention).status());
   return Status::Ok();
 }
 

@@ -71,6 +71,13 @@ struct ServerConfig {
   int64_t auth_token_ttl = 300;
   int bcrypt_cost = 10;
 
+  // --auto-compaction-mode ("periodic" or "revision") and
+  // --auto-compaction-retention ("0" disables; periodic: hours or a Go
+  // duration; revision: a count), as given: etcd parses the retention when
+  // the server starts (server/compactor.h ParseAutoCompaction).
+  std::string auto_compaction_mode = "periodic";
+  std::string auto_compaction_retention = "0";
+
   // Not flags: what the program embedding the member injects.
   // The file layer the WAL and received snapshot files write through (and
   // that is told when the backend is synced); must outlive the server.
@@ -98,8 +105,10 @@ struct ServerConfig {
 
   // Checks the combination the way etcd's config validation does: positive
   // timeouts, an election timeout of at least 5 heartbeats and at most 50 s,
-  // this member named in --initial-cluster, state "new" or "existing".
-  // Errors: InvalidArgument with etcd's text.
+  // this member named in --initial-cluster, state "new" or "existing", a
+  // known --auto-compaction-mode and a --auto-compaction-retention that
+  // parses. Errors: InvalidArgument with etcd's text (`unknown
+  // auto-compaction-mode "x"`, `error parsing CompactionRetention: ...`).
   Status Validate() const;
 };
 

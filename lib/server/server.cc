@@ -63,6 +63,7 @@ void EtcdServer::Stop() {
   }
   lease_loop_cv_.notify_all();
   if (lease_loop_.joinable()) lease_loop_.join();
+  if (compactor_) compactor_->Stop();
   if (transport_) transport_->Stop();
   if (raft_) raft_->Stop();
   if (applier_) applier_->Stop();
@@ -367,6 +368,31 @@ void EtcdServer::Compact(const etcdserverpb::CompactionRequest& req,
   serverpb::InternalRequest ir;
   *ir.mutable_compaction() = req;
   Propose(ir, std::move(done), &who);
+}
+
+Status EtcdServer::StartCompactor() {
+  ASSIGN_OR_RETURN(AutoCompaction ac,
+                   ParseAutoCompaction(cfg_.auto_compaction_mode, cfg_.auto_compaction_retention));
+  if (!ac.enabled()) return Status::Ok();
+  ASSIGN_OR_RETURN(
+      compactor_,
+      Compactor::Start(
+          ac, logger_, [this] { return store_->CurrentRevision(); },
+          [this](int64_t rev, std::function<void(Status)> done) {
+            ProposeAutoCompaction(rev, std::move(done));
+          }));
+  return Status::Ok();
+}
+
+void EtcdServer::ProposeAutoCompaction(int64_t revision, std::function<void(Status)> done) {
+  serverpb::InternalRequest ir;
+  ir.mutable_compaction()->set_revision(revision);
+  // The member's own request: no auth header, as etcd's compactor calls
+  // EtcdServer.Compact directly.
+  Propose(ir, Done<etcdserverpb::CompactionResponse>(
+                  [done = std::move(done)](Result<etcdserverpb::CompactionResponse> r) {
+                    done(r.status());
+                  }));
 }
 
 etcdserverpb::StatusResponse EtcdServer::MaintenanceStatus() const {

@@ -29,6 +29,7 @@
 #include "etcdserverpb/rpc.pb.h"
 #include "mvcc/store.h"
 #include "server/applier.h"
+#include "server/compactor.h"
 #include "server/config.h"
 #include "server/etcd_snapshot.h"
 #include "server/fatal.h"
@@ -354,7 +355,8 @@ class EtcdServer {
   // revokes of expired leases and due checkpoints (etcd's lessor runLoop).
   void RunLeaseLoop();
   // Raft loop hook: this member became leader (the lessor becomes primary,
-  // extending every lease by the election timeout) or stopped being it.
+  // extending every lease by the election timeout, and auto-compaction
+  // resumes) or stopped being it (both pause), as etcd's updateLeadership.
   void OnLeaderChanged(uint64_t lead);
   // The leader's answers to LeaseRenew / LeaseTimeToLive, after applying
   // what is committed. Errors: FailedPrecondition lease::kErrNotPrimary when
@@ -372,6 +374,14 @@ class EtcdServer {
   // Transport hook: a request forwarded by a follower.
   Result<std::string> HandleForwarded(const std::string& request,
                                       std::chrono::steady_clock::time_point deadline);
+
+  // Auto-compaction: with a non-zero --auto-compaction-retention, starts
+  // the compactor (paused until this member leads).
+  Status StartCompactor();
+  // The compactor's proposal: a CompactionRequest for `revision` (not
+  // physical, as etcd's compactor sends it), through Raft; `done` gets the
+  // apply outcome.
+  void ProposeAutoCompaction(int64_t revision, std::function<void(Status)> done);
 
   // Assigns `req` its id, checks its size, the quota and the apply backlog,
   // proposes it, and calls `done` with its apply result.
@@ -418,6 +428,9 @@ class EtcdServer {
   std::condition_variable lease_loop_cv_;
   bool lease_loop_stop_ = false;  // guarded by lease_loop_mu_
   std::thread lease_loop_;
+  // Set before the Raft loop starts (it pauses and resumes it); null when
+  // auto-compaction is off.
+  std::unique_ptr<Compactor> compactor_;
   std::mutex peers_mu_;
   std::map<uint64_t, std::vector<std::string>> peers_;  // guarded by peers_mu_
   std::optional<DirLock> lock_;

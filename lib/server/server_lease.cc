@@ -186,6 +186,13 @@ void EtcdServer::OnLeaderChanged(uint64_t lead) {
   } else if (leases_->IsPrimary()) {
     leases_->Demote();
   }
+  if (compactor_) {
+    if (lead == member_id_) {
+      compactor_->Resume();
+    } else {
+      compactor_->Pause();
+    }
+  }
   if (lead == 0) {
     std::lock_guard lock(leader_lost_mu_);
     if (leader_lost_) leader_lost_();

@@ -4,6 +4,7 @@
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 
 #include "auth/password.h"
@@ -29,11 +30,15 @@ const char* const kAcceptedFlags[] = {
 };
 
 // Go's flag package takes "-name" like "--name"; CLI11 needs the latter.
+// Every etcd flag name starts with a letter, so "-5m" or "-1" (a negative
+// value after its flag) is left alone.
 std::vector<std::string> NormalizeArgs(int argc, char** argv) {
   std::vector<std::string> args;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
-    if (a.size() > 2 && a[0] == '-' && a[1] != '-') a = "-" + a;
+    if (a.size() > 2 && a[0] == '-' && std::isalpha(static_cast<unsigned char>(a[1]))) {
+      a = "-" + a;
+    }
     args.push_back(std::move(a));
   }
   return args;

@@ -308,3 +308,47 @@ def test_config_file_tls_section_with_missing_files_is_an_error(tmp_path):
     assert r.returncode == 1
     assert "open /nonexistent/server.pem: no such file or directory" in r.stderr
     assert not (tmp_path / "n.etcd").exists()
+
+
+@pytest.mark.parametrize("args,error", [
+    (["--auto-compaction-mode", "foo"], 'unknown auto-compaction-mode "foo"'),
+    (["--auto-compaction-retention", "abc"],
+     'error parsing CompactionRetention: time: invalid duration "abc"'),
+    (["--auto-compaction-retention", "-1"],
+     'error parsing CompactionRetention: time: missing unit in duration "-1"'),
+    (["--auto-compaction-mode", "revision", "--auto-compaction-retention", "1.5"],
+     'error parsing CompactionRetention: time: missing unit in duration "1.5"'),
+])
+def test_bad_auto_compaction_values_fail_like_etcd(tmp_path, args, error):
+    """etcd 3.4 refuses these before serving, exit status 1, with the error in
+    its log line; etcdd the same, and leaves no data dir behind."""
+    binaries = [server_binary()]
+    if os.path.exists("/usr/bin/etcd") and not is_real_etcd():
+        binaries.append("/usr/bin/etcd")
+    for binary in binaries:
+        data_dir = tmp_path / os.path.basename(binary)
+        port, peer = free_port(), free_port()
+        extra = ["--logger=zap"] if os.path.basename(binary) == "etcd" else []
+        r = subprocess.run(
+            [binary, "--data-dir", str(data_dir),
+             "--listen-client-urls", "http://127.0.0.1:%d" % port,
+             "--advertise-client-urls", "http://127.0.0.1:%d" % port,
+             "--listen-peer-urls", "http://127.0.0.1:%d" % peer,
+             "--initial-advertise-peer-urls", "http://127.0.0.1:%d" % peer,
+             "--initial-cluster", "default=http://127.0.0.1:%d" % peer] + extra + args,
+            capture_output=True, text=True, timeout=30)
+        assert r.returncode == 1, (binary, r.stderr)
+        errors = [m.get("error") for m in log_messages(r.stderr)]
+        assert error in errors, (binary, r.stderr)
+        if os.path.basename(binary) != "etcd":
+            assert not data_dir.exists()
+
+
+@pytest.mark.skipif(is_real_etcd(), reason="etcd 3.4 accepts it, then its compactor panics")
+def test_negative_auto_compaction_retention_is_refused(tmp_path):
+    """etcd 3.4 accepts "-5m" and its compactor then panics; etcdd refuses it."""
+    r = run_etcdd("--auto-compaction-retention", "-5m", "--data-dir", str(tmp_path / "d"),
+                  "--listen-client-urls", "http://127.0.0.1:%d" % free_port())
+    assert r.returncode == 1
+    assert 'error parsing CompactionRetention: negative retention \\"-5m\\"' in r.stderr
+    assert not (tmp_path / "d").exists()

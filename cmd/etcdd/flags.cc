@@ -153,6 +153,7 @@ struct RawValues {
   std::string lease_checkpoint_persist = "false";  // always on in etcdd
   std::string lease_checkpoint_interval = "5m0s";
   std::string watch_progress_notify_interval = "10m0s";
+  std::string revision_compaction_interval = "5m0s";
   std::string client_cert_auth = "false";
   std::string auto_tls = "false";
   std::string peer_client_cert_auth = "false";
@@ -217,6 +218,9 @@ Status ApplyRawValues(RawValues raw, DaemonFlags* f) {
   RETURN_IF_ERROR(ParseDurationFlag(
       "experimental-watch-progress-notify-interval", raw.watch_progress_notify_interval,
       std::chrono::milliseconds(1), &c.watch_progress_notify_interval));
+  RETURN_IF_ERROR(ParseDurationFlag("experimental-revision-compaction-interval",
+                                    raw.revision_compaction_interval, std::chrono::milliseconds(1),
+                                    &c.revision_compaction_interval));
   RETURN_IF_ERROR(
       ParseBoolFlag("client-cert-auth", raw.client_cert_auth, &c.client_tls.client_cert_auth));
   RETURN_IF_ERROR(ParseBoolFlag("auto-tls", raw.auto_tls, &c.client_auto_tls));
@@ -273,6 +277,8 @@ void RegisterFlags(CLI::App& app, bool from_config_file, DaemonFlags& f, RawValu
       "interpret 'auto-compaction-retention' one of: periodic|revision. 'periodic' for duration "
       "based retention, defaulting to hours if no time unit is provided (e.g. '5m'). 'revision' "
       "for revision number based retention.");
+  opt("experimental-revision-compaction-interval", &raw.revision_compaction_interval,
+      "etcdd extension: time between two checks of revision auto-compaction (etcd: 5m0s).");
   opt("max-learners", &c.max_learners, "Maximum number of learners in the cluster.");
   opt("experimental-max-learners", &c.max_learners, "Alias of --max-learners (etcd 3.5).");
   auto bool_opt = [&](const std::string& name, std::string* var, const std::string& help) {

@@ -18,8 +18,8 @@ constexpr int kRetryDivisor = 10;
 
 // etcd treats ErrCompacted as success: the revision is compacted already.
 bool Succeeded(const Status& s) {
-  return s.ok() || (s.code() == mvcc::ErrCompacted().code() &&
-                    s.message() == mvcc::ErrCompacted().message());
+  return s.ok() ||
+         (s.code() == mvcc::ErrCompacted().code() && s.message() == mvcc::ErrCompacted().message());
 }
 
 // The error as etcd's compactor logs it: mvcc's own errors without the
@@ -72,8 +72,8 @@ PeriodicCompactionPlan::PeriodicCompactionPlan(std::chrono::nanoseconds period,
     : period_(period),
       compact_interval_(std::min(period, kMaxCompactInterval)),
       retry_interval_(compact_interval_ / kRetryDivisor),
-      retentions_(static_cast<size_t>(period / std::max(retry_interval_, std::chrono::nanoseconds(1))) +
-                  1),
+      retentions_(
+          static_cast<size_t>(period / std::max(retry_interval_, std::chrono::nanoseconds(1))) + 1),
       base_interval_(period),
       last_success_(now) {}
 
@@ -109,7 +109,8 @@ Result<std::unique_ptr<Compactor>> Compactor::Start(const AutoCompaction& cfg, L
   if (cfg.mode != kCompactionModePeriodic && cfg.mode != kCompactionModeRevision) {
     return Status::InvalidArgument("unsupported compaction mode " + cfg.mode);
   }
-  std::unique_ptr<Compactor> c(new Compactor(cfg, logger, std::move(current_rev), std::move(compact)));
+  std::unique_ptr<Compactor> c(
+      new Compactor(cfg, logger, std::move(current_rev), std::move(compact)));
   Compactor* self = c.get();
   c->thread_ = std::thread([self] {
     if (self->cfg_.mode == kCompactionModePeriodic) {
@@ -205,7 +206,7 @@ void Compactor::RunPeriodic() {
 void Compactor::RunRevision() {
   RevisionCompactionPlan plan(cfg_.retention.count());
   bool paused = true;
-  while (Wait(RevisionCompactionPlan::kInterval, &paused)) {
+  while (Wait(cfg_.revision_interval, &paused)) {
     const std::optional<int64_t> rev = plan.Tick(current_rev_(), paused);
     if (!rev) continue;
     const auto start = Clock::now();
@@ -222,7 +223,7 @@ void Compactor::RunRevision() {
       logger_.Warn("failed auto revision compaction",
                    {{"revision", *rev},
                     {"revision-compaction-retention", plan.retention()},
-                    {"retry-interval", GoDuration(RevisionCompactionPlan::kInterval)},
+                    {"retry-interval", GoDuration(cfg_.revision_interval)},
                     {"error", ErrorText(*s)}});
     }
     plan.Done(*rev, Succeeded(*s));

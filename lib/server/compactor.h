@@ -36,6 +36,9 @@ namespace etcdd::server {
 inline constexpr char kCompactionModePeriodic[] = "periodic";
 inline constexpr char kCompactionModeRevision[] = "revision";
 
+// etcd's revInterval: how often the revision compactor checks.
+inline constexpr std::chrono::minutes kRevisionCompactionInterval{5};
+
 // The parsed pair of flags.
 struct AutoCompaction {
   // "periodic", "revision" (or "", which etcd's flag check accepts but its
@@ -46,6 +49,9 @@ struct AutoCompaction {
   // (its count of nanoseconds, so "5m" there means 300000000000 revisions,
   // as in etcd). Zero disables auto-compaction.
   std::chrono::nanoseconds retention{0};
+  // Revision mode: the time between two checks (etcd: always 5 minutes;
+  // etcdd's --experimental-revision-compaction-interval shortens it).
+  std::chrono::nanoseconds revision_interval = kRevisionCompactionInterval;
 
   bool enabled() const { return retention.count() != 0; }
 };
@@ -78,7 +84,8 @@ Result<AutoCompaction> ParseAutoCompaction(std::string_view mode, std::string_vi
 class PeriodicCompactionPlan {
  public:
   // `period` > 0 (the retention); `now` is the start time.
-  PeriodicCompactionPlan(std::chrono::nanoseconds period, std::chrono::steady_clock::time_point now);
+  PeriodicCompactionPlan(std::chrono::nanoseconds period,
+                         std::chrono::steady_clock::time_point now);
 
   // How long to wait between two ticks (etcd's getRetryInterval).
   std::chrono::nanoseconds retry_interval() const { return retry_interval_; }
@@ -109,18 +116,15 @@ class PeriodicCompactionPlan {
 };
 
 // etcd's revision compactor (v3compactor/revision.go), as a pure state
-// machine: every check interval (etcd: 5 minutes), compacts to the current
+// machine: at each check (every 5 minutes in etcd), compacts to the current
 // revision minus `retention`, unless that is not positive or is the revision
 // it compacted last.
 class RevisionCompactionPlan {
  public:
-  // etcd's revInterval.
-  static constexpr std::chrono::minutes kInterval{5};
-
   explicit RevisionCompactionPlan(int64_t retention) : retention_(retention) {}
 
   int64_t retention() const { return retention_; }
-  // One tick, after waiting the interval: the revision to compact, or
+  // One check, after waiting the interval: the revision to compact, or
   // nullopt.
   std::optional<int64_t> Tick(int64_t current_rev, bool paused);
   // The outcome of compacting `rev` (success or ErrCompacted: `succeeded`).
@@ -162,14 +166,16 @@ class Compactor {
   struct State {
     std::mutex mu;
     std::condition_variable cv;
-    bool stop = false;            // guarded by mu
-    bool paused = true;           // guarded by mu
-    uint64_t attempt = 0;         // guarded by mu: numbers compactions
+    bool stop = false;             // guarded by mu
+    bool paused = true;            // guarded by mu
+    uint64_t attempt = 0;          // guarded by mu: numbers compactions
     std::optional<Status> result;  // guarded by mu: of compaction `attempt`
   };
 
   Compactor(const AutoCompaction& cfg, Logger& logger, RevisionFn current_rev, CompactFn compact)
-      : cfg_(cfg), logger_(logger), current_rev_(std::move(current_rev)),
+      : cfg_(cfg),
+        logger_(logger),
+        current_rev_(std::move(current_rev)),
         compact_(std::move(compact)) {}
 
   void RunPeriodic();

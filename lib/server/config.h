@@ -77,6 +77,9 @@ struct ServerConfig {
   // the server starts (server/compactor.h ParseAutoCompaction).
   std::string auto_compaction_mode = "periodic";
   std::string auto_compaction_retention = "0";
+  // Revision mode's check interval; etcdd's extension
+  // --experimental-revision-compaction-interval (etcd: always 5 minutes).
+  std::chrono::milliseconds revision_compaction_interval = std::chrono::minutes(5);
 
   // Not flags: what the program embedding the member injects.
   // The file layer the WAL and received snapshot files write through (and

@@ -374,13 +374,12 @@ Status EtcdServer::StartCompactor() {
   ASSIGN_OR_RETURN(AutoCompaction ac,
                    ParseAutoCompaction(cfg_.auto_compaction_mode, cfg_.auto_compaction_retention));
   if (!ac.enabled()) return Status::Ok();
-  ASSIGN_OR_RETURN(
-      compactor_,
-      Compactor::Start(
-          ac, logger_, [this] { return store_->CurrentRevision(); },
-          [this](int64_t rev, std::function<void(Status)> done) {
-            ProposeAutoCompaction(rev, std::move(done));
-          }));
+  ac.revision_interval = cfg_.revision_compaction_interval;
+  ASSIGN_OR_RETURN(compactor_, Compactor::Start(
+                                   ac, logger_, [this] { return store_->CurrentRevision(); },
+                                   [this](int64_t rev, std::function<void(Status)> done) {
+                                     ProposeAutoCompaction(rev, std::move(done));
+                                   }));
   return Status::Ok();
 }
 

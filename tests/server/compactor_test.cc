@@ -26,7 +26,8 @@ using std::chrono::seconds;
 // revision, advances the clock by the retry interval and ticks; what the
 // plan decides is "compacted" at once with `succeed`.
 struct PeriodicLoop {
-  explicit PeriodicLoop(std::chrono::nanoseconds period) : now(Clock::time_point{}), plan(period, now) {}
+  explicit PeriodicLoop(std::chrono::nanoseconds period)
+      : now(Clock::time_point{}), plan(period, now) {}
 
   void Step(bool paused = false, bool succeed = true) {
     plan.Sample(++rev);
@@ -215,13 +216,29 @@ TEST(Compactor, ResumedPeriodicCompactorProposesCompactions) {
   FakeMember member;
   std::atomic<int64_t> rev{0};
   AutoCompaction ac{"periodic", milliseconds(200)};
-  auto c = Compactor::Start(ac, *logger, [&] { return ++rev; }, member.CompactFn(true));
+  auto c = Compactor::Start(
+      ac, *logger, [&] { return ++rev; }, member.CompactFn(true));
   ASSERT_TRUE(c.ok());
   (*c)->Resume();
   auto got = member.WaitCompactions(2);
   ASSERT_GE(got.size(), 2u);
-  EXPECT_EQ(got[0], 1);   // the first sample
-  EXPECT_GT(got[1], 1);   // a later one
+  EXPECT_EQ(got[0], 1);  // the first sample
+  EXPECT_GT(got[1], 1);  // a later one
+  (*c)->Stop();
+}
+
+TEST(Compactor, RevisionCompactorCompactsToCurrentMinusRetention) {
+  auto logger = Logger::Stderr();
+  FakeMember member;
+  std::atomic<int64_t> rev{100};
+  AutoCompaction ac{"revision", std::chrono::nanoseconds(10), milliseconds(20)};
+  auto c = Compactor::Start(
+      ac, *logger, [&] { return rev.load(); }, member.CompactFn(true));
+  ASSERT_TRUE(c.ok());
+  (*c)->Resume();
+  EXPECT_EQ(member.WaitCompactions(1), std::vector<int64_t>{90});
+  rev = 200;  // the same revision is not compacted twice; the next one is
+  EXPECT_EQ(member.WaitCompactions(2), (std::vector<int64_t>{90, 190}));
   (*c)->Stop();
 }
 
@@ -229,7 +246,8 @@ TEST(Compactor, StopDoesNotWaitForACompactionInFlight) {
   auto logger = Logger::Stderr();
   FakeMember member;
   AutoCompaction ac{"periodic", milliseconds(100)};
-  auto c = Compactor::Start(ac, *logger, [] { return int64_t{5}; }, member.CompactFn(false));
+  auto c = Compactor::Start(
+      ac, *logger, [] { return int64_t{5}; }, member.CompactFn(false));
   ASSERT_TRUE(c.ok());
   (*c)->Resume();
   ASSERT_EQ(member.WaitCompactions(1).size(), 1u);
@@ -240,7 +258,8 @@ TEST(Compactor, RefusesAnEmptyMode) {
   auto logger = Logger::Stderr();
   FakeMember member;
   AutoCompaction ac{"", hours(1)};
-  auto c = Compactor::Start(ac, *logger, [] { return int64_t{1}; }, member.CompactFn(true));
+  auto c = Compactor::Start(
+      ac, *logger, [] { return int64_t{1}; }, member.CompactFn(true));
   ASSERT_FALSE(c.ok());
   EXPECT_EQ(c.status().message(), "unsupported compaction mode ");
 }

@@ -17,10 +17,12 @@
 #include <thread>
 #include <vector>
 
+#include "base/go_text.h"
 #include "base/log.h"
 #include "cli/completion.h"
 #include "flags.h"
 #include "server/api/grpc_server.h"
+#include "server/compactor.h"
 #include "server/server.h"
 
 namespace {
@@ -73,10 +75,19 @@ int Run(const etcdd::DaemonFlags& f, etcdd::Logger& log) {
   for (const auto& name : f.ignored) {
     log.Warn("flag accepted for compatibility but not acted on yet", {{"flag", "--" + name}});
   }
+  // etcd logs the retention as a Go duration, a count of nanoseconds in
+  // revision mode; Start refuses a value that does not parse.
+  auto compaction =
+      etcdd::server::ParseAutoCompaction(cfg.auto_compaction_mode, cfg.auto_compaction_retention);
+  const std::string retention =
+      compaction.ok() ? etcdd::GoDuration(compaction->retention) : cfg.auto_compaction_retention;
   log.Info("starting etcdd", {{"etcdd-version", kEtcddVersion},
                               {"etcd-api-version", etcdd::server::kEtcdApiVersion},
                               {"name", cfg.name},
-                              {"data-dir", cfg.data_dir}});
+                              {"data-dir", cfg.data_dir},
+                              {"auto-compaction-mode", cfg.auto_compaction_mode},
+                              {"auto-compaction-retention", retention},
+                              {"auto-compaction-interval", retention}});
   // TLS files are checked before the data dir is created (auto TLS then
   // writes its certificates under it, as etcd does).
   if (auto s = etcdd::server::PrepareTls(cfg, log); !s.ok()) {

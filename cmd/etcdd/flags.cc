@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cctype>
 #include <chrono>
+#include <cstdlib>
 
 #include "auth/password.h"
 #include "base/go_text.h"
@@ -81,13 +82,34 @@ Status ArgsFromSecuritySection(const YAML::Node& section, const std::string& nam
   return Status::Ok();
 }
 
+// Whether `v` is a YAML number: a plain (unquoted) scalar that reads as a
+// decimal integer or float.
+bool IsYamlNumber(const YAML::Node& v) {
+  if (!v.IsScalar() || v.Tag() != "?") return false;
+  const std::string& s = v.Scalar();
+  if (s.empty() || !(std::isdigit(static_cast<unsigned char>(s[0])) || s[0] == '-' || s[0] == '+' ||
+                     s[0] == '.')) {
+    return false;
+  }
+  char* end = nullptr;
+  std::strtod(s.c_str(), &end);
+  return end != nullptr && *end == '\0';
+}
+
+// etcd decodes its config file into Go strings for these fields, and refuses
+// a YAML number there: a retention in hours must be quoted ('1').
+bool IsEtcdStringField(const std::string& key) {
+  return key == "auto-compaction-retention" || key == "auto-compaction-mode";
+}
+
 // etcd's --config-file is a YAML map whose keys are the flag names. Turns one
 // into "--key=value" arguments (sequences joined with commas, as the flags
 // take lists); the client-transport-security and peer-transport-security
 // sections become the TLS flags (--cert-file, ..., --peer-auto-tls); other
 // sections that set nothing are skipped. Errors: InvalidArgument for a
-// document that is not a map, or another section that sets something.
-// Throws YAML::Exception for values of the wrong shape; ArgsFromConfigFile
+// document that is not a map, another section that sets something, or a
+// YAML number for a field etcd reads as a string (etcd's JSON decoding
+// error). Throws YAML::Exception for values of the wrong shape; ArgsFromConfigFile
 // catches it.
 Result<std::vector<std::string>> ArgsFromYaml(const YAML::Node& root, const std::string& path) {
   if (!root.IsMap()) return Status::InvalidArgument("config file " + path + " is not a YAML map");
@@ -100,6 +122,12 @@ Result<std::vector<std::string>> ArgsFromYaml(const YAML::Node& root, const std:
       RETURN_IF_ERROR(ArgsFromSecuritySection(
           v, key, key == "peer-transport-security" ? "peer-" : "", path, &args));
       continue;
+    }
+    if (IsEtcdStringField(key) && IsYamlNumber(v)) {
+      return Status::InvalidArgument(
+          "error unmarshaling JSON: while decoding JSON: json: cannot unmarshal number into Go "
+          "struct field configYAML." +
+          key + " of type string");
     }
     std::string value;
     if (v.IsScalar()) {

@@ -352,3 +352,21 @@ def test_negative_auto_compaction_retention_is_refused(tmp_path):
     assert r.returncode == 1
     assert 'error parsing CompactionRetention: negative retention \\"-5m\\"' in r.stderr
     assert not (tmp_path / "d").exists()
+
+
+def test_config_file_unquoted_retention_is_refused_like_etcd(tmp_path):
+    """etcd reads auto-compaction-retention from its config file as a string:
+    an unquoted number there stops it with its JSON decoding error (exit 1);
+    quoted, it is hours."""
+    binaries = [server_binary()]
+    if os.path.exists("/usr/bin/etcd") and not is_real_etcd():
+        binaries.append("/usr/bin/etcd")
+    for binary in binaries:
+        config = tmp_path / ("%s.yaml" % os.path.basename(binary))
+        config.write_text("data-dir: %s\nauto-compaction-retention: 1\n"
+                          % (tmp_path / ("%s.d" % os.path.basename(binary))))
+        r = subprocess.run([binary, "--config-file", str(config)], capture_output=True,
+                           text=True, timeout=30)
+        assert r.returncode == 1, (binary, r.stderr)
+        assert ("json: cannot unmarshal number into Go struct field "
+                "configYAML.auto-compaction-retention of type string") in r.stderr, r.stderr

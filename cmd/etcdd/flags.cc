@@ -40,6 +40,14 @@ std::vector<std::string> NormalizeArgs(int argc, char** argv) {
     if (a.size() > 2 && a[0] == '-' && std::isalpha(static_cast<unsigned char>(a[1]))) {
       a = "-" + a;
     }
+    // "--name=" sets an empty value in Go; CLI11 would take the next
+    // argument instead, so the empty value is passed on its own.
+    if (a.size() > 3 && a.compare(0, 2, "--") == 0 && a.back() == '=') {
+      a.pop_back();
+      args.push_back(std::move(a));
+      args.emplace_back();
+      continue;
+    }
     args.push_back(std::move(a));
   }
   return args;

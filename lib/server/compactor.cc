@@ -34,6 +34,15 @@ std::string ErrorText(const Status& s) {
   return std::string(m);
 }
 
+// etcd's v3compactor.New refuses other modes (an empty one passes the flag
+// check).
+Status CheckSupportedMode(const AutoCompaction& ac) {
+  if (ac.mode == kCompactionModePeriodic || ac.mode == kCompactionModeRevision) {
+    return Status::Ok();
+  }
+  return Status::InvalidArgument("unsupported compaction mode " + ac.mode);
+}
+
 }  // namespace
 
 Status ValidateAutoCompactionMode(std::string_view mode) {
@@ -64,6 +73,7 @@ Result<AutoCompaction> ParseAutoCompaction(std::string_view mode, std::string_vi
                                    std::string(retention) + "\"");
   }
   out.retention = *d;
+  RETURN_IF_ERROR(CheckSupportedMode(out));
   return out;
 }
 
@@ -106,9 +116,7 @@ void RevisionCompactionPlan::Done(int64_t rev, bool succeeded) {
 
 Result<std::unique_ptr<Compactor>> Compactor::Start(const AutoCompaction& cfg, Logger& logger,
                                                     RevisionFn current_rev, CompactFn compact) {
-  if (cfg.mode != kCompactionModePeriodic && cfg.mode != kCompactionModeRevision) {
-    return Status::InvalidArgument("unsupported compaction mode " + cfg.mode);
-  }
+  RETURN_IF_ERROR(CheckSupportedMode(cfg));
   std::unique_ptr<Compactor> c(
       new Compactor(cfg, logger, std::move(current_rev), std::move(compact)));
   Compactor* self = c.get();

@@ -67,7 +67,9 @@ Status ValidateAutoCompactionMode(std::string_view mode);
 // "abc"` (Go's ParseDuration text). A negative duration is refused with
 // `error parsing CompactionRetention: negative retention "<value>"` (etcd
 // accepts it and its compactor then panics; etcdd refuses it up front).
-// `mode` is assumed valid (ValidateAutoCompactionMode).
+// `mode` is assumed to pass ValidateAutoCompactionMode; with an empty mode
+// a duration is refused as etcd's compactor refuses it: InvalidArgument
+// `unsupported compaction mode ` (an integer then means "off", as in etcd).
 Result<AutoCompaction> ParseAutoCompaction(std::string_view mode, std::string_view retention);
 
 // etcd's periodic compactor (v3compactor/periodic.go), as a pure state

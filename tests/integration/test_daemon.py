@@ -318,6 +318,8 @@ def test_config_file_tls_section_with_missing_files_is_an_error(tmp_path):
      'error parsing CompactionRetention: time: missing unit in duration "-1"'),
     (["--auto-compaction-mode", "revision", "--auto-compaction-retention", "1.5"],
      'error parsing CompactionRetention: time: missing unit in duration "1.5"'),
+    (["--auto-compaction-mode=", "--auto-compaction-retention=5m"],
+     "unsupported compaction mode "),
 ])
 def test_bad_auto_compaction_values_fail_like_etcd(tmp_path, args, error):
     """etcd 3.4 refuses these before serving, exit status 1, with the error in

@@ -177,6 +177,8 @@ TEST(ParseAutoCompaction, FollowsEtcd) {
   EXPECT_EQ(ParseAutoCompaction("periodic", "1.5").status().message(),
             "error parsing CompactionRetention: time: missing unit in duration \"1.5\"");
   EXPECT_FALSE(ParseAutoCompaction("periodic", "-5m").ok());
+  EXPECT_EQ(ParseAutoCompaction("", "5m").status().message(), "unsupported compaction mode ");
+  EXPECT_FALSE(ParseAutoCompaction("", "5")->enabled());
 
   EXPECT_TRUE(ValidateAutoCompactionMode("periodic").ok());
   EXPECT_TRUE(ValidateAutoCompactionMode("revision").ok());

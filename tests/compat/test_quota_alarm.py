@@ -68,14 +68,14 @@ def nospace_transcript(etcdctl):
     out = []
     for args, stdin in [
             (("put", "small", "v"), None),
-            (("txn",), "\nput small v\n\n"),
+            (("txn",), "\nput small v\n\n\n"),
             (("lease", "grant", "60"), None),
             (("alarm", "list"), None),
             (("alarm", "list", "-w", "json"), None),
             (("alarm", "list", "-w", "table"), None),
             (("alarm", "list", "extra"), None),
             (("get", "fill/000", "--keys-only"), None),
-            (("txn",), "\ndel fill/001\n\n"),
+            (("txn",), "\ndel fill/001\n\n\n"),
             (("del", "fill/002"), None),
             (("compaction", "3"), None)]:
         code, stdout, err = run(etcdctl, *args, input=stdin)
@@ -104,6 +104,12 @@ def test_nospace_transcript_matches_etcd(tmp_path):
             assert run(etcdctl, "alarm", "disarm") == (0, "", "")
     ours = transcripts[server_binary()]
     assert ours == transcripts[ETCD]
+    put, txn_put, grant = ours[0][1:], ours[1][1:], ours[2][1:]
+    assert put == (1, "", NOSPACE) and txn_put == (1, "", NOSPACE)
+    assert grant[2] == "Error: failed to grant lease (etcdserver: mvcc: database space exceeded)"
+    txn_del, delete, compaction = ours[8][1:], ours[9][1:], ours[10][1:]
+    assert txn_del == (0, "SUCCESS\n\n1\n", "") and delete == (0, "1\n", "")
+    assert compaction == (0, "compacted revision 3\n", "")
     errors = dict(t for t in ours if t[0] == "errors")["errors"]
     assert errors == ["memberID:MEMBER alarm:NOSPACE "]
 

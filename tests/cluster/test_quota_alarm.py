@@ -2,9 +2,9 @@
 with the real etcdctl (etcd 3.4: etcdserver/quota.go, api/v3rpc/quota.go,
 apply.go applierV3Capped and quotaApplierV3, api/v3alarm).
 
-- Filling the backend past a small quota: the member that cannot take a put
-  raises NOSPACE for itself through Raft (so do members whose own backend is
-  past the quota when they apply a put), and every member lists the same
+- Filling the backend past a small quota: a member that cannot take a put
+  raises NOSPACE for itself through Raft (so does a member whose own backend
+  is past the quota when it applies a put), and every member lists the same
   alarms.
 - While NOSPACE is raised, on every member: put, txn with a put and lease
   grant fail with "etcdserver: mvcc: database space exceeded"; reads, txns
@@ -106,19 +106,23 @@ def test_nospace_on_every_member_restart_and_disarm(tmp_path):
     with Cluster(tmp_path, 3, extra_args=["--quota-backend-bytes", str(QUOTA)]) as c:
         eps = c.endpoints()
         ids = member_ids(eps)
-        assert fill(eps[0]) > 0
+        assert fill(eps[0]) >= 8
+        # Which members raise it depends on their file sizes: the one that
+        # refused the put, or one whose apply of an earlier put passed its
+        # quota (then the refusal came from the capped applier).
         alarms = wait_same_alarms(eps)
-        assert (ids[eps[0]], 1) in alarms
         assert all(a == 1 and m in ids.values() for m, a in alarms)
 
         for i, ep in enumerate(eps):
             check_capped(ep, compact=i == 0)
             # A txn without puts, and deletes, are not capped.
             with Client(ep) as client:
-                r = client.txn([delete_op("fill/%03d" % (10 + i))])
+                r = client.txn([delete_op("fill/%03d" % (1 + i))])
                 assert r.succeeded and r.responses[0].response_delete_range.deleted == 1
-            assert etcdctl([ep], "del", "fill/%03d" % (20 + i), check=True).stdout in (
-                "1\n", "0\n")
+            assert etcdctl([ep], "del", "fill/%03d" % (4 + i), check=True).stdout == "1\n"
+
+        # A member whose own check refused a put raised its alarm too.
+        alarms = wait_same_alarms(eps)
 
         # Every member restarts with a quota the data fits in: the alarms are
         # kept, and so are the refusals.

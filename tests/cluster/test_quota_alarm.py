@@ -12,9 +12,11 @@ apply.go applierV3Capped and quotaApplierV3, api/v3alarm).
 - The alarms survive a restart of every member, also with a quota the data
   fits in (the capped applier comes back with them), and Maintenance.Status
   lists them in `errors` as etcd does.
-- `etcdctl alarm disarm` clears them on every member and writes come back.
+- `etcdctl alarm disarm` clears them on every member and writes come back:
+  once the members run with a larger quota, or, under the same quota, once
+  the keys are deleted, the history compacted and every member defragmented
   (etcd's quota compares the backend FILE size, which only defragmentation
-  shrinks; here the members are restarted with a larger quota instead.)
+  shrinks).
 
 Run against etcd itself: ETCDD_BIN=/usr/bin/etcd /usr/bin/python3 -m pytest -q <this file>
 """
@@ -151,3 +153,31 @@ def test_nospace_on_every_member_restart_and_disarm(tmp_path):
                                                        check=True).stdout
             with Client(ep) as client:
                 assert client.txn([put_op("t/%d" % i, "v")]).succeeded
+
+
+def test_delete_compact_defrag_disarm_under_the_same_quota(tmp_path):
+    with Cluster(tmp_path, 3, extra_args=["--quota-backend-bytes", str(QUOTA)]) as c:
+        eps = c.endpoints()
+        assert fill(eps[0]) >= 8
+        wait_same_alarms(eps)
+        assert last_error(etcdctl([eps[1]], "put", "small", "v")) == NOSPACE
+        deleted = etcdctl([eps[2]], "del", "fill/", "--prefix", check=True).stdout
+        assert int(deleted) >= 8
+        status = json.loads(etcdctl([eps[0]], "endpoint", "status", "-w", "json",
+                                    check=True).stdout)[0]["Status"]
+        rev = status["header"]["revision"]
+        assert etcdctl([eps[0]], "compaction", "--physical", str(rev), check=True).stdout == (
+            "compacted revision %d\n" % rev)
+        # Defragment is not capped: it shrinks every member's file.
+        r = etcdctl(eps, "defrag", check=True)
+        assert r.stdout.count("Finished defragmenting etcd member") == 3
+        sizes = json.loads(etcdctl(eps, "endpoint", "status", "-w", "json",
+                                   check=True).stdout)
+        assert all(s["Status"]["dbSize"] < QUOTA // 2 for s in sizes), sizes
+        # Still refused until disarmed, then accepted everywhere.
+        assert last_error(etcdctl([eps[1]], "put", "small", "v")) == NOSPACE
+        assert etcdctl([eps[1]], "alarm", "disarm", check=True).stdout
+        wait_same_alarms(eps, [])
+        for i, ep in enumerate(eps):
+            assert etcdctl([ep], "put", "again/%d" % i, "v", check=True).stdout == "OK\n"
+        assert alarms_of(eps[0]) == []

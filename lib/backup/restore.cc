@@ -218,8 +218,7 @@ Status ImportAlarms(const snap::BboltReader& db, const std::string& path, mvcc::
       return BadRecord(path, schema::kAlarmBucket, k,
                        Status::InvalidArgument("undecodable etcdserverpb.AlarmMember"));
     }
-    return im->PutServerMeta(server::AlarmMetaKey(m.memberid(), m.alarm()),
-                             m.SerializeAsString());
+    return im->PutServerMeta(server::AlarmMetaKey(m.memberid(), m.alarm()), m.SerializeAsString());
   });
 }
 

@@ -197,7 +197,7 @@ bool Applier::ApplyBatch(std::vector<raftpb::Entry>& batch) {
   std::vector<std::pair<uint64_t, ApplyResult>> results;
   const raftpb::Entry* last = nullptr;
   bool members_changed = false;
-  size_t tracked = 0;  // events of `txn` the lessor has seen
+  size_t tracked = 0;     // events of `txn` the lessor has seen
   bool no_space = false;  // a request hit ErrNoSpace with no NOSPACE alarm active
   for (const auto& e : batch) {
     raftpb::ConfChange cc;

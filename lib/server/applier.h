@@ -30,8 +30,8 @@
 #include "base/status.h"
 #include "etcdserverpb/rpc.pb.h"
 #include "mvcc/store.h"
-#include "server/alarms.h"
 #include "raftpb/raft.pb.h"
+#include "server/alarms.h"
 #include "server/leases.h"
 #include "server/wait.h"
 #include "serverpb/internal.pb.h"
@@ -48,8 +48,7 @@ using ApplyResult =
     std::variant<Status, etcdserverpb::PutResponse, etcdserverpb::DeleteRangeResponse,
                  etcdserverpb::TxnResponse, etcdserverpb::CompactionResponse, serverpb::Members,
                  etcdserverpb::LeaseGrantResponse, etcdserverpb::LeaseRevokeResponse,
-                 etcdserverpb::LeaseCheckpointResponse, AuthResponse,
-                 etcdserverpb::AlarmResponse>;
+                 etcdserverpb::LeaseCheckpointResponse, AuthResponse, etcdserverpb::AlarmResponse>;
 
 class Applier {
  public:

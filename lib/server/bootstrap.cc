@@ -134,8 +134,8 @@ Status EtcdServer::StartLoops(std::unique_ptr<raft::RawNode> node,
   const serverpb::Member* self = FindMember(applied_members, member_id_);
   is_learner_ = self != nullptr && self->is_learner();
   applier_ = std::make_unique<Applier>(*store_, *leases_, *auth_, alarms_, cfg_.QuotaBytes(),
-                                       log.conf_state, applied_members, cfg_.max_learners,
-                                       waiters_, ApplierHooks(), logger_);
+                                       log.conf_state, applied_members, cfg_.max_learners, waiters_,
+                                       ApplierHooks(), logger_);
   RaftNode::Options ro{cfg_.heartbeat_interval_ms, cfg_.ElectionTicks(),
                        static_cast<int>(RequestTimeout().count()), nullptr};
   ro.on_fatal = [this](std::string_view what, const Status& s) { OnFatal(what, s); };
@@ -176,8 +176,7 @@ Applier::Hooks EtcdServer::ApplierHooks() {
   hooks.restored = [this] { watch_hub_->Restored(); };
   hooks.no_space = [this] {
     logger_.Warn("message exceeded backend quota; raising alarm",
-                 {{"quota-size-bytes", cfg_.QuotaBytes()},
-                  {"error", ErrNoSpace().message()}});
+                 {{"quota-size-bytes", cfg_.QuotaBytes()}, {"error", ErrNoSpace().message()}});
     RaiseNoSpace([](Result<etcdserverpb::AlarmResponse>) {});
   };
   hooks.snapshot_path = [this](uint64_t index) { return snap_dir_.ReceivedPath(index); };

@@ -110,7 +110,8 @@ class MaintenanceService final : public pb::Maintenance::Service {
     CALLER(who, ctx);
     std::promise<Result<pb::AlarmResponse>> done;
     auto result = done.get_future();
-    s_.Alarm(*req, [&done](Result<pb::AlarmResponse> r) { done.set_value(std::move(r)); }, who);
+    s_.Alarm(
+        *req, [&done](Result<pb::AlarmResponse> r) { done.set_value(std::move(r)); }, who);
     return Reply(result.get(), resp);
   }
 

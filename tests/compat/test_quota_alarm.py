@@ -163,3 +163,23 @@ def test_alarm_survives_restart_and_snapshot_restore(tmp_path):
             assert restored.ok("get", "fill/000", "--keys-only") == "fill/000\n\n"
             assert restored.ok("alarm", "disarm") == listed, name
             assert restored.ok("put", "small", "v") == "OK\n", name
+
+
+def test_alarm_needs_no_permission_with_auth_on(tmp_path):
+    """etcd 3.4's Maintenance.Alarm checks no permission: with auth enabled, a
+    client without a user lists the alarms and a user without roles disarms
+    them; a wrong password still fails."""
+    for i, binary in enumerate((server_binary(), ETCD)):
+        with quota_server(tmp_path, binary, subdir="auth%d" % i) as s:
+            etcdctl = Etcdctl(s.endpoint)
+            fill(etcdctl)
+            listed = "memberID:%d alarm:NOSPACE \n" % member_id_of(etcdctl)
+            etcdctl.ok("user", "add", "root:pw")
+            etcdctl.ok("user", "grant-role", "root", "root")
+            etcdctl.ok("user", "add", "u:pw")
+            etcdctl.ok("auth", "enable")
+            assert etcdctl.ok("alarm", "list") == listed, binary
+            assert etcdctl.error("--user", "u:bad", "alarm", "list") == (
+                "Error: etcdserver: authentication failed, invalid user ID or password")
+            assert etcdctl.ok("--user", "u:pw", "alarm", "disarm") == listed, binary
+            assert etcdctl.ok("alarm", "list") == "", binary

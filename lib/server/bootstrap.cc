@@ -65,8 +65,10 @@ Status EtcdServer::OpenBackend() {
   mvcc::Options opts;
   opts.lease_exists = [this](int64_t id) { return leases_->Exists(id); };
   opts.env = cfg_.env;
-  // The quota is enforced before proposing (see Propose), as etcd does; the
-  // map has room above it so that entries already committed always apply.
+  // The quota is enforced before proposing (see Propose) and by the capped
+  // applier while NOSPACE is raised, as etcd does; the map has room above
+  // it so that entries already committed (applied even past the quota, as
+  // etcd's quotaApplierV3 does) always apply.
   opts.map_size_bytes = cfg_.QuotaBytes() + std::max<uint64_t>(cfg_.QuotaBytes() / 4, 64 << 20);
   ASSIGN_OR_RETURN(store_, mvcc::Store::Open(cfg_.BackendDir(), opts));
   ASSIGN_OR_RETURN(auto tokens, auth::NewTokenProvider(cfg_.auth_token,

@@ -85,7 +85,10 @@ class EtcdServer {
   // key is not provided", "etcdserver: request is too large", ...), OutOfRange
   // for compacted/future revisions, ResourceExhausted when the backend quota
   // (--quota-backend-bytes) would be exceeded ("etcdserver: mvcc: database
-  // space exceeded") or apply lags commit by more than 5000 entries
+  // space exceeded"; this member then raises its NOSPACE alarm first, as
+  // etcd's quotaKVServer does) or while a NOSPACE alarm is raised (puts and
+  // txns with puts; DataLoss "etcdserver: corrupt cluster" for every write
+  // while CORRUPT is) or apply lags commit by more than 5000 entries
   // ("etcdserver: too many requests"), Unavailable "etcdserver: request timed
   // out" when no leader commits the request within the request timeout
   // (5 s + 2 x election timeout, as etcd).
@@ -122,7 +125,8 @@ class EtcdServer {
   // election timeout, in whole seconds). Errors: FailedPrecondition
   // "etcdserver: lease already exists", OutOfRange "etcdserver: too large
   // lease TTL", NotFound "etcdserver: requested lease not found" (Revoke),
-  // and Propose's errors.
+  // and Propose's errors (a Grant costs 64 bytes of quota and is refused
+  // while NOSPACE is raised, as a put is).
   // With auth on, revoking needs write permission on every key attached to
   // the lease (etcd's checkLeasePuts); `who` as for Put.
   void LeaseGrant(const etcdserverpb::LeaseGrantRequest& req,
@@ -400,8 +404,9 @@ class EtcdServer {
   Result<std::string> HandleForwarded(const std::string& request,
                                       std::chrono::steady_clock::time_point deadline);
 
-  // Assigns `req` its id, checks its size, the quota and the apply backlog,
-  // proposes it, and calls `done` with its apply result.
+  // Assigns `req` its id, checks its size, the quota (raising NOSPACE when
+  // it does not fit) and the apply backlog, proposes it, and calls `done`
+  // with its apply result.
   // A client request carries `who` in its auth header; the member's own
   // (lease expiry, checkpoints) pass nullptr and are not checked.
   template <typename Response>

@@ -7,7 +7,8 @@ Raft and answers "etcdserver: mvcc: database space exceeded"; while the alarm
 is raised, puts, txns with puts and lease grants fail, reads, deletes and
 compaction work. The alarm is kept in the backend: it survives a restart and
 travels in a snapshot (etcd's restore keeps the `alarm` bucket, so the
-restored member starts with the old member's alarm).
+restored member starts with the old member's alarm). Alarm needs no
+permission with auth on; a CORRUPT alarm refuses every write.
 
 The transcripts of etcdd and etcd are compared after replacing member and
 cluster ids (and backend sizes) with placeholders.
@@ -17,7 +18,11 @@ import os
 import re
 import subprocess
 
+import grpc
+from etcd3 import etcdrpc
+
 from conftest import ETCDCTL, Etcdctl
+from etcd_rpc import Client
 from etcdd_harness import REPO, Server, is_real_etcd, server_binary
 
 ETCD = "/usr/bin/etcd"
@@ -183,3 +188,37 @@ def test_alarm_needs_no_permission_with_auth_on(tmp_path):
                 "Error: etcdserver: authentication failed, invalid user ID or password")
             assert etcdctl.ok("--user", "u:pw", "alarm", "disarm") == listed, binary
             assert etcdctl.ok("alarm", "list") == "", binary
+
+
+def test_corrupt_alarm_refuses_writes(tmp_path):
+    """A CORRUPT alarm (raised through the API here; etcd raises it after a
+    failed hash check) refuses every KV and lease write with DataLoss
+    "etcdserver: corrupt cluster" (etcd's applierV3Corrupt); reads work."""
+    corrupt = (grpc.StatusCode.DATA_LOSS, "etcdserver: corrupt cluster")
+
+    def refused(call):
+        try:
+            call()
+        except grpc.RpcError as e:
+            return (e.code(), e.details())
+        return None
+
+    for i, binary in enumerate((server_binary(), ETCD)):
+        with quota_server(tmp_path, binary, subdir="corrupt%d" % i) as s:
+            etcdctl = Etcdctl(s.endpoint)
+            assert etcdctl.ok("put", "k", "v") == "OK\n"
+            mid = member_id_of(etcdctl)
+            with Client(s.endpoint) as c:
+                r = c.maintenance.Alarm(etcdrpc.AlarmRequest(
+                    action=etcdrpc.AlarmRequest.ACTIVATE, memberID=mid,
+                    alarm=etcdrpc.CORRUPT), timeout=5)
+                assert [(a.memberID, a.alarm) for a in r.alarms] == [(mid, etcdrpc.CORRUPT)]
+                assert not r.HasField("header")
+                assert refused(lambda: c.put("k", "w")) == corrupt, binary
+                assert refused(lambda: c.delete("k")) == corrupt, binary
+                assert refused(lambda: c.grant(60)) == corrupt, binary
+                assert refused(lambda: c.compact(1)) == corrupt, binary
+                assert c.value("k")[0] == b"v"
+            assert etcdctl.ok("alarm", "list") == "memberID:%d alarm:CORRUPT \n" % mid
+            assert etcdctl.ok("alarm", "disarm") == "memberID:%d alarm:CORRUPT \n" % mid
+            assert etcdctl.ok("put", "k", "w") == "OK\n"

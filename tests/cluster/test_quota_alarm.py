@@ -12,6 +12,7 @@ apply.go applierV3Capped and quotaApplierV3, api/v3alarm).
 - The alarms survive a restart of every member, also with a quota the data
   fits in (the capped applier comes back with them), and Maintenance.Status
   lists them in `errors` as etcd does.
+- A follower so far behind that it gets a snapshot takes the alarms from it.
 - `etcdctl alarm disarm` clears them on every member and writes come back:
   once the members run with a larger quota, or, under the same quota, once
   the keys are deleted, the history compacted and every member defragmented
@@ -31,7 +32,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "support"))
 import grpc  # noqa: E402
 from etcd_rpc import Client, delete_op, put_op  # noqa: E402
 from etcdctl_cli import etcdctl  # noqa: E402
-from etcdd_harness import Cluster  # noqa: E402
+from etcdd_harness import Cluster, is_real_etcd  # noqa: E402
 
 QUOTA = 8 * 1024 * 1024
 BIG_QUOTA = 64 * 1024 * 1024
@@ -181,3 +182,36 @@ def test_delete_compact_defrag_disarm_under_the_same_quota(tmp_path):
         for i, ep in enumerate(eps):
             assert etcdctl([ep], "put", "again/%d" % i, "v", check=True).stdout == "OK\n"
         assert alarms_of(eps[0]) == []
+
+
+def test_follower_learns_alarms_from_a_snapshot(tmp_path):
+    """A follower that was down while NOSPACE was raised, and so far behind
+    that the leader sends it a snapshot (--snapshot-count + 5000 entries),
+    takes the alarms from the snapshot: it lists them and refuses puts."""
+    snapshot_count, catch_up = 1000, 5000
+    args = ["--quota-backend-bytes", str(QUOTA), "--snapshot-count", str(snapshot_count)]
+    with Cluster(tmp_path, 3, extra_args=args) as c:
+        eps = c.endpoints()
+        follower = c.members[2]
+        follower.stop()
+        assert fill(eps[0]) >= 8
+        alarms = wait_same_alarms(eps[:2])
+        # Deletes are not capped: they push the log past the catch-up window.
+        with Client(eps[1], timeout=15) as client:
+            for i in range(snapshot_count + catch_up + 500):
+                client.delete("missing/%d" % i)
+        follower.start()
+        text = sorted("memberID:%d alarm:NOSPACE " % m for m, _ in alarms)
+        deadline = time.monotonic() + WAIT_SECONDS
+        while True:
+            r = etcdctl([follower.endpoint], "endpoint", "status", "-w", "json")
+            if r.returncode == 0 and sorted(json.loads(r.stdout)[0]["Status"].get(
+                    "errors", [])) == text:
+                break
+            assert time.monotonic() < deadline, r.stdout + r.stderr
+            time.sleep(0.1)
+        assert alarms_of(follower.endpoint) == alarms
+        check_capped(follower.endpoint)
+        if not is_real_etcd():
+            assert any("restored the backend from the leader's snapshot" in line
+                       for line in follower.log), "no snapshot was sent: the test tested nothing"

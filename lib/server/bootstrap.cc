@@ -41,18 +41,26 @@ void EtcdServer::LogQuota() const {
   // etcd's MaxQuotaBytes: the largest quota it recommends.
   constexpr uint64_t kMaxQuotaBytes = 8ull << 30;
   constexpr std::string_view kQuotaName = "v3-applier";
+  const uint64_t quota = cfg_.QuotaBytes();
   if (cfg_.quota_backend_bytes == 0) {
     logger_.Info("enabled backend quota with default value",
-                 {{"quota-name", kQuotaName}, {"quota-size-bytes", cfg_.QuotaBytes()}});
+                 {{"quota-name", kQuotaName},
+                  {"quota-size-bytes", quota},
+                  {"quota-size", HumanizeBytes(quota)}});
     return;
   }
   if (cfg_.quota_backend_bytes > kMaxQuotaBytes) {
-    logger_.Warn("quota exceeds the maximum value", {{"quota-name", kQuotaName},
-                                                     {"quota-size-bytes", cfg_.QuotaBytes()},
-                                                     {"quota-maximum-size-bytes", kMaxQuotaBytes}});
+    logger_.Warn("quota exceeds the maximum value",
+                 {{"quota-name", kQuotaName},
+                  {"quota-size-bytes", quota},
+                  {"quota-size", HumanizeBytes(quota)},
+                  {"quota-maximum-size-bytes", kMaxQuotaBytes},
+                  {"quota-maximum-size", HumanizeBytes(kMaxQuotaBytes)}});
   }
   logger_.Info("enabled backend quota",
-               {{"quota-name", kQuotaName}, {"quota-size-bytes", cfg_.QuotaBytes()}});
+               {{"quota-name", kQuotaName},
+                {"quota-size-bytes", quota},
+                {"quota-size", HumanizeBytes(quota)}});
 }
 
 Status EtcdServer::OpenBackend() {

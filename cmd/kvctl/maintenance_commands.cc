@@ -1,5 +1,6 @@
-// kvctl compaction, move-leader and version (etcdctl's compaction_command.go,
-// move_leader_command.go, version_command.go).
+// kvctl compaction, defrag, move-leader and version (etcdctl's
+// compaction_command.go, defrag_command.go, move_leader_command.go,
+// version_command.go).
 #include <CLI/CLI.hpp>
 #include <memory>
 
@@ -28,6 +29,34 @@ ExitStatus RunCompaction(Context& ctx, bool physical, const std::vector<std::str
   auto response = client->Compact(request);
   if (!response.ok()) return ExitStatus::FromStatus(response.status());
   ctx.io().out << "compacted revision " << rev.value() << "\n";
+  return ExitStatus::Ok();
+}
+
+// etcdctl's defrag: each endpoint (--endpoints, or with --cluster every
+// member's client URLs) is defragmented in turn; a line on stdout for each
+// that finished, one on stderr for each that failed, and exit 1 when any
+// failed. -w changes nothing, as in etcdctl.
+ExitStatus RunDefrag(Context& ctx, bool cluster) {
+  ASSIGN_OR_EXIT(Session s, ctx.Prepare());
+  ASSIGN_OR_EXIT(auto endpoints, cli::TargetEndpoints(s.config, cluster));
+  auto client = client::Client::Connect(s.config);
+  // etcdctl's client dials lazily: with no endpoint reachable, each defrag
+  // call fails at its deadline with the same message.
+  if (!client.ok() && client.status().code() != Code::kDeadlineExceeded) {
+    return ConnectFailure(client.status());
+  }
+  int failures = 0;
+  for (const auto& ep : endpoints) {
+    Status st = client.ok() ? client.value()->Defragment(ep).status() : client.status();
+    if (st.ok()) {
+      ctx.io().out << "Finished defragmenting etcd member[" << ep << "]\n";
+    } else {
+      ctx.io().err << "Failed to defragment etcd member[" << ep << "] ("
+                   << cli::CallFailure(st).message() << ")\n";
+      ++failures;
+    }
+  }
+  if (failures != 0) return ExitStatus::Error("").Silenced();
   return ExitStatus::Ok();
 }
 
@@ -68,6 +97,14 @@ void AddMaintenanceCommands(CLI::App* app, Context* ctx) {
   AddArgs(compaction, args.get(), "<revision>");
   compaction->callback([ctx, physical, args] {
     ctx->SetAction([ctx, physical, args] { return RunCompaction(*ctx, *physical, *args); });
+  });
+
+  auto* defrag = app->add_subcommand(
+      "defrag", "Defragments the storage of the etcd members with given endpoints");
+  auto defrag_cluster = std::make_shared<bool>(false);
+  defrag->add_flag("--cluster", *defrag_cluster, "use all endpoints from the cluster member list");
+  defrag->callback([ctx, defrag_cluster] {
+    ctx->SetAction([ctx, defrag_cluster] { return RunDefrag(*ctx, *defrag_cluster); });
   });
 
   auto* move_leader =

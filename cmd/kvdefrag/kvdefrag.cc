@@ -42,6 +42,7 @@ struct Program {
   cli::GlobalFlags global;
   Flags flags;
   CLI::Option* keep_revisions_opt = nullptr;
+  CLI::Option* rule_opt = nullptr;
   std::function<ExitStatus()> action;
 };
 
@@ -59,9 +60,9 @@ std::string WarningPrefix() {
 // combined with ||: a member is defragmented when any says it is worth it),
 // or nullopt for none. Errors: a ratio out of range; a rule that does not
 // parse.
-cli::ExitOr<std::optional<std::string>> RuleFromFlags(const Flags& f) {
+cli::ExitOr<std::optional<std::string>> RuleFromFlags(const Flags& f, bool rule_given) {
   std::vector<std::string> parts;
-  if (!f.rule.empty()) parts.push_back("(" + f.rule + ")");
+  if (rule_given) parts.push_back("(" + f.rule + ")");
   if (f.min_free_ratio != -1) {
     if (f.min_free_ratio < 0 || f.min_free_ratio > 1) {
       return ExitStatus::Error("--min-free-ratio must be between 0 and 1");
@@ -73,8 +74,8 @@ cli::ExitOr<std::optional<std::string>> RuleFromFlags(const Flags& f) {
     parts.push_back(defrag::Rule::MinQuotaUsageExpression(f.min_quota_usage));
   }
   if (parts.empty()) return std::optional<std::string>();
-  std::string expr = parts.size() == 1 && !f.rule.empty() ? f.rule : "";
-  if (expr.empty()) {
+  std::string expr = parts.size() == 1 && rule_given ? f.rule : "";
+  if (parts.size() > 1 || !rule_given) {
     for (size_t i = 0; i < parts.size(); ++i) expr += (i ? " || " : "") + parts[i];
   }
   auto rule = defrag::Rule::Parse(expr);
@@ -90,7 +91,7 @@ cli::ExitOr<defrag::Options> OptionsFromFlags(const Program& p) {
     return ExitStatus::Error("--keep-revisions needs --compact");
   }
   if (f.db_quota_bytes <= 0) return ExitStatus::Error("--db-quota-bytes must be positive");
-  ASSIGN_OR_EXIT(o.rule, RuleFromFlags(f));
+  ASSIGN_OR_EXIT(o.rule, RuleFromFlags(f, p.rule_opt->count() > 0));
   o.skip_health_check = f.skip_health_check;
   o.compact = f.compact;
   o.keep_revisions = f.keep_revisions;
@@ -174,7 +175,7 @@ void AddRootFlags(CLI::App* app, Program* p) {
   app->add_flag("--disarm", f.disarm,
                 "at the end, disarm NOSPACE alarms if every member is under the quota");
   app->add_flag("--dry-run", f.dry_run, "print the plan and change nothing");
-  app->add_option("--rule", f.rule,
+  p->rule_opt = app->add_option("--rule", f.rule,
                   "defragment only members where this expression over dbSize, dbSizeInUse, "
                   "dbSizeFree, dbQuota, dbQuotaUsage holds");
   app->add_option("--min-free-ratio", f.min_free_ratio,

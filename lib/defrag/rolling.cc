@@ -12,6 +12,10 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using State = MemberOutcome::State;
 
+// A failed call's message as etcdctl prints it: grpc-go's "rpc error: code =
+// ..." for errors that are not etcd's own (cli::CallFailure).
+std::string Why(const Status& st) { return cli::CallFailure(st).message(); }
+
 // Status of `endpoint` through a client dialled to it alone.
 Result<etcdserverpb::StatusResponse> StatusOf(const client::Config& base,
                                               const std::string& endpoint) {
@@ -26,7 +30,7 @@ MemberState StateOf(const client::Config& config, const std::string& endpoint) {
   m.endpoint = endpoint;
   auto status = StatusOf(config, endpoint);
   if (!status.ok()) {
-    m.error = status.status().message();
+    m.error = Why(status.status());
     return m;
   }
   m.member_id = status->header().member_id();
@@ -63,7 +67,7 @@ Status WaitCaughtUp(client::Client& client, const client::Config& config,
     if (!h.health) {
       missing = "it is not healthy: " + h.error;
     } else if (!mine.ok()) {
-      missing = "its status failed: " + mine.status().message();
+      missing = "its status failed: " + Why(mine.status());
     } else if (mine->leader() == mine->header().member_id()) {
       return Status::Ok();  // the leader is caught up with itself
     } else {
@@ -72,7 +76,7 @@ Status WaitCaughtUp(client::Client& client, const client::Config& config,
                                       : Result<etcdserverpb::StatusResponse>(
                                             Status::NotFound("leader not among the endpoints"));
       if (!theirs.ok()) {
-        missing = "the leader's status failed: " + theirs.status().message();
+        missing = "the leader's status failed: " + Why(theirs.status());
       } else if (CaughtUp(mine->raftindex(), theirs->raftindex(), options.max_index_gap)) {
         return Status::Ok();
       } else {
@@ -99,7 +103,7 @@ Status CompactCluster(client::Client& client, const std::vector<PlanEntry>& plan
   auto r = client.Compact(req);
   if (!r.ok() && r.status().message() != "etcdserver: mvcc: required revision has been compacted") {
     return Status(r.status().code(), "compaction to revision " + std::to_string(target) +
-                                         " failed: " + r.status().message());
+                                         " failed: " + Why(r.status()));
   }
   *compacted = target;
   return Status::Ok();
@@ -112,7 +116,7 @@ Status MoveLeaderAway(client::Client& client, const std::vector<PlanEntry>& plan
   for (const auto& e : plan) {
     if (&e == &entry || e.member.member_id == 0 || !e.member.error.empty()) continue;
     auto r = client.MoveLeader(entry.member.endpoint, e.member.member_id);
-    if (!r.ok()) return Status(r.status().code(), "move-leader failed: " + r.status().message());
+    if (!r.ok()) return Status(r.status().code(), "move-leader failed: " + Why(r.status()));
     return Status::Ok();
   }
   return Status::FailedPrecondition("move-leader: no healthy follower to move leadership to");
@@ -146,7 +150,7 @@ MemberOutcome DefragOne(client::Client& client, const client::Config& config,
   }
   o.took = Clock::now() - start;
   o.state = st.ok() ? State::kDone : State::kFailed;
-  o.error = st.message();
+  if (!st.ok()) o.error = Why(st);
   progress(o, true);
   return o;
 }
@@ -157,7 +161,7 @@ Status Disarm(client::Client& client, const std::vector<PlanEntry>& plan, const 
               int* disarmed) {
   for (const auto& e : plan) {
     auto st = client.Status(e.member.endpoint);
-    if (!st.ok()) return Status(st.status().code(), "not disarming: " + st.status().message());
+    if (!st.ok()) return Status(st.status().code(), "not disarming: " + Why(st.status()));
     if (st->dbsize() >= options.db_quota) {
       return Status::FailedPrecondition("not disarming: member " + e.member.endpoint +
                                         " still has dbSize " + std::to_string(st->dbsize()) +
@@ -168,7 +172,7 @@ Status Disarm(client::Client& client, const std::vector<PlanEntry>& plan, const 
   get.set_action(etcdserverpb::AlarmRequest::GET);
   auto alarms = client.Alarm(get);
   if (!alarms.ok()) {
-    return Status(alarms.status().code(), "alarm list failed: " + alarms.status().message());
+    return Status(alarms.status().code(), "alarm list failed: " + Why(alarms.status()));
   }
   for (const auto& a : alarms->alarms()) {
     if (a.alarm() != etcdserverpb::NOSPACE) continue;
@@ -177,7 +181,7 @@ Status Disarm(client::Client& client, const std::vector<PlanEntry>& plan, const 
     req.set_memberid(a.memberid());
     req.set_alarm(etcdserverpb::NOSPACE);
     auto r = client.Alarm(req);
-    if (!r.ok()) return Status(r.status().code(), "alarm disarm failed: " + r.status().message());
+    if (!r.ok()) return Status(r.status().code(), "alarm disarm failed: " + Why(r.status()));
     ++*disarmed;
   }
   return Status::Ok();

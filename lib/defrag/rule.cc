@@ -9,6 +9,8 @@ namespace etcdd::defrag {
 
 namespace {
 
+constexpr char kVariables[] = "dbSize, dbSizeInUse, dbSizeFree, dbQuota, dbQuotaUsage";
+
 std::string Quote(const std::string& s) { return "\"" + s + "\""; }
 
 bool IsIdentifier(const std::string& s) {
@@ -50,13 +52,18 @@ Result<Rule> Rule::Parse(const std::string& expression) {
     impl->parser.DefineVar("dbQuota", &impl->db_quota);
     impl->parser.DefineVar("dbQuotaUsage", &impl->db_quota_usage);
     impl->parser.SetExpr(expression);
-    // GetUsedVar parses the whole expression and fails on unknown names.
-    (void)impl->parser.GetUsedVar();
+    // GetUsedVar parses the whole expression, failing on a syntax error, and
+    // lists every name it takes for a variable, defined or not.
+    for (const auto& [name, ptr] : impl->parser.GetUsedVar()) {
+      if (impl->parser.GetVar().count(name) == 0) {
+        return Status::InvalidArgument(prefix + "unknown variable " + Quote(name) + " (known: " +
+                                       kVariables + ")");
+      }
+    }
   } catch (const mu::Parser::exception_type& e) {
     if (e.GetCode() == mu::ecUNASSIGNABLE_TOKEN && IsIdentifier(e.GetToken())) {
-      return Status::InvalidArgument(
-          prefix + "unknown variable " + Quote(e.GetToken()) +
-          " (known: dbSize, dbSizeInUse, dbSizeFree, dbQuota, dbQuotaUsage)");
+      return Status::InvalidArgument(prefix + "unknown variable " + Quote(e.GetToken()) +
+                                     " (known: " + kVariables + ")");
     }
     return Status::InvalidArgument(prefix + e.GetMsg());
   }

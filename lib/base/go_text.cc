@@ -4,6 +4,8 @@
 #include <fmt/format.h>
 
 #include <cctype>
+#include <cmath>
+#include <cstdio>
 #include <cstdint>
 #include <cstring>
 #include <string>
@@ -440,6 +442,20 @@ std::string GoErrnoText(int err) {
   std::string why = std::strerror(err);
   if (!why.empty()) why[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(why[0])));
   return why;
+}
+
+std::string HumanizeBytes(uint64_t bytes) {
+  static const char* kSizes[] = {"B", "kB", "MB", "GB", "TB", "PB", "EB"};
+  char buf[64];
+  if (bytes < 10) {
+    std::snprintf(buf, sizeof buf, "%llu B", static_cast<unsigned long long>(bytes));
+    return buf;
+  }
+  int e = 0;
+  for (uint64_t v = bytes; v >= 1000 && e < 6; v /= 1000) ++e;
+  double val = std::floor(static_cast<double>(bytes) / std::pow(1000.0, e) * 10 + 0.5) / 10;
+  std::snprintf(buf, sizeof buf, val < 10 ? "%.1f %s" : "%.0f %s", val, kSizes[e]);
+  return buf;
 }
 
 }  // namespace etcdd

@@ -80,4 +80,8 @@ std::string IdToHex(uint64_t id);
 // and "bind: address already in use".
 std::string GoErrnoText(int err);
 
+// github.com/dustin/go-humanize Bytes(): SI units, "9 B", "20 kB", "1.5 MB"
+// (etcdctl's sizes, etcd's "current-db-size" log fields).
+std::string HumanizeBytes(uint64_t bytes);
+
 }  // namespace etcdd

@@ -1,6 +1,5 @@
 #include "cli/go_format.h"
 
-#include <cmath>
 #include <cstdio>
 
 namespace etcdd::cli {
@@ -118,20 +117,6 @@ std::optional<std::string> ScanGoQuoted(std::string_view in, size_t* pos) {
   auto out = GoUnquote(in.substr(i, j - i + 1));
   if (out) *pos = j + 1;
   return out;
-}
-
-std::string HumanizeBytes(uint64_t bytes) {
-  static const char* kSizes[] = {"B", "kB", "MB", "GB", "TB", "PB", "EB"};
-  char buf[64];
-  if (bytes < 10) {
-    std::snprintf(buf, sizeof buf, "%llu B", static_cast<unsigned long long>(bytes));
-    return buf;
-  }
-  int e = 0;
-  for (uint64_t v = bytes; v >= 1000 && e < 6; v /= 1000) ++e;
-  double val = std::floor(static_cast<double>(bytes) / std::pow(1000.0, e) * 10 + 0.5) / 10;
-  std::snprintf(buf, sizeof buf, val < 10 ? "%.1f %s" : "%.0f %s", val, kSizes[e]);
-  return buf;
 }
 
 std::string Base64Encode(std::string_view bytes) {

@@ -32,9 +32,6 @@ std::optional<std::string> ScanGoQuoted(std::string_view in, size_t* pos);
 // quotes. Returns nullopt on a syntax error.
 std::optional<std::string> GoUnquote(std::string_view quoted);
 
-// github.com/dustin/go-humanize Bytes(): SI units, "9 B", "20 kB", "1.5 MB".
-std::string HumanizeBytes(uint64_t bytes);
-
 // Standard base64 with padding, as Go's encoding/json encodes []byte.
 std::string Base64Encode(std::string_view bytes);
 

@@ -24,7 +24,7 @@ class BatchTxn {
   // Begins a write transaction. Errors: IOError.
   Status Begin() {
     MDB_txn* raw = nullptr;
-    const int rc = mdb_txn_begin(s_->env.get(), nullptr, 0, &raw);
+    const int rc = mdb_txn_begin(s_->env(), nullptr, 0, &raw);
     txn_.reset(raw);
     return s_->Rc(rc, "mdb_txn_begin");
   }

@@ -47,10 +47,12 @@ Status WriteState::CompactBackend(int64_t rev) {
     while (kept != keep.end() && *kept < r) ++kept;
     if (!tombstone && kept != keep.end() && *kept == r) continue;
     ++lmdb_writes;
+    const std::string deleted = record ? std::string(lmdb::View(k)) : std::string();
     // After a delete the cursor already stands on the next entry; MDB_NEXT
     // then returns that entry.
     rc = mdb_cursor_del(raw, 0);
     if (rc != MDB_SUCCESS) return s->Rc(rc, "mdb_cursor_del(key)");
+    Record(s->key_dbi, deleted, std::nullopt);
   }
   if (rc != MDB_SUCCESS && rc != MDB_NOTFOUND) return s->Rc(rc, "mdb_cursor_get(key)");
   return WriteMeta(s->meta_dbi, kFinishedCompactKey, mark.view());

@@ -205,7 +205,7 @@ Result<Store::EventBatch> Store::ReadEvents(std::string_view key, std::string_vi
       snap.view.compact_rev = s.compact_rev.load(std::memory_order_acquire);
       snap.view.restores = s.restores.load(std::memory_order_acquire);
       if (from_revision < snap.view.compact_rev) return ErrCompacted();
-      ASSIGN_OR_RETURN(snap.rtxn, s.pool->Acquire());
+      ASSIGN_OR_RETURN(snap.rtxn, s.Pool()->Acquire());
     }
     snap.view.txn = snap.rtxn.get();
     EventBatch batch;

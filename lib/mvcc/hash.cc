@@ -40,7 +40,7 @@ Result<std::pair<uint32_t, int64_t>> Store::HashKV(int64_t revision) const {
         if (kr->mod.main <= compact) keep.push_back(kr->mod);
       }
     }
-    ASSIGN_OR_RETURN(rtxn, s.pool->Acquire());
+    ASSIGN_OR_RETURN(rtxn, s.Pool()->Acquire());
   }
   std::sort(keep.begin(), keep.end());
 

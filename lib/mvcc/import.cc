@@ -96,7 +96,7 @@ Status Importer::Finish(const ImportMeta& meta) {
     RETURN_IF_ERROR(put(internal::kFinishedCompactKey, rev.view()));
   }
   RETURN_IF_ERROR(w_->Commit());
-  const int rc = mdb_env_sync(s_->env.get(), 1);
+  const int rc = mdb_env_sync(s_->env(), 1);
   return s_->Rc(rc, "mdb_env_sync");
 }
 

@@ -28,7 +28,7 @@ Status FromRc(int rc, std::string_view context, const std::string& where) {
 PooledReadTxn& PooledReadTxn::operator=(PooledReadTxn&& o) noexcept {
   if (this != &o) {
     Release();
-    pool_ = o.pool_;
+    pool_ = std::move(o.pool_);
     txn_ = o.txn_;
     o.txn_ = nullptr;
   }
@@ -40,6 +40,7 @@ void PooledReadTxn::Release() {
   mdb_txn_reset(txn_);
   pool_->Return(txn_);
   txn_ = nullptr;
+  pool_.reset();
 }
 
 ReadTxnPool::~ReadTxnPool() {
@@ -61,11 +62,11 @@ Result<PooledReadTxn> ReadTxnPool::Acquire() {
       mdb_txn_abort(txn);
       return FromRc(rc, "mdb_txn_renew", where_);
     }
-    return PooledReadTxn(this, txn);
+    return PooledReadTxn(shared_from_this(), txn);
   }
-  int rc = mdb_txn_begin(env_, nullptr, MDB_RDONLY, &txn);
+  int rc = mdb_txn_begin(env_.get(), nullptr, MDB_RDONLY, &txn);
   if (rc != MDB_SUCCESS) return FromRc(rc, "mdb_txn_begin(read)", where_);
-  return PooledReadTxn(this, txn);
+  return PooledReadTxn(shared_from_this(), txn);
 }
 
 void ReadTxnPool::Return(MDB_txn* txn) {

@@ -48,12 +48,17 @@ using CursorPtr = std::unique_ptr<MDB_cursor, CursorCloser>;
 class ReadTxnPool;
 
 // A read-only transaction borrowed from a ReadTxnPool: reset and returned on
-// destruction. Empty (get() == nullptr) when default-constructed.
+// destruction. It keeps its pool, and so the environment, open until then
+// (a defragmented store swaps environments under its readers). Empty
+// (get() == nullptr) when default-constructed.
 class PooledReadTxn {
  public:
   PooledReadTxn() = default;
-  PooledReadTxn(ReadTxnPool* pool, MDB_txn* txn) : pool_(pool), txn_(txn) {}
-  PooledReadTxn(PooledReadTxn&& o) noexcept : pool_(o.pool_), txn_(o.txn_) { o.txn_ = nullptr; }
+  PooledReadTxn(std::shared_ptr<ReadTxnPool> pool, MDB_txn* txn)
+      : pool_(std::move(pool)), txn_(txn) {}
+  PooledReadTxn(PooledReadTxn&& o) noexcept : pool_(std::move(o.pool_)), txn_(o.txn_) {
+    o.txn_ = nullptr;
+  }
   PooledReadTxn& operator=(PooledReadTxn&& o) noexcept;
   PooledReadTxn(const PooledReadTxn&) = delete;
   PooledReadTxn& operator=(const PooledReadTxn&) = delete;
@@ -63,19 +68,24 @@ class PooledReadTxn {
 
  private:
   void Release();
-  ReadTxnPool* pool_ = nullptr;
+  std::shared_ptr<ReadTxnPool> pool_;
   MDB_txn* txn_ = nullptr;
 };
 
-// Reuses reset read transactions (mdb_txn_renew is far cheaper than begin, and
-// with MDB_NOTLS a reset transaction keeps its reader slot). The pool grows to
-// the peak number of concurrent readers, bounded by the env's maxreaders.
-class ReadTxnPool {
+// An open environment and its read transactions. Reuses reset read
+// transactions (mdb_txn_renew is far cheaper than begin, and with MDB_NOTLS a
+// reset transaction keeps its reader slot). The pool grows to the peak number
+// of concurrent readers, bounded by the env's maxreaders. The environment is
+// closed when the pool and every transaction borrowed from it are gone.
+// Always held by a shared_ptr (Acquire hands out shares of it).
+class ReadTxnPool : public std::enable_shared_from_this<ReadTxnPool> {
  public:
-  ReadTxnPool(MDB_env* env, std::string where) : env_(env), where_(std::move(where)) {}
+  ReadTxnPool(EnvPtr env, std::string where) : env_(std::move(env)), where_(std::move(where)) {}
   ~ReadTxnPool();
   ReadTxnPool(const ReadTxnPool&) = delete;
   ReadTxnPool& operator=(const ReadTxnPool&) = delete;
+
+  MDB_env* env() const { return env_.get(); }
 
   // A read transaction on the latest committed snapshot. Errors: Unavailable
   // when LMDB's reader table is full, IOError/Internal.
@@ -85,7 +95,7 @@ class ReadTxnPool {
   friend class PooledReadTxn;
   void Return(MDB_txn* txn);
 
-  MDB_env* env_;
+  EnvPtr env_;
   std::string where_;
   std::mutex mu_;
   std::vector<MDB_txn*> free_;  // guarded by mu_

@@ -103,7 +103,7 @@ Status RawView::ForEach(RawDb db, std::string_view prefix, const EntryFn& fn) co
 Result<std::unique_ptr<RawView>> Store::OpenRawView() const {
   auto st = std::make_unique<internal::RawViewState>();
   st->s = s_.get();
-  ASSIGN_OR_RETURN(st->txn, s_->pool->Acquire());
+  ASSIGN_OR_RETURN(st->txn, s_->Pool()->Acquire());
   ASSIGN_OR_RETURN(int64_t rev, ViewRevision(*st));
   return std::unique_ptr<RawView>(new RawView(std::move(st), rev));
 }

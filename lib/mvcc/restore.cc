@@ -19,7 +19,7 @@ std::string Hex(std::string_view bytes) { return HexBytes(bytes); }
 
 Status OpenDatabases(StoreState* s) {
   MDB_txn* raw = nullptr;
-  int rc = mdb_txn_begin(s->env.get(), nullptr, 0, &raw);
+  int rc = mdb_txn_begin(s->env(), nullptr, 0, &raw);
   if (rc != MDB_SUCCESS) return s->Rc(rc, "mdb_txn_begin");
   lmdb::TxnPtr txn(raw);
   const std::pair<const char*, MDB_dbi*> dbs[] = {
@@ -145,7 +145,7 @@ Status OpenEnv(StoreState* s) {
   MDB_env* env = nullptr;
   int rc = mdb_env_create(&env);
   if (rc != MDB_SUCCESS) return s->Rc(rc, "mdb_env_create");
-  s->env.reset(env);
+  s->pool = std::make_shared<lmdb::ReadTxnPool>(lmdb::EnvPtr(env), s->data_path);
   rc = mdb_env_set_mapsize(env, s->opts.map_size_bytes);
   if (rc == MDB_SUCCESS) rc = mdb_env_set_maxdbs(env, kMaxDbs);
   if (rc == MDB_SUCCESS) rc = mdb_env_set_maxreaders(env, kMaxReaders);
@@ -161,14 +161,12 @@ Status OpenEnv(StoreState* s) {
   int dead = 0;
   rc = mdb_reader_check(env, &dead);
   if (rc != MDB_SUCCESS) return s->Rc(rc, "mdb_reader_check");
-  RETURN_IF_ERROR(OpenDatabases(s));
-  s->pool = std::make_unique<lmdb::ReadTxnPool>(env, s->data_path);
-  return Status::Ok();
+  return OpenDatabases(s);
 }
 
 Status RestoreState(StoreState* s, int64_t* unfinished_compaction) {
   MDB_txn* raw = nullptr;
-  int rc = mdb_txn_begin(s->env.get(), nullptr, MDB_RDONLY, &raw);
+  int rc = mdb_txn_begin(s->env(), nullptr, MDB_RDONLY, &raw);
   if (rc != MDB_SUCCESS) return s->Rc(rc, "mdb_txn_begin(read)");
   lmdb::TxnPtr txn(raw);
   int64_t scheduled = 0;

@@ -27,7 +27,7 @@ Status SnapRc(const StoreState& snap, int rc, std::string_view context) {
 
 Status OpenSnapshotDatabases(StoreState* snap) {
   MDB_txn* raw = nullptr;
-  int rc = mdb_txn_begin(snap->env.get(), nullptr, MDB_RDONLY, &raw);
+  int rc = mdb_txn_begin(snap->env(), nullptr, MDB_RDONLY, &raw);
   if (rc != MDB_SUCCESS) return SnapRc(*snap, rc, "mdb_txn_begin(read)");
   lmdb::TxnPtr txn(raw);
   const std::pair<const char*, MDB_dbi*> dbs[] = {
@@ -55,7 +55,7 @@ Result<std::unique_ptr<StoreState>> OpenSnapshot(const std::string& path) {
   MDB_env* env = nullptr;
   int rc = mdb_env_create(&env);
   if (rc != MDB_SUCCESS) return SnapRc(*snap, rc, "mdb_env_create");
-  snap->env.reset(env);
+  snap->pool = std::make_shared<lmdb::ReadTxnPool>(lmdb::EnvPtr(env), snap->data_path);
   rc = mdb_env_set_maxdbs(env, kSnapshotMaxDbs);
   if (rc != MDB_SUCCESS) return SnapRc(*snap, rc, "mdb_env_set_maxdbs");
   // Read-only without a lock file: the file is never modified, and nothing
@@ -103,9 +103,9 @@ Status CheckInstallFits(StoreState* s, const StoreState& snap) {
   MDB_envinfo mine;
   MDB_envinfo theirs;
   MDB_stat st;
-  int rc = mdb_env_info(s->env.get(), &mine);
-  if (rc == MDB_SUCCESS) rc = mdb_env_info(snap.env.get(), &theirs);
-  if (rc == MDB_SUCCESS) rc = mdb_env_stat(s->env.get(), &st);
+  int rc = mdb_env_info(s->env(), &mine);
+  if (rc == MDB_SUCCESS) rc = mdb_env_info(snap.env(), &theirs);
+  if (rc == MDB_SUCCESS) rc = mdb_env_stat(s->env(), &st);
   if (rc != MDB_SUCCESS) return s->Rc(rc, "mdb_env_info");
   const uint64_t pages = static_cast<uint64_t>(mine.me_last_pgno) + theirs.me_last_pgno + 2;
   if (pages * st.ms_psize > mine.me_mapsize) return ErrNoSpace();
@@ -126,7 +126,7 @@ Status CheckInstallFits(StoreState* s, const StoreState& snap) {
 Status InstallSnapshot(StoreState* s, StoreState* snap) {
   RETURN_IF_ERROR(CheckInstallFits(s, *snap));
   MDB_txn* raw = nullptr;
-  int rc = mdb_txn_begin(snap->env.get(), nullptr, MDB_RDONLY, &raw);
+  int rc = mdb_txn_begin(snap->env(), nullptr, MDB_RDONLY, &raw);
   if (rc != MDB_SUCCESS) return SnapRc(*snap, rc, "mdb_txn_begin(read)");
   lmdb::TxnPtr r(raw);
   std::unique_lock lock(s->mu);
@@ -184,13 +184,14 @@ class WriterSlot {
 }  // namespace internal
 
 Status Store::WriteSnapshot(const std::string& path) const {
-  return internal::WriteSnapshotFile(s_->env.get(), path);
+  const auto pool = s_->Pool();  // a defrag may swap the environment meanwhile
+  return internal::WriteSnapshotFile(pool->env(), path);
 }
 
 Result<SnapshotInfo> Store::InspectSnapshot(const std::string& path) {
   ASSIGN_OR_RETURN(auto snap, internal::OpenSnapshot(path));
   MDB_txn* raw = nullptr;
-  int rc = mdb_txn_begin(snap->env.get(), nullptr, MDB_RDONLY, &raw);
+  int rc = mdb_txn_begin(snap->env(), nullptr, MDB_RDONLY, &raw);
   if (rc != MDB_SUCCESS) return internal::SnapRc(*snap, rc, "mdb_txn_begin(read)");
   lmdb::TxnPtr txn(raw);
   int64_t scheduled = 0;
@@ -239,6 +240,8 @@ Status Store::RestoreFrom(const std::string& path) {
     return Status::FailedPrecondition("mvcc: cannot restore a snapshot while a write is open");
   }
   internal::WriterSlot slot(&s.writer_active);
+  // Writes no defrag records: the `restores` bump makes a running one give up.
+  std::unique_lock gate(s.write_gate);
   ASSIGN_OR_RETURN(auto snap, internal::OpenSnapshot(path));
   // Loads meta and builds the new index, checking every revision key and
   // value, before anything of this store changes.
@@ -246,6 +249,7 @@ Status Store::RestoreFrom(const std::string& path) {
   RETURN_IF_ERROR(internal::RestoreState(snap.get(), &unfinished_compaction));
   RETURN_IF_ERROR(internal::InstallSnapshot(&s, snap.get()));
   snap.reset();  // the old index and the snapshot's environment
+  gate.unlock();
   slot.Release();
   if (unfinished_compaction > 0) return FinishScheduledCompaction(unfinished_compaction);
   return Status::Ok();

@@ -23,6 +23,7 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& dir, const Options
   state->data_path = dir + "/data.mdb";
   state->opts = opts;
   RETURN_IF_ERROR(internal::OpenEnv(state.get()));
+  internal::RemoveDefragCopies(dir);
   int64_t unfinished_compaction = 0;
   RETURN_IF_ERROR(internal::RestoreState(state.get(), &unfinished_compaction));
   std::unique_ptr<Store> store(new Store(std::move(state)));
@@ -64,7 +65,7 @@ Result<RangeResponse> Store::Range(const RangeRequest& req) const {
     // The snapshot is taken under the lock: a compaction commit cannot slip
     // between the compact-revision check and the snapshot.
     if (!revs.empty()) {
-      ASSIGN_OR_RETURN(rtxn, s.pool->Acquire());
+      ASSIGN_OR_RETURN(rtxn, s.Pool()->Acquire());
     }
   }
   resp.mutable_header()->set_revision(current);
@@ -90,7 +91,7 @@ uint64_t Store::DbSizeBytes() const {
 }
 
 uint64_t Store::DbSizeInUseBytes() const {
-  auto rtxn = s_->pool->Acquire();
+  auto rtxn = s_->Pool()->Acquire();
   if (!rtxn.ok()) return 0;
   MDB_txn* txn = rtxn->get();
   // Two meta pages, then every database's pages (0 = LMDB's free list,
@@ -107,7 +108,7 @@ uint64_t Store::DbSizeInUseBytes() const {
 }
 
 Result<std::optional<std::string>> Store::GetMeta(std::string_view key) const {
-  ASSIGN_OR_RETURN(auto rtxn, s_->pool->Acquire());
+  ASSIGN_OR_RETURN(auto rtxn, s_->Pool()->Acquire());
   MDB_val k = lmdb::Val(key);
   MDB_val v;
   int rc = mdb_get(rtxn.get(), s_->server_dbi, &k, &v);
@@ -118,7 +119,7 @@ Result<std::optional<std::string>> Store::GetMeta(std::string_view key) const {
 
 Result<std::vector<std::pair<std::string, std::string>>> Store::ListMeta(
     std::string_view prefix) const {
-  ASSIGN_OR_RETURN(auto rtxn, s_->pool->Acquire());
+  ASSIGN_OR_RETURN(auto rtxn, s_->Pool()->Acquire());
   MDB_cursor* raw = nullptr;
   int rc = mdb_cursor_open(rtxn.get(), s_->server_dbi, &raw);
   if (rc != MDB_SUCCESS) return s_->Rc(rc, "mdb_cursor_open(server)");
@@ -139,7 +140,8 @@ Result<std::vector<std::pair<std::string, std::string>>> Store::ListMeta(
 }
 
 Status Store::Sync() {
-  int rc = mdb_env_sync(s_->env.get(), 1);
+  const auto pool = s_->Pool();  // a defrag may swap the environment meanwhile
+  int rc = mdb_env_sync(pool->env(), 1);
   if (rc == MDB_SUCCESS && s_->opts.env != nullptr) s_->opts.env->NoteSyncedOutside(s_->data_path);
   return s_->Rc(rc, "mdb_env_sync");
 }

@@ -34,6 +34,7 @@
 // destroyed before its Store.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -85,6 +86,16 @@ struct SnapshotInfo {
   int64_t revision = 1;           // the store revision (CurrentRevision()) of the copy
   std::map<std::string, std::string> meta;  // every server metadata key/value (GetMeta)
   int64_t compact_revision = 0;             // CompactRevision() of the copy; 0 if never compacted
+};
+
+// What Store::Defragment did. Sizes are those of data.mdb, in bytes.
+struct DefragStats {
+  uint64_t db_size_before = 0;
+  uint64_t db_size_after = 0;
+  uint64_t replayed_writes = 0;  // LMDB writes committed during the copy, replayed onto it
+  uint64_t paused_writes = 0;    // of those, replayed while writers waited
+  std::chrono::microseconds pause{0};  // how long the swap held writers off
+  std::chrono::microseconds took{0};   // the whole defragmentation
 };
 
 class Store {
@@ -278,6 +289,24 @@ class Store {
   // half-installed: the caller must stop using it and reopen the backend
   // (the server stops, and installs the snapshot again at restart).
   Status RestoreFrom(const std::string& path);
+
+  // Returns the free pages of data.mdb to the filesystem, as etcd's
+  // backend.Defrag (mvcc/backend/backend.go) does, without stopping reads or
+  // writes (LAYOUT.md, "Defragmentation"): a compacting copy of the
+  // environment (mdb_env_copy2, MDB_CP_COMPACT) into `dir/defrag-N/`, made
+  // while WriteTxns go on and record their LMDB writes; the recorded writes
+  // are replayed onto the copy in rounds; then, holding off the writer only
+  // while the last few (at most ~2048) replay and the copy is fsynced, the
+  // copy is renamed over data.mdb and becomes the live environment. Readers
+  // never wait; those still reading the old environment finish on it. A
+  // crash at any point leaves the old data.mdb or the complete new one (the
+  // new one is fsynced before the rename, the directory after it); Open
+  // removes a half-made copy. Only one runs at a time (a second call waits,
+  // then defragments again). May run on any thread; the caller's WriteTxn,
+  // if any, must not be open on the same thread.
+  // Errors: IOError (disk full while copying: nothing changed), Unavailable if a
+  // RestoreFrom ran meanwhile (nothing changed), Internal.
+  Result<DefragStats> Defragment();
 
   // Starts the write transaction. Only one may exist at a time, and it must be
   // used and destroyed on the thread that began it (LMDB's writer lock).

@@ -4,6 +4,8 @@
 
 #include <atomic>
 #include <cstdint>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -31,15 +33,31 @@ inline constexpr std::string_view kLayoutVersion = "1";
 
 struct ReadView;
 
+// One LMDB write: put `value` under `key` in `dbi`, or delete `key` (no value).
+struct LmdbWrite {
+  MDB_dbi dbi = 0;
+  std::string key;
+  std::optional<std::string> value;
+};
+
+// The LMDB writes committed while a defrag copies the environment, in commit
+// order, to be replayed onto the copy (defrag.cc).
+struct DefragLog {
+  std::mutex mu;
+  std::vector<LmdbWrite> writes;  // guarded by mu
+};
+
 struct StoreState {
   std::string dir;
   std::string data_path;  // dir + "/data.mdb", for error messages
   Options opts;
-  lmdb::EnvPtr env;
-  MDB_dbi key_dbi = 0;
+  // The open environment and its read transactions. Defragment replaces it
+  // while readers go on, so it is read with Pool() (an atomic load); a
+  // borrowed read transaction keeps its environment open.
+  std::shared_ptr<lmdb::ReadTxnPool> pool;
+  MDB_dbi key_dbi = 0;  // the same in every environment of this store (Defragment checks)
   MDB_dbi meta_dbi = 0;
   MDB_dbi server_dbi = 0;
-  std::unique_ptr<lmdb::ReadTxnPool> pool;
 
   // Locking rules:
   // - `mu` guards the structure and contents of `index` and the published
@@ -66,8 +84,22 @@ struct StoreState {
   std::atomic<uint64_t> restores{0};
   // Set while a WriteTxn or RestoreFrom runs: there is one writer at a time.
   std::atomic<bool> writer_active{false};
+  // Held by the open WriteTxn and by RestoreFrom for their whole life, and by
+  // Defragment to start recording writes and to swap environments, so that
+  // no write is half in one environment and half in the other.
+  std::mutex write_gate;
+  // Set (under write_gate) while Defragment copies the environment: every
+  // WriteTxn begun meanwhile appends its LMDB writes here when it commits.
+  std::shared_ptr<DefragLog> defrag_log;
+  std::mutex defrag_mu;   // one Defragment at a time
+  uint64_t defrags = 0;   // guarded by defrag_mu; numbers the copy directories
+  std::string live_dir;   // guarded by defrag_mu; where the live environment's lock file is
 
   Status Rc(int rc, std::string_view context) const { return lmdb::FromRc(rc, context, data_path); }
+  std::shared_ptr<lmdb::ReadTxnPool> Pool() const { return std::atomic_load(&pool); }
+  // The environment, for the writer (which Defragment never swaps under):
+  // others keep Pool() alive while they use it.
+  MDB_env* env() const { return pool->env(); }
 };
 
 // One server-metadata write, kept for replay.
@@ -102,6 +134,11 @@ struct WriteState {
   bool done = false;
   uint64_t lmdb_writes = 0;     // LMDB write attempts, to know whether a rollback must replay
   bool events_prev_kv = false;  // WriteTxn::SetEventsPrevKv
+  std::unique_lock<std::mutex> gate;  // StoreState::write_gate, held for this WriteTxn's life
+  // While a defrag runs: every successful LMDB write of this transaction, for
+  // StoreState::defrag_log at commit.
+  bool record = false;
+  std::vector<LmdbWrite> recorded;
 
   ~WriteState();
 
@@ -125,6 +162,13 @@ struct WriteState {
   Status Rollback(const Scope& sc, Status cause);
   // Writes the whole WriteTxn again into a fresh LMDB transaction.
   Status Replay();
+  // Notes a successful LMDB write for a running defrag (value nullopt: a
+  // delete); nothing unless `record`.
+  void Record(MDB_dbi dbi, std::string_view key, std::optional<std::string_view> value) {
+    if (!record) return;
+    recorded.push_back({dbi, std::string(key),
+                        value ? std::optional<std::string>(*value) : std::nullopt});
+  }
 
   // Writes one revision of the key database (MDB_APPEND: revisions only grow).
   Status PutRevision(Revision rev, bool tombstone, const mvccpb::KeyValue& kv);
@@ -169,6 +213,9 @@ void CompactIndex(StoreState* s, int64_t rev);
 Status RestoreState(StoreState* s, int64_t* unfinished_compaction);
 // Opens the LMDB environment and databases (restore.cc).
 Status OpenEnv(StoreState* s);
+// Removes the leftovers of defrags in `dir` (defrag.cc): only at Open, when
+// no environment of the store uses them.
+void RemoveDefragCopies(const std::string& dir);
 // Reads the compaction marks, consistent index and term from the meta
 // database into `s` (restore.cc); *scheduled gets scheduledCompactRev (0 if
 // none). Errors: Corruption for a value of the wrong size.

@@ -233,7 +233,7 @@ Result<TxnResponse> Store::ReadTxn(const TxnRequest& req) const {
       view.rev = s.current_rev.load(std::memory_order_acquire);
       view.compact_rev = s.compact_rev.load(std::memory_order_acquire);
       view.restores = s.restores.load(std::memory_order_acquire);
-      ASSIGN_OR_RETURN(rtxn, s.pool->Acquire());
+      ASSIGN_OR_RETURN(rtxn, s.Pool()->Acquire());
     }
     view.txn = rtxn.get();
     auto range = [&](const RequestOp& op, etcdserverpb::ResponseOp* out) {

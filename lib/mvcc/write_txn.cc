@@ -40,6 +40,7 @@ WriteState::~WriteState() {
       }
     }
   }
+  if (gate.owns_lock()) gate.unlock();
   s->writer_active.store(false);
 }
 
@@ -57,6 +58,7 @@ Status WriteState::PutRevision(Revision rev, bool tombstone, const KeyValue& kv)
   int rc = mdb_put(txn, s->key_dbi, &k, &v, MDB_APPEND | MDB_RESERVE);
   if (rc != MDB_SUCCESS) return s->Rc(rc, "mdb_put(key)");
   kv.SerializeWithCachedSizesToArray(static_cast<uint8_t*>(v.mv_data));
+  Record(s->key_dbi, key.view(), lmdb::View(v));
   return Status::Ok();
 }
 
@@ -64,7 +66,9 @@ Status WriteState::WriteMeta(MDB_dbi dbi, std::string_view key, std::string_view
   ++lmdb_writes;
   MDB_val k = lmdb::Val(key);
   MDB_val v = lmdb::Val(value);
-  return s->Rc(mdb_put(txn, dbi, &k, &v, 0), "mdb_put(meta)");
+  RETURN_IF_ERROR(s->Rc(mdb_put(txn, dbi, &k, &v, 0), "mdb_put(meta)"));
+  Record(dbi, key, value);
+  return Status::Ok();
 }
 
 Status WriteState::EraseMeta(MDB_dbi dbi, std::string_view key) {
@@ -72,7 +76,9 @@ Status WriteState::EraseMeta(MDB_dbi dbi, std::string_view key) {
   MDB_val k = lmdb::Val(key);
   int rc = mdb_del(txn, dbi, &k, nullptr);
   if (rc == MDB_NOTFOUND) return Status::Ok();
-  return s->Rc(rc, "mdb_del(meta)");
+  RETURN_IF_ERROR(s->Rc(rc, "mdb_del(meta)"));
+  Record(dbi, key, std::nullopt);
+  return Status::Ok();
 }
 
 Status WriteState::Rollback(const Scope& sc, Status cause) {
@@ -97,7 +103,9 @@ Status WriteState::Rollback(const Scope& sc, Status cause) {
   // this WriteTxn did before the failed request.
   mdb_txn_abort(txn);
   txn = nullptr;
-  int rc = mdb_txn_begin(s->env.get(), nullptr, 0, &txn);
+  int rc = mdb_txn_begin(s->env(), nullptr, 0, &txn);
+  // The replay writes (and records) everything before `sc` again.
+  recorded.clear();
   if (rc != MDB_SUCCESS) {
     txn = nullptr;
     broken = s->Rc(rc, "mdb_txn_begin");
@@ -253,7 +261,9 @@ Result<std::unique_ptr<Store::WriteTxn>> Store::BeginWrite() {
   }
   auto w = std::make_unique<WriteState>();
   w->s = s_.get();
-  int rc = mdb_txn_begin(s_->env.get(), nullptr, 0, &w->txn);
+  w->gate = std::unique_lock(s_->write_gate);
+  w->record = s_->defrag_log != nullptr;
+  int rc = mdb_txn_begin(s_->env(), nullptr, 0, &w->txn);
   if (rc != MDB_SUCCESS) {
     w->txn = nullptr;
     return s_->Rc(rc, "mdb_txn_begin");  // ~WriteState clears writer_active
@@ -369,6 +379,13 @@ Status Store::WriteTxn::Commit() {
     int rc = mdb_txn_commit(w.txn);
     w.txn = nullptr;
     if (rc != MDB_SUCCESS) return w.broken = s.Rc(rc, "mdb_txn_commit");
+    if (w.record && !w.recorded.empty()) {
+      // write_gate is held: the log is the one this WriteTxn began with.
+      std::lock_guard log_lock(s.defrag_log->mu);
+      auto& log = s.defrag_log->writes;
+      log.insert(log.end(), std::make_move_iterator(w.recorded.begin()),
+                 std::make_move_iterator(w.recorded.end()));
+    }
     if (compacted) s.compact_rev.store(w.compact_rev, std::memory_order_release);
     if (w.consistent) {
       s.consistent_index.store(w.consistent->first);

@@ -172,6 +172,13 @@ class EtcdServer {
   // store's current revision), the other header fields FillHeader's.
   // Errors: IOError, Corruption.
   Result<etcdserverpb::HashResponse> BackendHash() const;
+  // Maintenance.Defragment: returns the backend's free pages to the
+  // filesystem (mvcc::Store::Defragment) while reads and writes go on; this
+  // member only, as etcd's backend.Defrag. The response is empty, as etcd
+  // 3.4's (v3rpc/maintenance.go). Logs etcd's "defragmenting" and
+  // "defragmented" lines (sizes before and after, took) plus how long writes
+  // were held off. Errors: those of Store::Defragment.
+  Result<etcdserverpb::DefragmentResponse> Defragment();
 
   // Cluster membership changes, proposed through Raft; each returns once the
   // change is applied here, with the member list after it. Errors are

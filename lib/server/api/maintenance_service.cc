@@ -1,5 +1,5 @@
 // etcd's Maintenance service (etcdserver/api/v3rpc/maintenance.go): Status,
-// Hash, HashKV, Snapshot and MoveLeader; the other methods answer
+// Hash, HashKV, Snapshot, Defragment and MoveLeader; the other methods answer
 // UNIMPLEMENTED until built.
 #include <grpcpp/grpcpp.h>
 
@@ -88,6 +88,13 @@ class MaintenanceService final : public pb::Maintenance::Service {
     ADMIT(ctx, false);
     REQUIRE_ADMIN(ctx, /*unconverted=*/true);
     return Reply(s_.HashKV(req->revision()), resp);
+  }
+  // This member only, as etcd's; readers and writers are not stopped.
+  grpc::Status Defragment(grpc::ServerContext* ctx, const pb::DefragmentRequest*,
+                          pb::DefragmentResponse* resp) override {
+    ADMIT(ctx, false);
+    REQUIRE_ADMIN(ctx, /*unconverted=*/true);
+    return Reply(s_.Defragment(), resp);
   }
   grpc::Status MoveLeader(grpc::ServerContext* ctx, const pb::MoveLeaderRequest* req,
                           pb::MoveLeaderResponse* resp) override {

@@ -6,6 +6,7 @@
 
 #include "cli/go_format.h"
 #include "context.h"
+#include "defrag/offline.h"
 
 #ifndef ETCDD_VERSION
 #define ETCDD_VERSION "0.0.0"
@@ -36,7 +37,16 @@ ExitStatus RunCompaction(Context& ctx, bool physical, const std::vector<std::str
 // member's client URLs) is defragmented in turn; a line on stdout for each
 // that finished, one on stderr for each that failed, and exit 1 when any
 // failed. -w changes nothing, as in etcdctl.
-ExitStatus RunDefrag(Context& ctx, bool cluster) {
+// With --data-dir, the backend of a stopped member is defragmented offline
+// (defrag/offline.h): nothing is printed on success, as in etcdctl.
+ExitStatus RunDefrag(Context& ctx, bool cluster, const std::string& data_dir) {
+  if (!data_dir.empty()) {
+    auto stats = defrag::DefragmentDataDir(data_dir);
+    if (stats.ok()) return ExitStatus::Ok();
+    ctx.io().err << "Failed to defragment etcd data[" << data_dir << "] ("
+                 << stats.status().message() << ")\n";
+    return ExitStatus::Error("").Silenced();
+  }
   ASSIGN_OR_EXIT(Session s, ctx.Prepare());
   ASSIGN_OR_EXIT(auto endpoints, cli::TargetEndpoints(s.config, cluster));
   auto client = client::Client::Connect(s.config);
@@ -103,8 +113,14 @@ void AddMaintenanceCommands(CLI::App* app, Context* ctx) {
       "defrag", "Defragments the storage of the etcd members with given endpoints");
   auto defrag_cluster = std::make_shared<bool>(false);
   defrag->add_flag("--cluster", *defrag_cluster, "use all endpoints from the cluster member list");
-  defrag->callback([ctx, defrag_cluster] {
-    ctx->SetAction([ctx, defrag_cluster] { return RunDefrag(*ctx, *defrag_cluster); });
+  auto defrag_data_dir = std::make_shared<std::string>();
+  defrag->add_option(
+      "--data-dir", *defrag_data_dir,
+      "Optional. If present, defragments a data directory not in use by etcd.");
+  defrag->callback([ctx, defrag_cluster, defrag_data_dir] {
+    ctx->SetAction([ctx, defrag_cluster, defrag_data_dir] {
+      return RunDefrag(*ctx, *defrag_cluster, *defrag_data_dir);
+    });
   });
 
   auto* move_leader =

@@ -33,6 +33,7 @@ struct Flags {
   double min_free_ratio = -1;   // -1: not given
   double min_quota_usage = -1;  // -1: not given
   int64_t db_quota_bytes = 2ll << 30;
+  std::string data_dir;
 };
 
 struct Program {
@@ -111,12 +112,22 @@ cli::ExitOr<OutputFormat> FormatOf(const cli::GlobalOptions& o) {
                            " (simple, json or table)");
 }
 
+// --data-dir: the offline defragmentation of a stopped member's backend.
+ExitStatus RunOffline(Program& p, OutputFormat format) {
+  const std::string& dir = p.flags.data_dir;
+  auto stats = defrag::DefragmentDataDir(dir);
+  if (!stats.ok()) return ExitStatus::Error(stats.status().message());
+  PrintOffline(dir, *stats, format, p.io.out);
+  return ExitStatus::Ok();
+}
+
 ExitStatus RunDefrag(Program& p) {
   ASSIGN_OR_EXIT(defrag::Options options, OptionsFromFlags(p));
   std::vector<std::string> warnings;
   ASSIGN_OR_EXIT(cli::GlobalOptions g, p.global.Resolve(p.env, &warnings));
   for (const auto& w : warnings) p.io.err << WarningPrefix() << "pkg/flags: " << w << "\n";
   ASSIGN_OR_EXIT(OutputFormat format, FormatOf(g));
+  if (!p.flags.data_dir.empty()) return RunOffline(p, format);
   if (!g.discovery_srv.empty()) {
     return ExitStatus::Error("DNS discovery (--discovery-srv) is not supported");
   }
@@ -184,6 +195,8 @@ void AddRootFlags(CLI::App* app, Program* p) {
                   "defragment only members with dbSize/dbQuota at least this");
   app->add_option("--db-quota-bytes", f.db_quota_bytes,
                   "the members' backend quota in bytes (default 2 GiB)");
+  app->add_option("--data-dir", f.data_dir,
+                  "defragment the backend of this stopped member's data dir (offline)");
 }
 
 void AddVersionCommand(CLI::App* app, Program* p) {
@@ -211,7 +224,7 @@ std::vector<std::string> GlobalFlagEnv(const std::string& path, const cli::FlagS
   static const std::vector<std::string> kOwn = {
       "cluster",    "skip-health-check", "compact",        "keep-revisions",
       "move-leader", "continue-on-error", "disarm",         "dry-run",
-      "rule",       "min-free-ratio",    "min-quota-usage", "db-quota-bytes"};
+      "rule",       "min-free-ratio",    "min-quota-usage", "db-quota-bytes", "data-dir"};
   if (!path.empty() || flag.long_name.empty() || flag.long_name == "help") return {};
   if (std::find(kOwn.begin(), kOwn.end(), flag.long_name) != kOwn.end()) return {};
   std::string suffix = flag.long_name;

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "cli/global_flags.h"
+#include "defrag/offline.h"
 #include "defrag/rolling.h"
 
 namespace etcdd::kvdefrag {
@@ -39,6 +40,12 @@ void PrintPlan(const std::vector<defrag::PlanEntry>& plan, OutputFormat format, 
 // member and the summary; json one document {"compactedRevision":..,
 // "members":[...],"freedBytes":..,"disarmed":..,"ok":..,"error":".."}.
 void PrintReport(const defrag::Report& report, OutputFormat format, std::ostream& out);
+
+// The outcome of `kvdefrag --data-dir`: simple "Finished defragmenting data
+// dir[DIR]: 1.2 MB -> 300 kB in 12ms"; json {"dataDir":..,"dbSizeBefore":..,
+// "dbSizeAfter":..,"tookSeconds":..}; table the same fields as a row.
+void PrintOffline(const std::string& dir, const mvcc::DefragStats& stats, OutputFormat format,
+                  std::ostream& out);
 
 // The line printed for a member once it is done (simple format), e.g.
 // "Finished defragmenting member[127.0.0.1:2379] (8e9e05c52164694d, follower):

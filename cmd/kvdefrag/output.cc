@@ -3,7 +3,6 @@
 #include <nlohmann/json.hpp>
 
 #include "base/go_text.h"
-#include "cli/go_format.h"
 #include "cli/table_writer.h"
 #include "kvdefrag.h"
 
@@ -31,7 +30,7 @@ std::string Ratio(double r) {
   return buf;
 }
 
-std::string Size(int64_t bytes) { return cli::HumanizeBytes(static_cast<uint64_t>(bytes)); }
+std::string Size(int64_t bytes) { return HumanizeBytes(static_cast<uint64_t>(bytes)); }
 
 std::string Seconds(std::chrono::nanoseconds d) {
   return GoDuration(std::chrono::duration_cast<std::chrono::milliseconds>(d));
@@ -95,6 +94,29 @@ void PrintPlan(const std::vector<PlanEntry>& plan, OutputFormat format, std::ost
     out << e.member.endpoint << ", " << Hex(e.member.member_id) << ", " << Role(e) << ", "
         << Size(e.member.db_size) << ", " << Size(e.member.db_size_in_use) << ", "
         << Ratio(defrag::FreeRatio(e.member)) << ", " << Action(e) << " (" << e.reason << ")\n";
+  }
+}
+
+void PrintOffline(const std::string& dir, const mvcc::DefragStats& stats, OutputFormat format,
+                  std::ostream& out) {
+  const auto before = static_cast<int64_t>(stats.db_size_before);
+  const auto after = static_cast<int64_t>(stats.db_size_after);
+  if (format == OutputFormat::kJson) {
+    out << Json{{"dataDir", dir},
+                {"dbSizeBefore", before},
+                {"dbSizeAfter", after},
+                {"tookSeconds", std::chrono::duration<double>(stats.took).count()}}
+               .dump()
+        << "\n";
+  } else if (format == OutputFormat::kTable) {
+    cli::TableWriter t;
+    t.SetHeader({"data dir", "db size before", "db size after", "took"});
+    t.Append({dir, Size(before), Size(after), Seconds(stats.took)});
+    t.SetAlignment(cli::TableWriter::Align::kRight);
+    out << t.Render();
+  } else {
+    out << "Finished defragmenting data dir[" << dir << "]: " << Size(before) << " -> "
+        << Size(after) << " in " << Seconds(stats.took) << "\n";
   }
 }
 

@@ -19,7 +19,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(REPO, "tests", "support"))
 
-from etcdd_harness import Cluster, free_port, server_binary  # noqa: E402
+from etcdd_harness import Cluster, Server, free_port, server_binary  # noqa: E402
 
 KVDEFRAG = os.environ.get("KVDEFRAG_BIN", os.path.join(REPO, "build", "cmd", "kvdefrag",
                                                        "kvdefrag"))
@@ -203,6 +203,58 @@ def test_a_stopped_member_makes_the_cluster_unhealthy(cluster):
         assert len(json.loads(out)["members"]) == 3
     finally:
         victim.restart()
+
+
+# --- offline -----------------------------------------------------------------
+
+def listing(path):
+    return sorted((os.path.relpath(os.path.join(d, f), path), os.path.getsize(os.path.join(d, f)))
+                  for d, _, files in os.walk(path) for f in files)
+
+
+def test_offline_defrag_of_a_stopped_member_and_refusal_of_a_running_one(tmp_path):
+    with Server(str(tmp_path)) as s:
+        fill([s.endpoint], 300, 2000)
+        code, _, err = kvctl([s.endpoint], "compaction", "--physical", "300")
+        assert code == 0, err
+        code, out, err = run(KVDEFRAG, "--data-dir", s.data_dir)
+        assert code == 1 and out == ""
+        assert err == "Error: data dir %s is in use by another process\n" % s.data_dir
+        s.stop()
+        code, out, err = run(KVDEFRAG, "--data-dir", s.data_dir, "-w", "json")
+        assert code == 0, err
+        doc = json.loads(out)
+        assert doc["dataDir"] == s.data_dir
+        assert doc["dbSizeAfter"] < doc["dbSizeBefore"]
+        code, out, err = run(KVCTL, "defrag", "--data-dir", s.data_dir)
+        assert (code, out, err) == (0, "", "")  # etcdctl prints nothing either
+        s.restart()
+        code, out, err = kvctl([s.endpoint], "get", "fill", "--prefix", "--keys-only")
+        assert code == 0, err
+        assert sorted(out.split()) == sorted("fill%d" % i for i in range(10))
+
+
+def test_offline_defrag_refuses_what_is_not_an_etcdd_data_dir(tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    code, out, err = run(KVDEFRAG, "--data-dir", str(empty))
+    assert code == 1 and out == ""
+    assert err == "Error: %s is not an etcdd data dir: %s/member/db/data.mdb does not exist\n" % (
+        empty, empty)
+    assert listing(str(empty)) == []
+    code, out, err = run(KVCTL, "defrag", "--data-dir", str(empty))
+    assert code == 1 and out == ""
+    assert err.startswith("Failed to defragment etcd data[%s] (%s is not an etcdd data dir" %
+                          (empty, empty)), err
+
+    with Server(str(tmp_path), binary=ETCD) as etcd:
+        fill([etcd.endpoint], 5, 10)
+        etcd.stop()
+    before = listing(etcd.data_dir)
+    code, out, err = run(KVDEFRAG, "--data-dir", etcd.data_dir)
+    assert code == 1 and out == ""
+    assert err.startswith("Error: %s is an etcd data dir, not etcdd's" % etcd.data_dir), err
+    assert listing(etcd.data_dir) == before
 
 
 # --- rolling defragmentation ---------------------------------------------------

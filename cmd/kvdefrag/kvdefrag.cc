@@ -215,6 +215,7 @@ std::vector<cli::FlagHint> Hints() {
       {"", "cacert", {}, cli::ValueKind::kFile},
       {"", "cert", {}, cli::ValueKind::kFile},
       {"", "key", {}, cli::ValueKind::kFile},
+      {"", "data-dir", {}, cli::ValueKind::kDirectory},
       cli::CompletionCommandHint(),
   };
 }

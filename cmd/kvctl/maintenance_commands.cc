@@ -114,9 +114,8 @@ void AddMaintenanceCommands(CLI::App* app, Context* ctx) {
   auto defrag_cluster = std::make_shared<bool>(false);
   defrag->add_flag("--cluster", *defrag_cluster, "use all endpoints from the cluster member list");
   auto defrag_data_dir = std::make_shared<std::string>();
-  defrag->add_option(
-      "--data-dir", *defrag_data_dir,
-      "Optional. If present, defragments a data directory not in use by etcd.");
+  defrag->add_option("--data-dir", *defrag_data_dir,
+                     "Optional. If present, defragments a data directory not in use by etcd.");
   defrag->callback([ctx, defrag_cluster, defrag_data_dir] {
     ctx->SetAction([ctx, defrag_cluster, defrag_data_dir] {
       return RunDefrag(*ctx, *defrag_cluster, *defrag_data_dir);

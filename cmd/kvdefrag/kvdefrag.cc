@@ -75,10 +75,9 @@ cli::ExitOr<std::optional<std::string>> RuleFromFlags(const Flags& f, bool rule_
     parts.push_back(defrag::Rule::MinQuotaUsageExpression(f.min_quota_usage));
   }
   if (parts.empty()) return std::optional<std::string>();
-  std::string expr = parts.size() == 1 && rule_given ? f.rule : "";
-  if (parts.size() > 1 || !rule_given) {
-    for (size_t i = 0; i < parts.size(); ++i) expr += (i ? " || " : "") + parts[i];
-  }
+  // --rule alone stays as written, so errors quote it as given.
+  std::string expr = rule_given && parts.size() == 1 ? f.rule : parts[0];
+  for (size_t i = 1; i < parts.size(); ++i) expr += " || " + parts[i];
   auto rule = defrag::Rule::Parse(expr);
   if (!rule.ok()) return ExitStatus::Error(rule.status().message());
   return std::optional<std::string>(expr);
@@ -108,8 +107,7 @@ cli::ExitOr<OutputFormat> FormatOf(const cli::GlobalOptions& o) {
   if (o.write_out == "simple") return OutputFormat::kSimple;
   if (o.write_out == "json") return OutputFormat::kJson;
   if (o.write_out == "table") return OutputFormat::kTable;
-  return ExitStatus::Error("unsupported output format " + o.write_out +
-                           " (simple, json or table)");
+  return ExitStatus::Error("unsupported output format " + o.write_out + " (simple, json or table)");
 }
 
 // --data-dir: the offline defragmentation of a stopped member's backend.
@@ -176,9 +174,9 @@ void AddRootFlags(CLI::App* app, Program* p) {
   app->add_flag("--skip-health-check", f.skip_health_check,
                 "defragment even when the cluster is not healthy");
   app->add_flag("--compact", f.compact, "compact (physically) before defragmenting");
-  p->keep_revisions_opt = app->add_option(
-      "--keep-revisions", f.keep_revisions,
-      "with --compact: keep this many revisions below the current one (default 0)");
+  p->keep_revisions_opt =
+      app->add_option("--keep-revisions", f.keep_revisions,
+                      "with --compact: keep this many revisions below the current one (default 0)");
   app->add_flag("--move-leader", f.move_leader,
                 "move leadership to a follower before defragmenting the leader");
   app->add_flag("--continue-on-error", f.continue_on_error,
@@ -186,9 +184,10 @@ void AddRootFlags(CLI::App* app, Program* p) {
   app->add_flag("--disarm", f.disarm,
                 "at the end, disarm NOSPACE alarms if every member is under the quota");
   app->add_flag("--dry-run", f.dry_run, "print the plan and change nothing");
-  p->rule_opt = app->add_option("--rule", f.rule,
-                  "defragment only members where this expression over dbSize, dbSizeInUse, "
-                  "dbSizeFree, dbQuota, dbQuotaUsage holds");
+  p->rule_opt =
+      app->add_option("--rule", f.rule,
+                      "defragment only members where this expression over dbSize, dbSizeInUse, "
+                      "dbSizeFree, dbQuota, dbQuotaUsage holds");
   app->add_option("--min-free-ratio", f.min_free_ratio,
                   "defragment only members with dbSizeFree/dbSize at least this");
   app->add_option("--min-quota-usage", f.min_quota_usage,
@@ -223,9 +222,10 @@ std::vector<cli::FlagHint> Hints() {
 // KVCTL_<FLAG>, then ETCDCTL_<FLAG>, for every global flag, as in kvctl.
 std::vector<std::string> GlobalFlagEnv(const std::string& path, const cli::FlagSpec& flag) {
   static const std::vector<std::string> kOwn = {
-      "cluster",    "skip-health-check", "compact",        "keep-revisions",
-      "move-leader", "continue-on-error", "disarm",         "dry-run",
-      "rule",       "min-free-ratio",    "min-quota-usage", "db-quota-bytes", "data-dir"};
+      "cluster",     "skip-health-check", "compact",         "keep-revisions",
+      "move-leader", "continue-on-error", "disarm",          "dry-run",
+      "rule",        "min-free-ratio",    "min-quota-usage", "db-quota-bytes",
+      "data-dir"};
   if (!path.empty() || flag.long_name.empty() || flag.long_name == "help") return {};
   if (std::find(kOwn.begin(), kOwn.end(), flag.long_name) != kOwn.end()) return {};
   std::string suffix = flag.long_name;

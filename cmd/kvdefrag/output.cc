@@ -49,14 +49,18 @@ Json PlanJson(const PlanEntry& e) {
 }
 
 std::vector<std::string> PlanRow(const PlanEntry& e) {
-  return {e.member.endpoint, Hex(e.member.member_id),  Role(e),
-          Size(e.member.db_size), Size(e.member.db_size_in_use),
-          Ratio(defrag::FreeRatio(e.member)), Action(e), e.reason};
+  return {e.member.endpoint,
+          Hex(e.member.member_id),
+          Role(e),
+          Size(e.member.db_size),
+          Size(e.member.db_size_in_use),
+          Ratio(defrag::FreeRatio(e.member)),
+          Action(e),
+          e.reason};
 }
 
-const std::vector<std::string> kPlanHeader = {"endpoint",    "member id", "role",
-                                              "db size",     "db size in use",
-                                              "free ratio",  "action",    "reason"};
+const std::vector<std::string> kPlanHeader = {"endpoint",       "member id",  "role",   "db size",
+                                              "db size in use", "free ratio", "action", "reason"};
 
 std::string Summary(const defrag::Report& r) {
   int done = 0, skipped = 0, failed = 0;
@@ -122,8 +126,8 @@ void PrintOffline(const std::string& dir, const mvcc::DefragStats& stats, Output
 
 std::string OutcomeLine(const MemberOutcome& m) {
   const PlanEntry& e = m.entry;
-  const std::string who = "member[" + e.member.endpoint + "] (" + Hex(e.member.member_id) + ", " +
-                          Role(e) + ")";
+  const std::string who =
+      "member[" + e.member.endpoint + "] (" + Hex(e.member.member_id) + ", " + Role(e) + ")";
   switch (m.state) {
     case MemberOutcome::State::kDone:
       return "Finished defragmenting " + who + ": " + Size(e.member.db_size) + " -> " +

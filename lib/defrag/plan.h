@@ -23,8 +23,8 @@ namespace etcdd::defrag {
 // went through (cli::CheckEndpointHealth).
 struct MemberState {
   std::string endpoint;
-  uint64_t member_id = 0;  // Status header member_id; 0 if Status failed
-  uint64_t leader_id = 0;  // Status leader; 0: no leader known
+  uint64_t member_id = 0;      // Status header member_id; 0 if Status failed
+  uint64_t leader_id = 0;      // Status leader; 0: no leader known
   int64_t db_size = 0;         // bytes
   int64_t db_size_in_use = 0;  // bytes
   uint64_t raft_index = 0;     // Status raftIndex

@@ -191,10 +191,14 @@ Status Disarm(client::Client& client, const std::vector<PlanEntry>& plan, const 
 
 std::string StateName(State s) {
   switch (s) {
-    case State::kSkipped: return "skip";
-    case State::kDone: return "done";
-    case State::kFailed: return "failed";
-    case State::kNotReached: return "not reached";
+    case State::kSkipped:
+      return "skip";
+    case State::kDone:
+      return "done";
+    case State::kFailed:
+      return "failed";
+    case State::kNotReached:
+      return "not reached";
   }
   return "";
 }

@@ -39,7 +39,7 @@ struct Options {
   bool move_leader = false;
   bool continue_on_error = false;
   bool disarm = false;
-  bool dry_run = false;        // survey and plan only
+  bool dry_run = false;          // survey and plan only
   int64_t db_quota = 2ll << 30;  // bytes, for the rule and --disarm
   std::optional<std::string> rule;
   uint64_t max_index_gap = 50;  // raft entries a member may lag once done
@@ -50,8 +50,8 @@ struct Options {
 struct MemberOutcome {
   PlanEntry entry;
   enum class State { kSkipped, kDone, kFailed, kNotReached } state = State::kNotReached;
-  bool moved_leader = false;      // leadership moved away before its defrag
-  int64_t db_size_after = 0;      // bytes, from Status after the defrag
+  bool moved_leader = false;  // leadership moved away before its defrag
+  int64_t db_size_after = 0;  // bytes, from Status after the defrag
   int64_t db_size_in_use_after = 0;
   std::chrono::nanoseconds took{0};  // defrag plus the wait to catch up
   std::string error;
@@ -87,7 +87,7 @@ Result<std::vector<PlanEntry>> SurveyAndPlan(const client::Config& config,
                                              const Options& options);
 
 // Steps 3-5 for `plan` (from SurveyAndPlan). Failures are in the report.
-Report Execute(client::Client& client, const client::Config& config,
-               std::vector<PlanEntry> plan, const Options& options, const ProgressFn& progress);
+Report Execute(client::Client& client, const client::Config& config, std::vector<PlanEntry> plan,
+               const Options& options, const ProgressFn& progress);
 
 }  // namespace etcdd::defrag

@@ -56,8 +56,8 @@ Result<Rule> Rule::Parse(const std::string& expression) {
     // lists every name it takes for a variable, defined or not.
     for (const auto& [name, ptr] : impl->parser.GetUsedVar()) {
       if (impl->parser.GetVar().count(name) == 0) {
-        return Status::InvalidArgument(prefix + "unknown variable " + Quote(name) + " (known: " +
-                                       kVariables + ")");
+        return Status::InvalidArgument(prefix + "unknown variable " + Quote(name) +
+                                       " (known: " + kVariables + ")");
       }
     }
   } catch (const mu::Parser::exception_type& e) {
@@ -74,7 +74,9 @@ std::string Rule::MinFreeRatioExpression(double ratio) {
   return "dbSizeFree/dbSize >= " + Ratio(ratio);
 }
 
-std::string Rule::MinQuotaUsageExpression(double ratio) { return "dbQuotaUsage >= " + Ratio(ratio); }
+std::string Rule::MinQuotaUsageExpression(double ratio) {
+  return "dbQuotaUsage >= " + Ratio(ratio);
+}
 
 Result<bool> Rule::Evaluate(const MemberSizes& s) {
   impl_->db_size = static_cast<double>(s.db_size);

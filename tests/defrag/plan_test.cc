@@ -43,9 +43,9 @@ TEST(MakePlan, AMemberListedTwiceIsVisitedOnce) {
 TEST(MakePlan, TheRuleDecidesEachMember) {
   auto rule = Rule::Parse(Rule::MinFreeRatioExpression(0.5));
   ASSERT_TRUE(rule.ok());
-  auto plan = MakePlan({Member("a", 1, 3, 100, 40), Member("b", 2, 3, 100, 90),
-                        Member("c", 3, 3, 100, 10)},
-                       &*rule, 1000);
+  auto plan =
+      MakePlan({Member("a", 1, 3, 100, 40), Member("b", 2, 3, 100, 90), Member("c", 3, 3, 100, 10)},
+               &*rule, 1000);
   ASSERT_TRUE(plan.ok());
   ASSERT_EQ(plan->size(), 3u);
   EXPECT_TRUE((*plan)[0].defrag);

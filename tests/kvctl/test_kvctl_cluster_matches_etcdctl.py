@@ -1,7 +1,7 @@
 """kvctl's cluster commands print what etcdctl 3.4 prints, on a 3-member cluster.
 
 member list/add/update/promote/remove, endpoint status/health/hashkv (with and
-without --cluster) and move-leader, in every output format, with their error
+without --cluster), defrag and move-leader, in every output format, with their error
 messages and exit codes. Every case runs etcdctl, then kvctl, on the same
 cluster in the same state and compares stdout, stderr and exit code:
 

@@ -132,7 +132,7 @@ cli::ExitOr<AuthSession> ConnectForAuth(Context& ctx);
 // Registration of the command groups (one file each).
 void AddKvCommands(CLI::App* app, Context* ctx);           // put, get, del
 void AddTxnCommand(CLI::App* app, Context* ctx);           // txn
-void AddMaintenanceCommands(CLI::App* app, Context* ctx);  // compaction, move-leader, version
+void AddMaintenanceCommands(CLI::App* app, Context* ctx);  // alarm, compaction, move-leader, version
 void AddEndpointCommands(CLI::App* app, Context* ctx);     // endpoint health, status, hashkv
 void AddMemberCommands(CLI::App* app, Context* ctx);       // member add, remove, update, ...
 void AddLeaseCommands(CLI::App* app, Context* ctx);        // lease grant, revoke, keep-alive, ...

@@ -1,6 +1,6 @@
-// kvctl compaction, defrag, move-leader and version (etcdctl's
-// compaction_command.go, defrag_command.go, move_leader_command.go,
-// version_command.go).
+// kvctl alarm, compaction, defrag, move-leader and version (etcdctl's
+// alarm_command.go, compaction_command.go, defrag_command.go,
+// move_leader_command.go, version_command.go).
 #include <CLI/CLI.hpp>
 #include <memory>
 
@@ -96,9 +96,46 @@ ExitStatus RunMoveLeader(Context& ctx, const std::vector<std::string>& args) {
                              cli::GoStringSlice(s.options.endpoints));
 }
 
+// etcdctl's alarm list.
+ExitStatus RunAlarmList(Context& ctx, const std::vector<std::string>& args) {
+  if (!args.empty()) return ExitStatus::BadArgs("alarm list command accepts no arguments");
+  ASSIGN_OR_EXIT(Session s, ctx.Prepare());
+  ASSIGN_OR_EXIT(auto client, ctx.Connect(s.config));
+  etcdserverpb::AlarmRequest request;  // GET of every alarm (member 0, NONE)
+  auto response = client->Alarm(request);
+  if (!response.ok()) return ExitStatus::FromStatus(response.status());
+  return s.printer->Alarm(response.value());
+}
+
+// etcdctl's alarm disarm (clientv3's AlarmDisarm of every alarm): lists the
+// alarms, then deactivates each; prints the alarms deactivated.
+ExitStatus RunAlarmDisarm(Context& ctx, const std::vector<std::string>& args) {
+  if (!args.empty()) return ExitStatus::BadArgs("alarm disarm command accepts no arguments");
+  ASSIGN_OR_EXIT(Session s, ctx.Prepare());
+  ASSIGN_OR_EXIT(auto client, ctx.Connect(s.config));
+  auto list = client->Alarm(etcdserverpb::AlarmRequest());
+  if (!list.ok()) return ExitStatus::FromStatus(list.status());
+  etcdserverpb::AlarmResponse disarmed;
+  for (const auto& a : list->alarms()) {
+    etcdserverpb::AlarmRequest request;
+    request.set_action(etcdserverpb::AlarmRequest::DEACTIVATE);
+    request.set_memberid(a.memberid());
+    request.set_alarm(a.alarm());
+    auto response = client->Alarm(request);
+    if (!response.ok()) return ExitStatus::FromStatus(response.status());
+    disarmed.mutable_alarms()->MergeFrom(response->alarms());
+  }
+  return s.printer->Alarm(disarmed);
+}
+
 }  // namespace
 
 void AddMaintenanceCommands(CLI::App* app, Context* ctx) {
+  auto* alarm = app->add_subcommand("alarm", "Alarm related commands");
+  alarm->require_subcommand(0, 1);
+  AddSubcommandWithArgs(alarm, ctx, "disarm", "Disarms all alarms", RunAlarmDisarm);
+  AddSubcommandWithArgs(alarm, ctx, "list", "Lists all alarms", RunAlarmList);
+
   auto* compaction = app->add_subcommand("compaction", "Compacts the event history in etcd");
   auto physical = std::make_shared<bool>(false);
   auto args = std::make_shared<std::vector<std::string>>();

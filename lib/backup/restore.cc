@@ -17,6 +17,7 @@
 #include "mvcc/revision.h"
 #include "mvcc/store.h"
 #include "raftpb/raft.pb.h"
+#include "server/alarms.h"
 #include "server/applier.h"
 #include "server/etcd_schema.h"
 #include "server/ids.h"
@@ -207,6 +208,20 @@ Status ImportAuth(const snap::BboltReader& db, const std::string& path, mvcc::Im
   });
 }
 
+// The `alarm` bucket becomes the alarm records (server/alarms.h): etcd's
+// restore keeps the bucket, so a restored member starts with the alarms
+// the snapshot had, raised by the old members' ids, until disarmed.
+Status ImportAlarms(const snap::BboltReader& db, const std::string& path, mvcc::Importer* im) {
+  return EachRecord(db, schema::kAlarmBucket, [&](std::string_view k, std::string_view) {
+    etcdserverpb::AlarmMember m;
+    if (!m.ParseFromArray(k.data(), static_cast<int>(k.size()))) {
+      return BadRecord(path, schema::kAlarmBucket, k,
+                       Status::InvalidArgument("undecodable etcdserverpb.AlarmMember"));
+    }
+    return im->PutServerMeta(server::AlarmMetaKey(m.memberid(), m.alarm()), m.SerializeAsString());
+  });
+}
+
 // The new cluster's members (learners of the snapshot stay learners) and
 // its Raft configuration. Errors: InvalidArgument if no member would vote.
 Status NewMembership(const RestoreOptions& o, const SnapshotFacts& facts, RestoreResult* r,
@@ -306,6 +321,7 @@ Status BuildBackend(const RestoreOptions& o, const snap::BboltReader& db, uint64
   RETURN_IF_ERROR(ImportLeases(db, o.snapshot_path, im.get(), &facts));
   RETURN_IF_ERROR(ReadMembers(db, o.snapshot_path, &facts));
   RETURN_IF_ERROR(ImportAuth(db, o.snapshot_path, im.get(), &facts));
+  RETURN_IF_ERROR(ImportAlarms(db, o.snapshot_path, im.get()));
   raftpb::ConfState cs;
   RETURN_IF_ERROR(NewMembership(o, facts, r, &cs));
   RETURN_IF_ERROR(im->PutServerMeta(server::kMembersMetaKey, r->members.SerializeAsString()));

@@ -5,8 +5,8 @@
 
 #include <cctype>
 #include <cmath>
-#include <cstdio>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <string>
 
@@ -314,6 +314,13 @@ std::string GoDuration(std::chrono::nanoseconds d) {
 }
 
 std::string IdToHex(uint64_t id) { return fmt::format("{:x}", id); }
+
+std::string AlarmMemberText(uint64_t member_id, std::string_view alarm_name) {
+  std::string out;
+  if (member_id != 0) out += fmt::format("memberID:{} ", member_id);
+  if (!alarm_name.empty()) out += fmt::format("alarm:{} ", alarm_name);
+  return out;
+}
 
 std::string HexBytes(std::string_view bytes) {
   std::string out;

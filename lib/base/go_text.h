@@ -75,6 +75,12 @@ std::string HexBytes(std::string_view bytes);
 // hex without padding, "8e9e05c52164694d".
 std::string IdToHex(uint64_t id);
 
+// gogoproto's String() of an etcdserverpb.AlarmMember (Go's
+// proto.CompactTextString): "memberID:<decimal> alarm:<type name> ", each
+// field only when non-zero (`alarm_name` empty for NONE), each followed by
+// a space. etcd's Status lists alarms this way; etcdctl prints them so.
+std::string AlarmMemberText(uint64_t member_id, std::string_view alarm_name);
+
 // Go's text for an errno (syscall.Errno.Error()): strerror's message with
 // its first letter lowercased, as in "open /x: no such file or directory"
 // and "bind: address already in use".

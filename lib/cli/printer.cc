@@ -156,6 +156,13 @@ class SimplePrinter : public Printer {
     out_ << "Leadership transferred from " << IdToHex(leader) << " to " << IdToHex(target) << "\n";
     return ExitStatus::Ok();
   }
+  ExitStatus Alarm(const etcdserverpb::AlarmResponse& r) override {
+    for (const auto& a : r.alarms()) {
+      const std::string name = a.alarm() == etcdserverpb::NONE ? "" : AlarmType_Name(a.alarm());
+      out_ << AlarmMemberText(a.memberid(), name) << "\n";
+    }
+    return ExitStatus::Ok();
+  }
   ExitStatus Watch(const etcdserverpb::WatchResponse& r) override {
     for (const auto& e : r.events()) {
       out_ << EventTypeName(e) << "\n";
@@ -247,6 +254,7 @@ class ProtobufPrinter : public Printer {
   ExitStatus MoveLeader(uint64_t, uint64_t, const etcdserverpb::MoveLeaderResponse& r) override {
     return Write(r);
   }
+  ExitStatus Alarm(const etcdserverpb::AlarmResponse& r) override { return Write(r); }
   ExitStatus Watch(const etcdserverpb::WatchResponse& r) override {
     etcdserverpb::WatchResponse w;
     *w.mutable_header() = r.header();  // always present, as etcdctl points at it
@@ -315,6 +323,7 @@ class TablePrinter : public Printer {
   ExitStatus MoveLeader(uint64_t, uint64_t, const etcdserverpb::MoveLeaderResponse&) override {
     return Unsupported("table");
   }
+  ExitStatus Alarm(const etcdserverpb::AlarmResponse&) override { return Unsupported("table"); }
   ExitStatus Watch(const etcdserverpb::WatchResponse&) override { return Unsupported("table"); }
   ExitStatus Grant(const etcdserverpb::LeaseGrantResponse&) override {
     return Unsupported("table");

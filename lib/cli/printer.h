@@ -85,6 +85,12 @@ class Printer {
   // not support it.
   virtual ExitStatus MoveLeader(uint64_t leader, uint64_t target,
                                 const etcdserverpb::MoveLeaderResponse& r) = 0;
+  // alarm list / disarm: simple prints each alarm as gogoproto's String()
+  // ("memberID:<id> alarm:NOSPACE "); json {"alarms":[{"memberID":..,
+  // "alarm":1}]} (no header: etcd sends none); fields the header (zeros,
+  // where etcdctl 3.4 crashes on the missing header) then "MemberID" and
+  // "AlarmType" per alarm; protobuf the response; table is not supported.
+  virtual ExitStatus Alarm(const etcdserverpb::AlarmResponse& r) = 0;
 
   // One watch response as clientv3 hands it to etcdctl: header, events,
   // compact_revision, canceled and created (watch_id, cancel_reason and

@@ -108,6 +108,16 @@ class FieldsPrinter : public Printer {
   ExitStatus MoveLeader(uint64_t, uint64_t, const etcdserverpb::MoveLeaderResponse&) override {
     return Unsupported("fields");
   }
+  ExitStatus Alarm(const etcdserverpb::AlarmResponse& r) override {
+    PrintHeader(r.header());
+    for (const auto& a : r.alarms()) {
+      out_ << "\"MemberID\" : " << a.memberid() << "\n";
+      // Go prints the enum's name, or its number when it has none.
+      const std::string& name = etcdserverpb::AlarmType_Name(a.alarm());
+      out_ << "\"AlarmType\" : " << (name.empty() ? std::to_string(a.alarm()) : name) << "\n\n";
+    }
+    return ExitStatus::Ok();
+  }
 
  private:
   // A response without a header prints zeros, as Go's nil-safe getters do.

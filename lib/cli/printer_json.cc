@@ -216,6 +216,19 @@ class JsonPrinter : public Printer {
     if (r.has_header()) j["header"] = HeaderJson(r.header());
     return Print(j);
   }
+  ExitStatus Alarm(const etcdserverpb::AlarmResponse& r) override {
+    Json j = Json::object();
+    if (r.has_header()) j["header"] = HeaderJson(r.header());
+    Json alarms = Json::array();
+    for (const auto& a : r.alarms()) {
+      Json m = Json::object();
+      SetIfNonZero(m, "memberID", a.memberid());
+      SetIfNonZero(m, "alarm", static_cast<int>(a.alarm()));
+      alarms.push_back(m);
+    }
+    SetIfNonEmpty(j, "alarms", alarms);
+    return Print(j);
+  }
   ExitStatus Watch(const etcdserverpb::WatchResponse& r) override { return Print(WatchJson(r)); }
   ExitStatus Grant(const etcdserverpb::LeaseGrantResponse& r) override {
     Json j = InlinedHeaderJson(r.has_header(), r.header());

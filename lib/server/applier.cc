@@ -12,12 +12,46 @@
 
 namespace etcdd::server {
 
-Applier::Applier(mvcc::Store& store, Leases& leases, auth::AuthStore& auth,
-                 raftpb::ConfState conf_state, serverpb::Members members, int max_learners,
-                 WaitRegistry<ApplyResult>& waiters, Hooks hooks, Logger& logger)
+namespace {
+
+// etcd's quota kvOverhead and leaseOverhead, bytes.
+constexpr uint64_t kPutOverheadBytes = 256;
+constexpr uint64_t kLeaseOverheadBytes = 64;
+
+uint64_t PutCost(const etcdserverpb::PutRequest& put) {
+  return put.key().size() + put.value().size() + kPutOverheadBytes;
+}
+
+// etcd's costTxn: nested txns are not charged.
+uint64_t TxnCost(const etcdserverpb::TxnRequest& txn) {
+  uint64_t branch[2] = {0, 0};
+  int i = 0;
+  for (const auto* ops : {&txn.success(), &txn.failure()}) {
+    for (const auto& op : *ops) {
+      if (op.has_request_put()) branch[i] += PutCost(op.request_put());
+    }
+    ++i;
+  }
+  return std::max(branch[0], branch[1]);
+}
+
+}  // namespace
+
+uint64_t QuotaCost(const serverpb::InternalRequest& req) {
+  if (req.has_put()) return PutCost(req.put());
+  if (req.has_txn()) return TxnCost(req.txn());
+  if (req.has_lease_grant()) return kLeaseOverheadBytes;
+  return 0;
+}
+
+Applier::Applier(mvcc::Store& store, Leases& leases, auth::AuthStore& auth, AlarmStore& alarms,
+                 uint64_t quota_bytes, raftpb::ConfState conf_state, serverpb::Members members,
+                 int max_learners, WaitRegistry<ApplyResult>& waiters, Hooks hooks, Logger& logger)
     : store_(store),
       leases_(leases),
       auth_(auth),
+      alarms_(alarms),
+      quota_bytes_(quota_bytes),
       conf_state_(std::move(conf_state)),
       members_(std::move(members)),
       max_learners_(max_learners),
@@ -85,6 +119,7 @@ bool Applier::InstallSnapshot(const raftpb::Snapshot& snap) {
   }
   if (s.ok()) s = leases_.Recover(store_);
   if (s.ok()) s = auth_.Reload(store_);
+  if (s.ok()) s = alarms_.Reload(store_);
   if (s.ok() && store_.ConsistentIndex() != index) {
     s = Status::Corruption("snapshot data is at index " + std::to_string(store_.ConsistentIndex()) +
                                ", not " + std::to_string(index),
@@ -162,7 +197,8 @@ bool Applier::ApplyBatch(std::vector<raftpb::Entry>& batch) {
   std::vector<std::pair<uint64_t, ApplyResult>> results;
   const raftpb::Entry* last = nullptr;
   bool members_changed = false;
-  size_t tracked = 0;  // events of `txn` the lessor has seen
+  size_t tracked = 0;     // events of `txn` the lessor has seen
+  bool no_space = false;  // a request hit ErrNoSpace with no NOSPACE alarm active
   for (const auto& e : batch) {
     raftpb::ConfChange cc;
     if (e.type() == raftpb::ENTRY_CONF_CHANGE && !cc.ParseFromString(e.data())) {
@@ -190,6 +226,9 @@ bool Applier::ApplyBatch(std::vector<raftpb::Entry>& batch) {
     uint64_t id = 0;
     ApplyResult r = ApplyNormal(txn, e, &id);
     tracked = leases_.Track(txn, tracked);
+    if (auto* s = std::get_if<Status>(&r); s != nullptr && IsNoSpace(*s)) {
+      no_space = no_space || !alarms_.Active(etcdserverpb::NOSPACE);
+    }
     if (id != 0) results.emplace_back(id, std::move(r));
   }
   if (last == nullptr) return true;
@@ -199,6 +238,7 @@ bool Applier::ApplyBatch(std::vector<raftpb::Entry>& batch) {
     return false;
   }
   Publish(txn, prev_kv, last->index(), members_changed, std::move(results));
+  if (no_space && hooks_.no_space) hooks_.no_space();
   return true;
 }
 
@@ -226,15 +266,29 @@ ApplyResult Applier::ApplyNormal(mvcc::Store::WriteTxn& txn, const raftpb::Entry
     return Status::Internal("undecodable entry");
   }
   *id = req.id();
-  auto unwrap = [](auto r) -> ApplyResult {
-    if (!r.ok()) return r.status();
-    return std::move(r).value();
-  };
+  if (Status s = CheckAlarms(req); !s.ok()) return s;
   if (req.has_auth()) {
     const auth::AuthInfo who{req.auth().username(), req.auth().revision()};
     if (Status s = CheckPermission(who, req); !s.ok()) return s;
   }
+  // etcd's quotaApplierV3: a request past the quota is applied (every
+  // member applies the same log) but answered ErrNoSpace.
+  const uint64_t cost = QuotaCost(req);
+  const bool fits = cost == 0 || store_.DbSizeBytes() + cost < quota_bytes_;
+  ApplyResult r = ApplyRequest(txn, req, e.index());
+  if (!fits && !std::holds_alternative<Status>(r)) return ErrNoSpace();
+  return r;
+}
+
+ApplyResult Applier::ApplyRequest(mvcc::Store::WriteTxn& txn, const serverpb::InternalRequest& req,
+                                  uint64_t index) {
+  auto unwrap = [](auto r) -> ApplyResult {
+    if (!r.ok()) return r.status();
+    return std::move(r).value();
+  };
   switch (req.request_case()) {
+    case serverpb::InternalRequest::kAlarm:
+      return ApplyAlarm(txn, req.alarm());
     case serverpb::InternalRequest::kPut:
       return unwrap(txn.Put(req.put()));
     case serverpb::InternalRequest::kDeleteRange:
@@ -254,9 +308,60 @@ ApplyResult Applier::ApplyNormal(mvcc::Store::WriteTxn& txn, const raftpb::Entry
     case serverpb::InternalRequest::REQUEST_NOT_SET:
       break;
     default:
-      return ApplyAuth(txn, req, e.index());
+      return ApplyAuth(txn, req, index);
   }
   return Status::Internal("empty request");
+}
+
+Status Applier::CheckAlarms(const serverpb::InternalRequest& req) const {
+  using R = serverpb::InternalRequest;
+  const auto c = req.request_case();
+  if (alarms_.Active(etcdserverpb::CORRUPT) &&
+      (c == R::kPut || c == R::kDeleteRange || c == R::kTxn || c == R::kCompaction ||
+       c == R::kLeaseGrant || c == R::kLeaseRevoke)) {
+    return ErrCorrupt();
+  }
+  if (alarms_.Active(etcdserverpb::NOSPACE) &&
+      (c == R::kPut || c == R::kLeaseGrant || (c == R::kTxn && QuotaCost(req) > 0))) {
+    return ErrNoSpace();
+  }
+  return Status::Ok();
+}
+
+ApplyResult Applier::ApplyAlarm(mvcc::Store::WriteTxn& txn, const etcdserverpb::AlarmRequest& req) {
+  etcdserverpb::AlarmResponse resp;
+  const auto name = [](etcdserverpb::AlarmType t) { return etcdserverpb::AlarmType_Name(t); };
+  switch (req.action()) {
+    case etcdserverpb::AlarmRequest::GET:
+      for (auto& m : alarms_.Get(req.alarm())) *resp.add_alarms() = std::move(m);
+      break;
+    case etcdserverpb::AlarmRequest::ACTIVATE: {
+      bool first = false;
+      auto m = alarms_.Activate(txn, req.memberid(), req.alarm(), &first);
+      if (!m.ok()) return m.status();
+      *resp.add_alarms() = *m;
+      if (first) {
+        logger_.Warn("alarm raised",
+                     {{"alarm", name(req.alarm())}, {"from", IdToHex(req.memberid())}});
+      }
+      break;
+    }
+    case etcdserverpb::AlarmRequest::DEACTIVATE: {
+      bool last = false;
+      auto m = alarms_.Deactivate(txn, req.memberid(), req.alarm(), &last);
+      if (!m.ok()) return m.status();
+      if (!m->has_value()) break;
+      *resp.add_alarms() = **m;
+      if (last) {
+        logger_.Warn("alarm disarmed",
+                     {{"alarm", name(req.alarm())}, {"from", IdToHex(req.memberid())}});
+      }
+      break;
+    }
+    default:
+      break;
+  }
+  return resp;
 }
 
 Status Applier::CheckPermission(const auth::AuthInfo& who,

@@ -31,6 +31,7 @@
 #include "etcdserverpb/rpc.pb.h"
 #include "mvcc/store.h"
 #include "raftpb/raft.pb.h"
+#include "server/alarms.h"
 #include "server/leases.h"
 #include "server/wait.h"
 #include "serverpb/internal.pb.h"
@@ -47,7 +48,7 @@ using ApplyResult =
     std::variant<Status, etcdserverpb::PutResponse, etcdserverpb::DeleteRangeResponse,
                  etcdserverpb::TxnResponse, etcdserverpb::CompactionResponse, serverpb::Members,
                  etcdserverpb::LeaseGrantResponse, etcdserverpb::LeaseRevokeResponse,
-                 etcdserverpb::LeaseCheckpointResponse, AuthResponse>;
+                 etcdserverpb::LeaseCheckpointResponse, AuthResponse, etcdserverpb::AlarmResponse>;
 
 class Applier {
  public:
@@ -77,6 +78,11 @@ class Applier {
     // after calling it: nothing more is applied or answered. `what` is
     // etcd's log message.
     std::function<void(std::string_view what, const Status& cause)> fatal;
+    // After a batch in which a Put, Txn or LeaseGrant failed with
+    // ErrNoSpace (past the quota, or the backend map full) while no NOSPACE
+    // alarm was active: the member raises NOSPACE for itself through Raft
+    // (etcd's applyEntryNormal). Must not block.
+    std::function<void()> no_space;
   };
 
   // `conf_state` and `members` are the configuration and member list as of
@@ -84,9 +90,15 @@ class Applier {
   // requests are applied to `leases`, which also follows the keys written;
   // Auth requests to `auth`, which also checks the permissions of every
   // client request that carries an auth header (etcd's authApplierV3).
-  Applier(mvcc::Store& store, Leases& leases, auth::AuthStore& auth, raftpb::ConfState conf_state,
-          serverpb::Members members, int max_learners, WaitRegistry<ApplyResult>& waiters,
-          Hooks hooks, Logger& logger);
+  // Alarm requests are applied to `alarms`; while NOSPACE is active, Put,
+  // Txn with a put and LeaseGrant fail with ErrNoSpace (etcd's
+  // applierV3Capped); while CORRUPT is, every KV and lease write fails with
+  // ErrCorrupt (applierV3Corrupt). `quota_bytes` is --quota-backend-bytes:
+  // a Put, Txn or LeaseGrant that does not fit is still applied but
+  // answered ErrNoSpace (etcd's quotaApplierV3), and NOSPACE raised.
+  Applier(mvcc::Store& store, Leases& leases, auth::AuthStore& auth, AlarmStore& alarms,
+          uint64_t quota_bytes, raftpb::ConfState conf_state, serverpb::Members members,
+          int max_learners, WaitRegistry<ApplyResult>& waiters, Hooks hooks, Logger& logger);
   ~Applier();  // Stop()s
 
   void Start();
@@ -131,6 +143,9 @@ class Applier {
   // Reports a fatal error; the loop stops.
   void Fail(std::string_view what, const Status& cause);
   ApplyResult ApplyNormal(mvcc::Store::WriteTxn& txn, const raftpb::Entry& e, uint64_t* id);
+  // Applies a decoded request of Raft index `index`, its checks passed.
+  ApplyResult ApplyRequest(mvcc::Store::WriteTxn& txn, const serverpb::InternalRequest& req,
+                           uint64_t index);
   // Validates and applies a ConfChange entry to the member list and the
   // ConfState (both stored in `txn`), reports the decision to
   // Hooks::conf_change, and returns the member list or the refusal.
@@ -138,6 +153,11 @@ class Applier {
   ApplyResult ApplyConfChange(mvcc::Store::WriteTxn& txn, const raftpb::ConfChange& cc,
                               Status* fatal);
   Status ApplyPublish(mvcc::Store::WriteTxn& txn, const serverpb::Member& attrs);
+  // etcd's applierV3Capped / applierV3Corrupt: the error an active alarm
+  // refuses `req` with, or Ok.
+  Status CheckAlarms(const serverpb::InternalRequest& req) const;
+  // etcd's applierV3backend.Alarm.
+  ApplyResult ApplyAlarm(mvcc::Store::WriteTxn& txn, const etcdserverpb::AlarmRequest& req);
   // etcd's authApplierV3 checks of a KV or lease request from `who`.
   Status CheckPermission(const auth::AuthInfo& who, const serverpb::InternalRequest& req) const;
   // Applies an Auth request (Raft index `index`).
@@ -147,6 +167,8 @@ class Applier {
   mvcc::Store& store_;
   Leases& leases_;
   auth::AuthStore& auth_;
+  AlarmStore& alarms_;
+  const uint64_t quota_bytes_;
   raftpb::ConfState conf_state_;  // apply thread only
   mutable std::mutex members_mu_;
   serverpb::Members members_;  // guarded by members_mu_; written by the apply thread
@@ -164,6 +186,11 @@ class Applier {
   std::atomic<uint64_t> applied_{0};
   std::thread thread_;
 };
+
+// The backend bytes a request may add, as etcd's quota (etcdserver/quota.go)
+// charges them: a put its key, value and 256; a txn the larger of its
+// branches' direct puts; a lease grant 64; anything else 0.
+uint64_t QuotaCost(const serverpb::InternalRequest& req);
 
 // Key of the serialized raftpb::ConfState in the backend's meta space.
 inline constexpr char kConfStateMetaKey[] = "confstate";

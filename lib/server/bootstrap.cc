@@ -37,6 +37,24 @@ Status EtcdServer::Open() {
   return Status::Ok();
 }
 
+void EtcdServer::LogQuota() const {
+  // etcd's MaxQuotaBytes: the largest quota it recommends.
+  constexpr uint64_t kMaxQuotaBytes = 8ull << 30;
+  constexpr std::string_view kQuotaName = "v3-applier";
+  if (cfg_.quota_backend_bytes == 0) {
+    logger_.Info("enabled backend quota with default value",
+                 {{"quota-name", kQuotaName}, {"quota-size-bytes", cfg_.QuotaBytes()}});
+    return;
+  }
+  if (cfg_.quota_backend_bytes > kMaxQuotaBytes) {
+    logger_.Warn("quota exceeds the maximum value", {{"quota-name", kQuotaName},
+                                                     {"quota-size-bytes", cfg_.QuotaBytes()},
+                                                     {"quota-maximum-size-bytes", kMaxQuotaBytes}});
+  }
+  logger_.Info("enabled backend quota",
+               {{"quota-name", kQuotaName}, {"quota-size-bytes", cfg_.QuotaBytes()}});
+}
+
 Status EtcdServer::OpenBackend() {
   lease::LessorOptions lessor;
   lessor.min_ttl_seconds = lease::MinLeaseTtlSeconds(
@@ -47,13 +65,17 @@ Status EtcdServer::OpenBackend() {
   mvcc::Options opts;
   opts.lease_exists = [this](int64_t id) { return leases_->Exists(id); };
   opts.env = cfg_.env;
-  // The quota is enforced before proposing (see Propose), as etcd does; the
-  // map has room above it so that entries already committed always apply.
+  // The quota is enforced before proposing (see Propose) and by the capped
+  // applier while NOSPACE is raised, as etcd does; the map has room above
+  // it so that entries already committed (applied even past the quota, as
+  // etcd's quotaApplierV3 does) always apply.
   opts.map_size_bytes = cfg_.QuotaBytes() + std::max<uint64_t>(cfg_.QuotaBytes() / 4, 64 << 20);
   ASSIGN_OR_RETURN(store_, mvcc::Store::Open(cfg_.BackendDir(), opts));
   ASSIGN_OR_RETURN(auto tokens, auth::NewTokenProvider(cfg_.auth_token,
                                                        std::chrono::seconds(cfg_.auth_token_ttl)));
   ASSIGN_OR_RETURN(auth_, auth::AuthStore::Open(*store_, std::move(tokens), cfg_.bcrypt_cost));
+  RETURN_IF_ERROR(alarms_.Reload(*store_));
+  LogQuota();
   return Status::Ok();
 }
 
@@ -113,8 +135,9 @@ Status EtcdServer::StartLoops(std::unique_ptr<raft::RawNode> node,
   ASSIGN_OR_RETURN(serverpb::Members applied_members, LoadMembers());
   const serverpb::Member* self = FindMember(applied_members, member_id_);
   is_learner_ = self != nullptr && self->is_learner();
-  applier_ = std::make_unique<Applier>(*store_, *leases_, *auth_, log.conf_state, applied_members,
-                                       cfg_.max_learners, waiters_, ApplierHooks(), logger_);
+  applier_ = std::make_unique<Applier>(*store_, *leases_, *auth_, alarms_, cfg_.QuotaBytes(),
+                                       log.conf_state, applied_members, cfg_.max_learners, waiters_,
+                                       ApplierHooks(), logger_);
   RaftNode::Options ro{cfg_.heartbeat_interval_ms, cfg_.ElectionTicks(),
                        static_cast<int>(RequestTimeout().count()), nullptr};
   ro.on_fatal = [this](std::string_view what, const Status& s) { OnFatal(what, s); };
@@ -153,6 +176,11 @@ Applier::Hooks EtcdServer::ApplierHooks() {
     watch_hub_->Notify(events, revision, with_prev_kv);
   };
   hooks.restored = [this] { watch_hub_->Restored(); };
+  hooks.no_space = [this] {
+    logger_.Warn("message exceeded backend quota; raising alarm",
+                 {{"quota-size-bytes", cfg_.QuotaBytes()}, {"error", ErrNoSpace().message()}});
+    RaiseNoSpace([](Result<etcdserverpb::AlarmResponse>) {});
+  };
   hooks.snapshot_path = [this](uint64_t index) { return snap_dir_.ReceivedPath(index); };
   hooks.conf_change = [this](raftpb::ConfChange cc) { raft_->ConfChangeApplied(std::move(cc)); };
   hooks.members_changed = [this](const serverpb::Members& m) { OnMembersChanged(m); };

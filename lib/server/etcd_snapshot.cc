@@ -8,6 +8,7 @@
 #include "base/crc32c.h"
 #include "base/sha256.h"
 #include "mvcc/revision.h"
+#include "server/alarms.h"
 #include "server/applier.h"
 #include "server/etcd_schema.h"
 #include "server/leases.h"
@@ -65,6 +66,18 @@ Status EmitLeases(const mvcc::RawView& view, EtcdBucketSink& sink) {
                                  return sink.Put(es::LeaseKey(rec.value().id()), value);
                                }));
   return sink.EndBucket();
+}
+
+// The `alarm` bucket: each key a serialized AlarmMember (the alarm
+// record's value, server/alarms.h), each value empty.
+Status EmitAlarms(const mvcc::RawView& view, EtcdBucketSink& sink) {
+  Entries alarms;
+  RETURN_IF_ERROR(view.ForEach(mvcc::RawDb::kServer, kAlarmMetaPrefix,
+                               [&](std::string_view, std::string_view value) -> Status {
+                                 alarms.emplace(value, "");
+                                 return Status::Ok();
+                               }));
+  return EmitBucket(sink, es::kAlarmBucket, alarms);
 }
 
 // The auth store's records (auth/store.h), whose values are etcd's:
@@ -188,7 +201,7 @@ Result<std::string> Sha256OfFile(const std::string& path, uint64_t bytes) {
 Status EmitEtcdBuckets(const mvcc::RawView& view, EtcdBucketSink& sink) {
   // bbolt's order: alarm, auth, authRoles, authUsers, cluster, key, lease,
   // members, members_removed, meta (etcd_schema::kAllBuckets).
-  RETURN_IF_ERROR(EmitBucket(sink, es::kAlarmBucket, {}));
+  RETURN_IF_ERROR(EmitAlarms(view, sink));
   RETURN_IF_ERROR(EmitAuth(view, sink));
   RETURN_IF_ERROR(
       EmitBucket(sink, es::kClusterBucket,

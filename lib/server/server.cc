@@ -13,30 +13,6 @@ namespace {
 // Committed-but-unapplied entries beyond which new proposals are refused
 // (etcd: maxGapBetweenApplyAndCommitIndex).
 constexpr uint64_t kMaxApplyGap = 5000;
-// Bytes a put is charged beyond its key and value (etcd's quota kvOverhead).
-constexpr uint64_t kPutOverheadBytes = 256;
-
-uint64_t TxnCost(const etcdserverpb::TxnRequest& txn) {
-  uint64_t cost = 0;
-  for (const auto* ops : {&txn.success(), &txn.failure()}) {
-    for (const auto& op : *ops) {
-      if (op.has_request_put()) {
-        cost += op.request_put().key().size() + op.request_put().value().size() + kPutOverheadBytes;
-      } else if (op.has_request_txn()) {
-        cost += TxnCost(op.request_txn());
-      }
-    }
-  }
-  return cost;
-}
-
-// The backend bytes a request may add, as etcd's quota counts them: puts
-// cost their key, value and overhead; deletes and compactions are free.
-uint64_t QuotaCost(const serverpb::InternalRequest& req) {
-  if (req.has_put()) return req.put().key().size() + req.put().value().size() + kPutOverheadBytes;
-  if (req.has_txn()) return TxnCost(req.txn());
-  return 0;
-}
 }  // namespace
 
 Result<std::unique_ptr<EtcdServer>> EtcdServer::Start(const ServerConfig& cfg, Logger& logger,
@@ -259,9 +235,11 @@ void EtcdServer::Propose(serverpb::InternalRequest& req, Done<Response> done,
   if (data.size() > cfg_.max_request_bytes) {
     return done(Status::InvalidArgument("etcdserver: request is too large"));
   }
+  // etcd's quotaKVServer / quotaLeaseServer: a request that does not fit
+  // raises this member's NOSPACE alarm, then fails.
   if (uint64_t cost = QuotaCost(req);
       cost > 0 && store_->DbSizeBytes() + cost >= cfg_.QuotaBytes()) {
-    return done(Status(Code::kResourceExhausted, "etcdserver: mvcc: database space exceeded"));
+    return RaiseNoSpace([done = std::move(done)](auto) { done(ErrNoSpace()); });
   }
   if (raft_->CommitIndex() > applier_->AppliedIndex() + kMaxApplyGap) {
     return done(Status(Code::kResourceExhausted, "etcdserver: too many requests"));
@@ -270,6 +248,35 @@ void EtcdServer::Propose(serverpb::InternalRequest& req, Done<Response> done,
       req.id(), std::chrono::steady_clock::now() + RequestTimeout(),
       [this, done = std::move(done)](ApplyResult r) { done(Unwrap<Response>(std::move(r))); });
   raft_->Propose(std::move(data));
+}
+
+void EtcdServer::RaiseNoSpace(Done<etcdserverpb::AlarmResponse> done) {
+  if (alarms_.Has(member_id_, etcdserverpb::NOSPACE) || raising_no_space_.exchange(true)) {
+    return done(Status::Ok());
+  }
+  serverpb::InternalRequest ir;
+  ir.mutable_alarm()->set_action(etcdserverpb::AlarmRequest::ACTIVATE);
+  ir.mutable_alarm()->set_memberid(member_id_);
+  ir.mutable_alarm()->set_alarm(etcdserverpb::NOSPACE);
+  Propose<etcdserverpb::AlarmResponse>(
+      ir, [this, done = std::move(done)](Result<etcdserverpb::AlarmResponse> r) {
+        raising_no_space_ = false;
+        done(std::move(r));
+      });
+}
+
+void EtcdServer::Alarm(const etcdserverpb::AlarmRequest& req,
+                       Done<etcdserverpb::AlarmResponse> done, const auth::AuthInfo& who) {
+  serverpb::InternalRequest ir;
+  *ir.mutable_alarm() = req;
+  Propose<etcdserverpb::AlarmResponse>(
+      ir,
+      [done = std::move(done)](Result<etcdserverpb::AlarmResponse> r) {
+        // etcd's AlarmResponse carries no header.
+        if (r.ok()) r.value().clear_header();
+        done(std::move(r));
+      },
+      &who);
 }
 
 // The lease requests are proposed from server_lease.cc.
@@ -382,6 +389,11 @@ etcdserverpb::StatusResponse EtcdServer::MaintenanceStatus() const {
   const serverpb::Members members = applier_->Members();
   const serverpb::Member* self = FindMember(members, member_id_);
   resp.set_islearner(self != nullptr && self->is_learner());
+  for (const auto& m : alarms_.Get(etcdserverpb::NONE)) {
+    // NONE (0) prints no field, as gogoproto omits zero values.
+    const std::string name = m.alarm() == etcdserverpb::NONE ? "" : AlarmType_Name(m.alarm());
+    resp.add_errors(AlarmMemberText(m.memberid(), name));
+  }
   return resp;
 }
 

@@ -28,6 +28,7 @@
 #include "base/status.h"
 #include "etcdserverpb/rpc.pb.h"
 #include "mvcc/store.h"
+#include "server/alarms.h"
 #include "server/applier.h"
 #include "server/config.h"
 #include "server/etcd_snapshot.h"
@@ -84,7 +85,10 @@ class EtcdServer {
   // key is not provided", "etcdserver: request is too large", ...), OutOfRange
   // for compacted/future revisions, ResourceExhausted when the backend quota
   // (--quota-backend-bytes) would be exceeded ("etcdserver: mvcc: database
-  // space exceeded") or apply lags commit by more than 5000 entries
+  // space exceeded"; this member then raises its NOSPACE alarm first, as
+  // etcd's quotaKVServer does) or while a NOSPACE alarm is raised (puts and
+  // txns with puts; DataLoss "etcdserver: corrupt cluster" for every write
+  // while CORRUPT is) or apply lags commit by more than 5000 entries
   // ("etcdserver: too many requests"), Unavailable "etcdserver: request timed
   // out" when no leader commits the request within the request timeout
   // (5 s + 2 x election timeout, as etcd).
@@ -121,7 +125,8 @@ class EtcdServer {
   // election timeout, in whole seconds). Errors: FailedPrecondition
   // "etcdserver: lease already exists", OutOfRange "etcdserver: too large
   // lease TTL", NotFound "etcdserver: requested lease not found" (Revoke),
-  // and Propose's errors.
+  // and Propose's errors (a Grant costs 64 bytes of quota and is refused
+  // while NOSPACE is raised, as a put is).
   // With auth on, revoking needs write permission on every key attached to
   // the lease (etcd's checkLeasePuts); `who` as for Put.
   void LeaseGrant(const etcdserverpb::LeaseGrantRequest& req,
@@ -146,8 +151,21 @@ class EtcdServer {
   // local lessor; on a follower, where none expires, they are by id).
   etcdserverpb::LeaseLeasesResponse LeaseLeases() const;
 
+  // Maintenance.Alarm (etcd's EtcdServer.Alarm, v3_server.go): GET (the
+  // active alarms of req.alarm, all for NONE; member id ignored), ACTIVATE
+  // and DEACTIVATE of (req.memberid, req.alarm), all through Raft; the
+  // response lists the alarms got, raised or cleared and carries no header,
+  // as etcd's. Deactivating the last NOSPACE (CORRUPT) alarm lifts the
+  // refusals it caused on every member. Any client may call it (etcd 3.4
+  // checks no permission). Errors: Propose's.
+  void Alarm(const etcdserverpb::AlarmRequest& req, Done<etcdserverpb::AlarmResponse> done,
+             const auth::AuthInfo& who = {});
+  // The active alarms (all types), as Maintenance.Status lists them.
+  std::vector<etcdserverpb::AlarmMember> Alarms() const { return alarms_.Get(etcdserverpb::NONE); }
+
   // Maintenance.Status: version, db size and in-use size (bytes), leader, Raft
-  // index/term and applied index.
+  // index/term and applied index, and the active alarms in `errors`, each
+  // as gogoproto's String() of AlarmMember ("memberID:<id> alarm:NOSPACE ").
   etcdserverpb::StatusResponse MaintenanceStatus() const;
   // Maintenance.HashKV: etcd's hash of the key space up to `revision` (0:
   // current), for comparing members. Errors: OutOfRange for a compacted or
@@ -266,8 +284,14 @@ class EtcdServer {
   // Bootstrap (bootstrap.cc). Open: locks the data dir, opens the backend,
   // loads or creates the Raft log, builds the Raft node and starts the loops.
   Status Open();
-  // The lessor and the MVCC store (the backend) in the data dir.
+  // The lessor, the MVCC store (the backend) in the data dir and the alarms.
   Status OpenBackend();
+  // etcd's NewBackendQuota log lines about --quota-backend-bytes.
+  void LogQuota() const;
+  // Proposes this member's NOSPACE alarm (etcd's quotaAlarmer.check and
+  // applyEntryNormal) unless it is active or already being proposed, and
+  // calls `done` once it is applied (at once if nothing is proposed).
+  void RaiseNoSpace(Done<etcdserverpb::AlarmResponse> done);
   // What LoadRaftLog found or created.
   struct RaftLog {
     bool restart = false;  // the WAL existed
@@ -380,8 +404,9 @@ class EtcdServer {
   Result<std::string> HandleForwarded(const std::string& request,
                                       std::chrono::steady_clock::time_point deadline);
 
-  // Assigns `req` its id, checks its size, the quota and the apply backlog,
-  // proposes it, and calls `done` with its apply result.
+  // Assigns `req` its id, checks its size, the quota (raising NOSPACE when
+  // it does not fit) and the apply backlog, proposes it, and calls `done`
+  // with its apply result.
   // A client request carries `who` in its auth header; the member's own
   // (lease expiry, checkpoints) pass nullptr and are not checked.
   template <typename Response>
@@ -431,6 +456,8 @@ class EtcdServer {
   uint64_t member_id_ = 0;
   uint64_t cluster_id_ = 0;
   std::atomic<uint64_t> next_request_id_{0};
+  std::atomic<bool> raising_no_space_{false};  // RaiseNoSpace's proposal is in flight
+  AlarmStore alarms_;
   std::atomic<uint64_t> next_export_{0};  // numbers ExportEtcdSnapshot's files
   WaitRegistry<ApplyResult> waiters_;
   // Destruction order matters: the loops stop before the store closes, and

@@ -16,52 +16,9 @@ namespace {
 using cli::ExitStatus;
 
 // The endpoints to address: --endpoints, or with --cluster the client URLs
-// of every member (etcdctl's endpointsFromCluster, which skips auth).
+// of every member.
 cli::ExitOr<std::vector<std::string>> TargetEndpoints(const Session& s, bool cluster) {
-  if (!cluster) return s.options.endpoints;
-  client::Config config = s.config;
-  config.user.clear();
-  config.password.clear();
-  auto client = client::Client::Connect(config);
-  // etcdctl's client dials lazily, so an unreachable cluster shows up as
-  // the member list call failing.
-  if (!client.ok() && client.status().code() != Code::kDeadlineExceeded) {
-    return ConnectFailure(client.status());
-  }
-  auto members = client.ok() ? client.value()->MemberList()
-                             : Result<etcdserverpb::MemberListResponse>(client.status());
-  if (!members.ok()) {
-    return ExitStatus::Error("failed to fetch endpoints from etcd cluster member list: " +
-                             members.status().message());
-  }
-  std::vector<std::string> endpoints;
-  for (const auto& m : members->members()) {
-    endpoints.insert(endpoints.end(), m.clienturls().begin(), m.clienturls().end());
-  }
-  return endpoints;
-}
-
-// One endpoint's health: a linearizable read of the key "health" succeeds
-// (or is refused for permissions, which still went through consensus).
-cli::EndpointHealth CheckHealth(const client::Config& base, const std::string& endpoint) {
-  client::Config config = base;
-  config.endpoints = {endpoint};
-  const auto start = std::chrono::steady_clock::now();
-  cli::EndpointHealth h{endpoint, false, "", ""};
-  auto client = client::Client::Connect(config);
-  Status st = client.status();
-  if (client.ok()) {
-    etcdserverpb::RangeRequest request;
-    request.set_key("health");
-    st = client.value()->Range(request).status();
-  }
-  h.took = GoDuration(std::chrono::steady_clock::now() - start);
-  if (st.ok() || st.message() == "etcdserver: permission denied") {
-    h.health = true;
-  } else {
-    h.error = st.message();
-  }
-  return h;
+  return cli::TargetEndpoints(s.config, cluster);
 }
 
 ExitStatus RunHealth(Context& ctx, bool cluster) {
@@ -69,7 +26,7 @@ ExitStatus RunHealth(Context& ctx, bool cluster) {
   ASSIGN_OR_EXIT(auto endpoints, TargetEndpoints(s, cluster));
   std::vector<std::future<cli::EndpointHealth>> checks;
   for (const auto& ep : endpoints) {
-    checks.push_back(std::async(std::launch::async, CheckHealth, s.config, ep));
+    checks.push_back(std::async(std::launch::async, cli::CheckEndpointHealth, s.config, ep));
   }
   std::vector<cli::EndpointHealth> results;
   bool unhealthy = false;

@@ -1,11 +1,12 @@
-// kvctl alarm, compaction, move-leader and version (etcdctl's
-// alarm_command.go, compaction_command.go, move_leader_command.go,
-// version_command.go).
+// kvctl alarm, compaction, defrag, move-leader and version (etcdctl's
+// alarm_command.go, compaction_command.go, defrag_command.go,
+// move_leader_command.go, version_command.go).
 #include <CLI/CLI.hpp>
 #include <memory>
 
 #include "cli/go_format.h"
 #include "context.h"
+#include "defrag/offline.h"
 
 #ifndef ETCDD_VERSION
 #define ETCDD_VERSION "0.0.0"
@@ -29,6 +30,43 @@ ExitStatus RunCompaction(Context& ctx, bool physical, const std::vector<std::str
   auto response = client->Compact(request);
   if (!response.ok()) return ExitStatus::FromStatus(response.status());
   ctx.io().out << "compacted revision " << rev.value() << "\n";
+  return ExitStatus::Ok();
+}
+
+// etcdctl's defrag: each endpoint (--endpoints, or with --cluster every
+// member's client URLs) is defragmented in turn; a line on stdout for each
+// that finished, one on stderr for each that failed, and exit 1 when any
+// failed. -w changes nothing, as in etcdctl.
+// With --data-dir, the backend of a stopped member is defragmented offline
+// (defrag/offline.h): nothing is printed on success, as in etcdctl.
+ExitStatus RunDefrag(Context& ctx, bool cluster, const std::string& data_dir) {
+  if (!data_dir.empty()) {
+    auto stats = defrag::DefragmentDataDir(data_dir);
+    if (stats.ok()) return ExitStatus::Ok();
+    ctx.io().err << "Failed to defragment etcd data[" << data_dir << "] ("
+                 << stats.status().message() << ")\n";
+    return ExitStatus::Error("").Silenced();
+  }
+  ASSIGN_OR_EXIT(Session s, ctx.Prepare());
+  ASSIGN_OR_EXIT(auto endpoints, cli::TargetEndpoints(s.config, cluster));
+  auto client = client::Client::Connect(s.config);
+  // etcdctl's client dials lazily: with no endpoint reachable, each defrag
+  // call fails at its deadline with the same message.
+  if (!client.ok() && client.status().code() != Code::kDeadlineExceeded) {
+    return ConnectFailure(client.status());
+  }
+  int failures = 0;
+  for (const auto& ep : endpoints) {
+    Status st = client.ok() ? client.value()->Defragment(ep).status() : client.status();
+    if (st.ok()) {
+      ctx.io().out << "Finished defragmenting etcd member[" << ep << "]\n";
+    } else {
+      ctx.io().err << "Failed to defragment etcd member[" << ep << "] ("
+                   << cli::CallFailure(st).message() << ")\n";
+      ++failures;
+    }
+  }
+  if (failures != 0) return ExitStatus::Error("").Silenced();
   return ExitStatus::Ok();
 }
 
@@ -106,6 +144,19 @@ void AddMaintenanceCommands(CLI::App* app, Context* ctx) {
   AddArgs(compaction, args.get(), "<revision>");
   compaction->callback([ctx, physical, args] {
     ctx->SetAction([ctx, physical, args] { return RunCompaction(*ctx, *physical, *args); });
+  });
+
+  auto* defrag = app->add_subcommand(
+      "defrag", "Defragments the storage of the etcd members with given endpoints");
+  auto defrag_cluster = std::make_shared<bool>(false);
+  defrag->add_flag("--cluster", *defrag_cluster, "use all endpoints from the cluster member list");
+  auto defrag_data_dir = std::make_shared<std::string>();
+  defrag->add_option("--data-dir", *defrag_data_dir,
+                     "Optional. If present, defragments a data directory not in use by etcd.");
+  defrag->callback([ctx, defrag_cluster, defrag_data_dir] {
+    ctx->SetAction([ctx, defrag_cluster, defrag_data_dir] {
+      return RunDefrag(*ctx, *defrag_cluster, *defrag_data_dir);
+    });
   });
 
   auto* move_leader =

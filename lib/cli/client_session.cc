@@ -3,6 +3,10 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include <chrono>
+
+#include "base/go_text.h"
+
 namespace etcdd::cli {
 
 namespace {
@@ -99,6 +103,51 @@ ExitOr<std::unique_ptr<client::Client>> ConnectClient(const client::Config& conf
   auto c = client::Client::Connect(config);
   if (c.ok()) return std::move(c).value();
   return ConnectFailure(c.status());
+}
+
+ExitOr<std::vector<std::string>> TargetEndpoints(const client::Config& base, bool cluster) {
+  if (!cluster) return base.endpoints;
+  client::Config config = base;
+  config.user.clear();
+  config.password.clear();
+  auto client = client::Client::Connect(config);
+  // etcdctl's client dials lazily, so an unreachable cluster shows up as
+  // the member list call failing.
+  if (!client.ok() && client.status().code() != Code::kDeadlineExceeded) {
+    return ConnectFailure(client.status());
+  }
+  auto members = client.ok() ? client.value()->MemberList()
+                             : Result<etcdserverpb::MemberListResponse>(client.status());
+  if (!members.ok()) {
+    return ExitStatus::Error("failed to fetch endpoints from etcd cluster member list: " +
+                             members.status().message());
+  }
+  std::vector<std::string> endpoints;
+  for (const auto& m : members->members()) {
+    endpoints.insert(endpoints.end(), m.clienturls().begin(), m.clienturls().end());
+  }
+  return endpoints;
+}
+
+EndpointHealth CheckEndpointHealth(const client::Config& base, const std::string& endpoint) {
+  client::Config config = base;
+  config.endpoints = {endpoint};
+  const auto start = std::chrono::steady_clock::now();
+  EndpointHealth h{endpoint, false, "", ""};
+  auto client = client::Client::Connect(config);
+  Status st = client.status();
+  if (client.ok()) {
+    etcdserverpb::RangeRequest request;
+    request.set_key("health");
+    st = client.value()->Range(request).status();
+  }
+  h.took = GoDuration(std::chrono::steady_clock::now() - start);
+  if (st.ok() || st.message() == "etcdserver: permission denied") {
+    h.health = true;
+  } else {
+    h.error = st.message();
+  }
+  return h;
 }
 
 }  // namespace etcdd::cli

@@ -12,6 +12,7 @@
 
 #include "cli/exit_status.h"
 #include "cli/global_flags.h"
+#include "cli/printer.h"
 #include "client/client.h"
 
 namespace etcdd::cli {
@@ -48,5 +49,19 @@ ExitOr<std::unique_ptr<client::Client>> ConnectClient(const client::Config& conf
 // service etcdserverpb.Auth" (clientv3's toErr keeps only the errors it
 // knows).
 ExitStatus CallFailure(const Status& status);
+
+// The endpoints a command addresses: `config.endpoints`, or with `cluster`
+// every member's client URLs from the member list, in its order (etcdctl's
+// endpointsFromCluster, which asks without credentials). Errors: exit 1
+// "failed to fetch endpoints from etcd cluster member list: <why>", or
+// ConnectFailure's for a malformed endpoint or TLS file.
+ExitOr<std::vector<std::string>> TargetEndpoints(const client::Config& config, bool cluster);
+
+// One endpoint's health as `etcdctl endpoint health` judges it: a client
+// dialled to `endpoint` alone (with `base`'s TLS, auth and timeouts) gets a
+// linearizable read of the key "health" through, or is refused it with
+// "etcdserver: permission denied" (the read still went through consensus).
+// `took` is the Go duration of the check; `error` the failure's message.
+EndpointHealth CheckEndpointHealth(const client::Config& base, const std::string& endpoint);
 
 }  // namespace etcdd::cli

@@ -1,5 +1,5 @@
-"""Shell completion of kvctl, etcdd and kvbackup, through the real binaries and real
-shells.
+"""Shell completion of kvctl, etcdd, kvbackup and kvdefrag, through the real
+binaries and real shells.
 
 The binaries answer `__complete` from the command tree they parse with; the
 scripts that `<bin> completion bash|zsh|fish` prints (and that completions/
@@ -16,7 +16,7 @@ import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 BINARIES = {"kvctl": os.environ["KVCTL_BIN"], "etcdd": os.environ["ETCDD_BIN"],
-            "kvbackup": os.environ["KVBACKUP_BIN"]}
+            "kvbackup": os.environ["KVBACKUP_BIN"], "kvdefrag": os.environ["KVDEFRAG_BIN"]}
 SHELLS = ("bash", "zsh", "fish")
 SCRIPT_PATHS = {
     "bash": "completions/bash/{}",
@@ -172,6 +172,13 @@ def test_kvbackup_completes_its_commands_and_values():
     assert complete("kvbackup", "-w", "")[0] == ["json", "simple", "table"]
     assert "--keep-daily" in complete("kvbackup", "prune", "--keep")[0]
     assert complete("kvbackup", "prune", "")[1] & 16  # directories
+
+
+def test_kvdefrag_completes_its_flags_and_values():
+    assert complete("kvdefrag", "-w", "")[0] == ["json", "simple", "table"]
+    assert {"--min-free-ratio", "--min-quota-usage"} <= set(complete("kvdefrag", "--min")[0])
+    assert complete("kvdefrag", "--data-dir", "")[1] & 16  # directories
+    assert complete("kvdefrag", "comp")[0] == ["completion"]
 
 
 def test_bash_script_registers_for_the_binary(path_dir):

@@ -16,7 +16,7 @@ import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 BINARIES = {"kvctl": os.environ["KVCTL_BIN"], "etcdd": os.environ["ETCDD_BIN"],
-            "kvbackup": os.environ["KVBACKUP_BIN"]}
+            "kvbackup": os.environ["KVBACKUP_BIN"], "kvdefrag": os.environ["KVDEFRAG_BIN"]}
 BUILD_DIR = os.environ.get("ETCDD_BUILD_DIR")
 
 

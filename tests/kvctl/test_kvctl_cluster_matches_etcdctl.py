@@ -1,7 +1,7 @@
 """kvctl's cluster commands print what etcdctl 3.4 prints, on a 3-member cluster.
 
 member list/add/update/promote/remove, endpoint status/health/hashkv (with and
-without --cluster) and move-leader, in every output format, with their error
+without --cluster), defrag and move-leader, in every output format, with their error
 messages and exit codes. Every case runs etcdctl, then kvctl, on the same
 cluster in the same state and compares stdout, stderr and exit code:
 
@@ -327,7 +327,20 @@ def test_endpoint_hashkv_after_compaction(ep, all_eps):
     assert_same(all_eps + ["endpoint", "hashkv", "--rev", "2"])
 
 
-UNREACHABLE = [["endpoint", "status", "--cluster"], ["endpoint", "health", "--cluster"],
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("args", [[], ["--cluster"]], ids=" ".join)
+def test_defrag(ep, all_eps, fmt, args):
+    endpoints = ep if "--cluster" in args else all_eps
+    assert_same(endpoints + ["-w", fmt, "defrag"] + args)
+
+
+def test_defrag_with_a_dead_endpoint_fails():
+    dead = "127.0.0.1:%d" % free_port()
+    assert_same(["--endpoints", dead, "--dial-timeout", "300ms", "--command-timeout", "1s",
+                 "defrag"])
+
+
+UNREACHABLE = [["defrag", "--cluster"], ["endpoint", "status", "--cluster"], ["endpoint", "health", "--cluster"],
                ["endpoint", "hashkv"], ["member", "add", "a", "--peer-urls", "foo"],
                ["member", "remove", "1"]]
 

@@ -158,6 +158,8 @@ Result<DefragStats> Store::Defragment() {
   // and the rename; readers never wait (both environments hold the same
   // data until the gate opens again).
   const Clock::time_point pause_start = Clock::now();
+  // Closed once writers go on: unmapping a large file takes a while.
+  std::shared_ptr<lmdb::ReadTxnPool> old;
   {
     std::lock_guard gate(s.write_gate);
     if (s.restores.load() != restores) {
@@ -175,15 +177,16 @@ Result<DefragStats> Store::Defragment() {
     // Without it a crash could bring back the old file, which lacks the
     // writes made after the swap (the WAL may already have dropped them).
     Status synced = SyncDir(s.dir);
-    std::atomic_store(&s.pool, copy.pool);
+    old = std::atomic_exchange(&s.pool, copy.pool);
     recording.StopLocked();
     s.live_dir = copy_dir;
+    stats.pause = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - pause_start);
     RETURN_IF_ERROR(synced);
   }
+  old.reset();  // unless readers still use it
   // The swapped-out environment's lock file, if it was a copy's: unlinking it
   // while readers finish on it is harmless (they hold it open).
   RemoveCopies(s.dir, s.live_dir);
-  stats.pause = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - pause_start);
   stats.took = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start);
   stats.db_size_after = FileSize(s.data_path);
   if (s.opts.env != nullptr) s.opts.env->NoteSyncedOutside(s.data_path);

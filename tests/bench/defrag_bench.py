@@ -27,6 +27,8 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+import grpc
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "support"))
 import etcd_rpc  # noqa: E402
@@ -70,6 +72,7 @@ class Load:
     def __init__(self, endpoint, writers):
         self.stop = threading.Event()
         self.done = [[] for _ in range(writers)]
+        self.failed = [[] for _ in range(writers)]
         self.threads = [threading.Thread(target=self._run, args=(endpoint, i))
                         for i in range(writers)]
 
@@ -79,7 +82,13 @@ class Load:
         with etcd_rpc.Client(endpoint, timeout=120) as c:
             while not self.stop.is_set():
                 start = time.monotonic()
-                c.put("/load/%d/%08d" % (i, n % 10000), value)
+                try:
+                    c.put("/load/%d/%08d" % (i, n % 10000), value)
+                except grpc.RpcError:
+                    # etcd's defrag stops the member: puts time out. The
+                    # attempt still counts as a stall, not as a put.
+                    self.failed[i].append((start, time.monotonic()))
+                    continue
                 self.done[i].append((start, time.monotonic()))
                 n += 1
 
@@ -95,11 +104,11 @@ class Load:
 
     def within(self, t0, t1):
         """Throughput (puts/s) of the puts acknowledged in [t0, t1], the
-        slowest put overlapping it (s), and the longest gap between
-        acknowledgements in it (s)."""
+        slowest put attempt overlapping it (s; failed attempts included), and
+        the longest gap between acknowledgements in it (s)."""
         ends = sorted(e for d in self.done for s, e in d if t0 <= e <= t1)
-        slowest = max((e - s for d in self.done for s, e in d if s <= t1 and e >= t0),
-                      default=0.0)
+        slowest = max((e - s for d in self.done + self.failed for s, e in d
+                       if s <= t1 and e >= t0), default=0.0)
         points = [t0] + ends + [t1]
         gap = max(b - a for a, b in zip(points, points[1:]))
         return len(ends) / (t1 - t0), slowest, gap
@@ -127,10 +136,15 @@ def measure(binary, args, tmp):
             after, _ = db_sizes(server)
         alone, _, _ = load.within(t0, t1)
         during, slowest, gap = load.within(d0, d1)
+        # etcdd logs how long the swap held writes off.
+        paused = [json.loads(line).get("writes-paused") for line in server.log
+                  if '"msg":"defragmented"' in line]
     return {"db_size_before": size, "db_size_in_use_before": in_use,
             "db_size_after": after, "defrag_seconds": d1 - d0,
             "put_throughput_alone": alone, "put_throughput_during": during,
-            "slowest_put_ms": slowest * 1000, "longest_gap_ms": gap * 1000}
+            "slowest_put_ms": slowest * 1000, "longest_gap_ms": gap * 1000,
+            "writes_paused": paused[0] if paused else None,
+            "failed_puts": sum(len(f) for f in load.failed)}
 
 
 def main():
@@ -139,12 +153,19 @@ def main():
     ap.add_argument("--value-kib", type=int, default=64)
     ap.add_argument("--writers", type=int, default=4)
     ap.add_argument("--baseline-seconds", type=float, default=5.0)
+    ap.add_argument("--only", choices=("etcd", "etcdd"), help="measure one server only")
     ap.add_argument("--json")
     args = ap.parse_args()
     results = {}
     for name, binary in (("etcd", ETCD), ("etcdd", server_binary())):
+        if args.only and name != args.only:
+            results[name] = None
+            continue
         with tempfile.TemporaryDirectory(prefix="etcdd-defragbench-") as tmp:
             results[name] = measure(binary, args, tmp)
+    if args.only:
+        print(json.dumps(results[args.only], indent=2))
+        return
     e, d = results["etcd"], results["etcdd"]
     rows = [
         ("dbSize before (MiB)", e["db_size_before"] / MIB, d["db_size_before"] / MIB, None),
@@ -159,6 +180,7 @@ def main():
         ("puts/s during defrag", e["put_throughput_during"], d["put_throughput_during"], None),
         ("during / without", e["put_throughput_during"] / e["put_throughput_alone"],
          d["put_throughput_during"] / d["put_throughput_alone"], None),
+        ("put attempts failed during defrag", e["failed_puts"], d["failed_puts"], None),
     ]
     print("| figure | etcd | etcdd | etcdd / etcd |")
     print("|---|---|---|---|")

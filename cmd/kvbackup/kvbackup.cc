@@ -4,7 +4,6 @@
 #include <CLI/CLI.hpp>
 #include <chrono>
 #include <cstdio>
-#include <ctime>
 
 #include "backup/encryption.h"
 #include "base/go_text.h"
@@ -16,21 +15,6 @@ namespace etcdd::kvbackup {
 namespace {
 
 using cli::ExitStatus;
-
-// capnslog's line prefix, as kvctl prints its flag warnings.
-std::string WarningPrefix() {
-  std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  localtime_r(&t, &tm);
-  char buf[64];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S.000000 W | ", &tm);
-  return buf;
-}
-
-CLI::App* SelectedCommand(CLI::App* app) {
-  for (CLI::App* sub : app->get_subcommands()) return SelectedCommand(sub);
-  return app;
-}
 
 int Fail(const ExitStatus& st, Io& io) {
   if (!st.silent()) io.err << "Error: " << st.message() << "\n";
@@ -67,7 +51,7 @@ cli::ExitOr<cli::GlobalOptions> Context::Options() {
   if (options_) return *options_;
   std::vector<std::string> warnings;
   ASSIGN_OR_EXIT(cli::GlobalOptions o, flags_.Resolve(env_, &warnings));
-  for (const auto& w : warnings) io_.err << WarningPrefix() << "pkg/flags: " << w << "\n";
+  cli::PrintFlagWarnings(warnings, io_.err);
   options_ = o;
   return o;
 }
@@ -138,7 +122,7 @@ int RunKvbackup(std::vector<std::string> args, cli::Environment env, Io io) {
   try {
     app.parse(reversed);
   } catch (const CLI::CallForHelp&) {
-    io.out << SelectedCommand(&app)->help();
+    io.out << cli::SelectedCommand(&app)->help();
     return 0;
   } catch (const CLI::ParseError& e) {
     return Fail(cli::ParseErrorToExit(e.get_name(), e.what()), io);
@@ -147,7 +131,7 @@ int RunKvbackup(std::vector<std::string> args, cli::Environment env, Io io) {
     return Fail(cli::UnknownArgumentsError(app.remaining(), "kvbackup"), io);
   }
   if (!ctx.has_action()) {
-    io.out << SelectedCommand(&app)->help();
+    io.out << cli::SelectedCommand(&app)->help();
     return 0;
   }
   ExitStatus st = ctx.RunAction();

@@ -2,11 +2,7 @@
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
-#include <chrono>
-#include <cstdio>
-#include <ctime>
 #include <iostream>
-
 
 namespace etcdd::kvctl {
 
@@ -14,29 +10,13 @@ namespace {
 
 using cli::ExitStatus;
 
-// capnslog's line prefix, which etcdctl's flag warnings carry:
-// "2026-11-21 07:22:57.330253 W | ".
-std::string WarningPrefix() {
-  auto now = std::chrono::system_clock::now();
-  std::time_t t = std::chrono::system_clock::to_time_t(now);
-  auto micros =
-      std::chrono::duration_cast<std::chrono::microseconds>(now.time_since_epoch()).count() %
-      1000000;
-  std::tm tm{};
-  localtime_r(&t, &tm);
-  char buf[64];
-  size_t n = std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
-  std::snprintf(buf + n, sizeof buf - n, ".%06lld W | ", static_cast<long long>(micros));
-  return buf;
-}
-
 }  // namespace
 
 cli::ExitOr<cli::GlobalOptions> Context::Options() {
   if (options_) return *options_;
   std::vector<std::string> warnings;
   ASSIGN_OR_EXIT(cli::GlobalOptions o, flags_.Resolve(env_, &warnings));
-  for (const auto& w : warnings) io_.err << WarningPrefix() << "pkg/flags: " << w << "\n";
+  cli::PrintFlagWarnings(warnings, io_.err);
   options_ = o;
   return o;
 }

@@ -79,12 +79,6 @@ const std::string* NumericShorthand(CLI::App* app, const std::vector<std::string
   return nullptr;
 }
 
-// The most deeply selected subcommand, whose help a bare group prints.
-CLI::App* SelectedCommand(CLI::App* app) {
-  for (CLI::App* sub : app->get_subcommands()) return SelectedCommand(sub);
-  return app;
-}
-
 int Fail(const ExitStatus& st, Io& io) {
   if (!st.silent()) io.err << "Error: " << st.message() << "\n";
   io.out.flush();
@@ -138,7 +132,7 @@ int RunKvctl(std::vector<std::string> args, cli::Environment env, Io io) {
   if (!app.remaining().empty())
     return Fail(cli::UnknownArgumentsError(app.remaining(), "kvctl"), io);
   if (!ctx.has_action()) {
-    io.out << SelectedCommand(&app)->help();
+    io.out << cli::SelectedCommand(&app)->help();
     return 0;
   }
   ExitStatus st = ctx.RunAction();

@@ -4,7 +4,6 @@
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cctype>
-#include <ctime>
 
 #include "cli/client_session.h"
 #include "cli/completion.h"
@@ -46,16 +45,6 @@ struct Program {
   CLI::Option* rule_opt = nullptr;
   std::function<ExitStatus()> action;
 };
-
-// capnslog's line prefix, as kvctl prints its flag warnings.
-std::string WarningPrefix() {
-  std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  localtime_r(&t, &tm);
-  char buf[64];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S.000000 W | ", &tm);
-  return buf;
-}
 
 // The rule the flags ask for (--rule, --min-free-ratio and --min-quota-usage
 // combined with ||: a member is defragmented when any says it is worth it),
@@ -123,7 +112,7 @@ ExitStatus RunDefrag(Program& p) {
   ASSIGN_OR_EXIT(defrag::Options options, OptionsFromFlags(p));
   std::vector<std::string> warnings;
   ASSIGN_OR_EXIT(cli::GlobalOptions g, p.global.Resolve(p.env, &warnings));
-  for (const auto& w : warnings) p.io.err << WarningPrefix() << "pkg/flags: " << w << "\n";
+  cli::PrintFlagWarnings(warnings, p.io.err);
   ASSIGN_OR_EXIT(OutputFormat format, FormatOf(g));
   if (!p.flags.data_dir.empty()) return RunOffline(p, format);
   if (!g.discovery_srv.empty()) {
@@ -248,11 +237,6 @@ void AddCompletionCommand(CLI::App* app, Program* p) {
   });
 }
 
-CLI::App* SelectedCommand(CLI::App* app) {
-  for (CLI::App* sub : app->get_subcommands()) return SelectedCommand(sub);
-  return app;
-}
-
 // Every failure exits 1 (etcdctl's 128 for bad arguments included): the
 // contract is 0 or 1.
 int Fail(const ExitStatus& st, Io& io) {
@@ -284,7 +268,7 @@ int RunKvdefrag(std::vector<std::string> args, cli::Environment env, Io io) {
   try {
     app.parse(reversed);
   } catch (const CLI::CallForHelp&) {
-    io.out << SelectedCommand(&app)->help();
+    io.out << cli::SelectedCommand(&app)->help();
     return 0;
   } catch (const CLI::ParseError& e) {
     return Fail(cli::ParseErrorToExit(e.get_name(), e.what()), io);

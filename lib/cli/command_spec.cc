@@ -97,4 +97,9 @@ std::string ProgramSpecToJson(const ProgramSpec& spec) {
   return j.dump(2) + "\n";
 }
 
+CLI::App* SelectedCommand(CLI::App* app) {
+  for (CLI::App* sub : app->get_subcommands()) return SelectedCommand(sub);
+  return app;
+}
+
 }  // namespace etcdd::cli

@@ -116,4 +116,8 @@ std::vector<const FlagSpec*> FlagsInScope(const std::vector<const CommandSpec*>&
 // "single_dash_long_flags" and "command_prefixes" on the root.
 std::string ProgramSpecToJson(const ProgramSpec& spec);
 
+// The deepest subcommand the parsed command line selected (`app` itself if
+// none): the command whose help a bare or unknown invocation prints.
+CLI::App* SelectedCommand(CLI::App* app);
+
 }  // namespace etcdd::cli

@@ -3,7 +3,11 @@
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cctype>
+#include <chrono>
+#include <cstdio>
 #include <cstring>
+#include <ctime>
+#include <ostream>
 #include <set>
 
 #include "cli/go_format.h"
@@ -287,6 +291,22 @@ ExitStatus ParseErrorToExit(const std::string& cli11_error_name, const std::stri
     }
   }
   return ExitStatus::Error(what);
+}
+
+void PrintFlagWarnings(const std::vector<std::string>& warnings, std::ostream& err) {
+  for (const auto& w : warnings) {
+    const auto now = std::chrono::system_clock::now();
+    const std::time_t t = std::chrono::system_clock::to_time_t(now);
+    const auto micros =
+        std::chrono::duration_cast<std::chrono::microseconds>(now.time_since_epoch()).count() %
+        1000000;
+    std::tm tm{};
+    localtime_r(&t, &tm);
+    char buf[64];
+    const size_t n = std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
+    std::snprintf(buf + n, sizeof buf - n, ".%06lld W | ", static_cast<long long>(micros));
+    err << buf << "pkg/flags: " << w << "\n";
+  }
 }
 
 }  // namespace etcdd::cli

@@ -24,6 +24,7 @@
 #pragma once
 
 #include <chrono>
+#include <iosfwd>
 #include <map>
 #include <memory>
 #include <string>
@@ -123,5 +124,9 @@ ExitStatus UnknownArgumentsError(const std::vector<std::string>& args, const std
 // exists ("flag needs an argument: --limit", `invalid argument "x" for
 // "--prefix" flag: strconv.ParseBool: parsing "x": invalid syntax`); exit 1.
 ExitStatus ParseErrorToExit(const std::string& cli11_error_name, const std::string& what);
+
+// Prints Resolve's warnings as etcdctl prints them: capnslog's prefix
+// ("2026-11-21 07:22:57.330253 W | "), "pkg/flags: ", the warning, a newline.
+void PrintFlagWarnings(const std::vector<std::string>& warnings, std::ostream& err);
 
 }  // namespace etcdd::cli

@@ -139,8 +139,7 @@ Result<DefragStats> Store::Defragment() {
     return Status::IOError("chmod " + copy.data_path, errno);
   }
   RETURN_IF_ERROR(internal::OpenEnv(&copy));
-  if (copy.key_dbi != s.key_dbi || copy.meta_dbi != s.meta_dbi ||
-      copy.server_dbi != s.server_dbi) {
+  if (copy.key_dbi != s.key_dbi || copy.meta_dbi != s.meta_dbi || copy.server_dbi != s.server_dbi) {
     return Status::Internal("mvcc: defragmented copy has other database handles");
   }
 

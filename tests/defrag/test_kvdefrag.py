@@ -2,8 +2,7 @@
 
 etcdd members ($ETCDD_BIN) for the plan, the input checks and the health
 check; the rolling defragmentation and the NOSPACE recovery also run against
-real etcd (/usr/bin/etcd), and against etcdd once it serves Defragment and
-Alarm (skipped while it answers Unimplemented).
+real etcd (/usr/bin/etcd) and against etcdd.
 """
 
 import json
@@ -69,14 +68,6 @@ def fill(endpoints, count, size, keys=10, prefix="fill"):
     for i in range(count):
         code, _, err = kvctl(endpoints, "put", "%s%d" % (prefix, i % keys), "v" * size)
         assert code == 0, err
-
-
-def serves(cluster, what):
-    """Whether the members serve Maintenance.<what> (etcdd answers
-    Unimplemented until it does)."""
-    args = ["defrag"] if what == "Defragment" else ["alarm", "list"]
-    code, _, err = etcdctl(cluster.endpoints()[:1], *args)
-    return "Unimplemented" not in err
 
 
 @pytest.fixture(scope="module")
@@ -295,8 +286,6 @@ def wait_same_revision(cluster):
 @pytest.mark.parametrize("binary", ["etcdd", "etcd"])
 def test_rolling_defrag_under_writes(tmp_path, binary):
     with Cluster(str(tmp_path), 3, binary=server_binary() if binary == "etcdd" else ETCD) as c:
-        if not serves(c, "Defragment"):
-            pytest.skip("the server does not serve Defragment yet")
         fill(c.endpoints(), 300, 2000)
         writer = Writer(c.endpoints())
         writer.start()
@@ -347,8 +336,6 @@ def test_compact_and_disarm_bring_writes_back_after_nospace(tmp_path, binary):
     quota = 256 * 1024
     with Cluster(str(tmp_path), 3, binary=server_binary() if binary == "etcdd" else ETCD,
                  extra_args=["--quota-backend-bytes", str(quota)]) as c:
-        if not serves(c, "Defragment") or not serves(c, "Alarm"):
-            pytest.skip("the server does not serve Defragment and Alarm yet")
         eps = c.endpoints()
         for i in range(2000):
             code, _, err = kvctl(eps, "put", "big%d" % (i % 4), "v" * 8000)

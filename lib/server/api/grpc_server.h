@@ -1,9 +1,8 @@
 // The client-facing gRPC server: etcd's v3 services over an EtcdServer.
 //
-// KV, Watch, Lease, Cluster, Auth, Lock, Election and Maintenance's
-// Status, Hash, HashKV, Snapshot and MoveLeader are served; Maintenance's
-// Defragment and Alarm answer UNIMPLEMENTED until the issue that builds
-// them lands. With auth enabled, every call is checked against its caller
+// KV, Watch, Lease, Cluster, Auth, Lock, Election and Maintenance (Status,
+// Hash, HashKV, Snapshot, Defragment, MoveLeader, Alarm) are served. With
+// auth enabled, every call is checked against its caller
 // (api/service_util.h Caller).
 #pragma once
 

@@ -57,6 +57,15 @@ struct Config {
   // (random_seed, id), so members sharing a seed still draw different timeouts
   // while a fixed seed gives a reproducible run.
   uint64_t random_seed = 0;
+  // Leader: when an acknowledgement advances the commit index, leave the news
+  // to the next append (a new proposal's) or to RawNode::AnnounceCommit,
+  // instead of sending every follower an append of no entries at once
+  // (etcd's bcastAppend after maybeCommit). When writes come one at a time,
+  // that saves a message and its response per follower and write. A commit
+  // that covers a proposal forwarded by a follower is still announced at once,
+  // since that follower answers its client only once it applies the entry.
+  // etcdd extension; off, the leader announces every commit at once, as etcd.
+  bool defer_commit_announcement = false;
   // Where to log role changes and elections (etcd's raft messages, e.g.
   // "<id> became leader at term 2"); not owned, may be null (silent).
   Logger* logger = nullptr;

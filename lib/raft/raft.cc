@@ -73,6 +73,7 @@ Raft::Raft(const Config& c)
       heartbeat_timeout_(c.heartbeat_tick),
       check_quorum_(c.check_quorum),
       pre_vote_(c.pre_vote),
+      defer_commit_announcement_(c.defer_commit_announcement),
       logger_(c.logger) {
   std::seed_seq seed = SeedFor(c);
   rng_.seed(seed);
@@ -226,6 +227,8 @@ void Raft::Reset(uint64_t term) {
   AbortLeaderTransfer();
   read_only_ = ReadOnly();
   pending_read_index_.clear();
+  commit_unannounced_ = false;
+  forwarded_.clear();
 }
 
 void Raft::BecomeFollower(uint64_t term, uint64_t lead) {

@@ -19,6 +19,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <random>
 #include <string>
@@ -65,6 +66,12 @@ class Raft {
   const std::vector<raftpb::Message>& messages() const { return msgs_; }
   std::vector<raftpb::Message> TakeMessages();
   const std::vector<ReadState>& read_states() const { return read_states_; }
+  // Leader with Config::defer_commit_announcement: the commit index advanced
+  // since the last append sent to every follower.
+  bool commit_unannounced() const { return commit_unannounced_; }
+  // Leader: sends every follower an append carrying the commit index, if it
+  // is unannounced (see Config::defer_commit_announcement).
+  void AnnounceCommit();
   std::vector<ReadState> TakeReadStates();
 
   // The application handled a Ready: it applied entries up to
@@ -128,6 +135,8 @@ class Raft {
   bool MaybeSendAppend(uint64_t to, bool send_if_empty);
   void SendHeartbeat(uint64_t to, const std::string& ctx);
   void BcastAppend();
+  // After a commit: whether its announcement may wait (and is now pending).
+  bool DeferCommitAnnouncement();
   void BcastHeartbeat();
   void BcastHeartbeatWithCtx(const std::string& ctx);
   bool CommittedEntryInCurrentTerm() const;
@@ -182,6 +191,12 @@ class Raft {
   // lack: it could not be elected again, and its refusal to vote for a less
   // up-to-date candidate could block them forever.
   bool self_removal_pending_ = false;
+  // Leader only, with defer_commit_announcement: the commit index advanced
+  // since the last BcastAppend, and the last index of every proposal
+  // forwarded by a follower that no BcastAppend has announced committed yet
+  // (ascending).
+  bool commit_unannounced_ = false;
+  std::deque<uint64_t> forwarded_;
   // Leader only: hand-overs tried since it was removed (HandOverIfRemoved).
   uint64_t handover_attempts_ = 0;
   // Last index of the ConfChange entries Bootstrap applied internally; they do
@@ -193,6 +208,7 @@ class Raft {
   const int heartbeat_timeout_;
   const bool check_quorum_;
   const bool pre_vote_;
+  const bool defer_commit_announcement_;
   Logger* const logger_;
   // Ticks since the last election timeout (leader, candidate), or since the
   // last message from the current leader (follower).

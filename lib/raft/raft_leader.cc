@@ -88,6 +88,7 @@ Status Raft::HandleProposal(const raftpb::Message& m) {
     }
   }
   AppendEntries(std::move(ents));
+  if (defer_commit_announcement_ && m.from() != id_) forwarded_.push_back(log_.LastIndex());
   BcastAppend();
   return Status::Ok();
 }
@@ -161,6 +162,21 @@ void Raft::BcastAppend() {
   for (const auto& [id, pr] : tracker_.progress()) {
     if (id != id_) SendAppend(id);
   }
+  commit_unannounced_ = false;
+  while (!forwarded_.empty() && forwarded_.front() <= log_.committed()) forwarded_.pop_front();
+}
+
+bool Raft::DeferCommitAnnouncement() {
+  if (!defer_commit_announcement_) return false;
+  // A follower waits for its forwarded proposal to commit before it can
+  // answer its client: tell it at once.
+  if (!forwarded_.empty() && forwarded_.front() <= log_.committed()) return false;
+  commit_unannounced_ = true;
+  return true;
+}
+
+void Raft::AnnounceCommit() {
+  if (state_ == StateType::kLeader && commit_unannounced_) BcastAppend();
 }
 
 void Raft::BcastHeartbeat() { BcastHeartbeatWithCtx(read_only_.LastPendingRequestCtx()); }
@@ -198,7 +214,7 @@ void Raft::HandleAppendResponse(const raftpb::Message& m, Progress* pr) {
       pr->inflights.FreeLE(m.index());
       break;
   }
-  if (MaybeCommit()) {
+  if (MaybeCommit() && !DeferCommitAnnouncement()) {
     BcastAppend();  // tell everyone the new commit index
   } else if (was_paused) {
     SendAppend(m.from());  // it may be missing the latest commit index

@@ -56,6 +56,10 @@ Status RawNode::Propose(std::string data) {
   return raft_->Step(m);
 }
 
+bool RawNode::CommitUnannounced() const { return raft_->commit_unannounced(); }
+
+void RawNode::AnnounceCommit() { raft_->AnnounceCommit(); }
+
 Status RawNode::ProposeConfChange(const raftpb::ConfChange& cc) {
   raftpb::Message m;
   m.set_type(raftpb::MSG_PROP);

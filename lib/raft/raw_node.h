@@ -133,6 +133,14 @@ class RawNode {
   // be non-empty and unique among outstanding requests.
   void ReadIndex(std::string request_ctx);
 
+  // Leader with Config::defer_commit_announcement: whether the commit index
+  // advanced since the followers were last sent an append, and the call that
+  // sends them one now (a no-op when nothing is pending or not leader). The
+  // application calls AnnounceCommit when no proposal has carried the news
+  // within a short delay, so followers apply soon after the leader.
+  bool CommitUnannounced() const;
+  void AnnounceCommit();
+
   // Applies a committed configuration change to the state machine and returns
   // the resulting configuration (to be saved with the next snapshot).
   //   ADD_NODE          adds a voter; promotes a learner (keeping its

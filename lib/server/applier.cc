@@ -64,7 +64,10 @@ Applier::Applier(mvcc::Store& store, Leases& leases, auth::AuthStore& auth, Alar
 Applier::~Applier() { Stop(); }
 
 void Applier::Start() {
-  thread_ = std::thread([this] { Run(); });
+  thread_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "etcdd-apply");
+    Run();
+  });
 }
 
 void Applier::Stop() {

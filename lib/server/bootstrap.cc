@@ -6,6 +6,8 @@
 // --initial-cluster) and load or create the Raft log accordingly; build the
 // Raft node; wire the watch hub, the apply loop and the Raft loop; listen to
 // the peers; start the loops.
+#include <pthread.h>
+
 #include <future>
 #include <random>
 
@@ -111,6 +113,9 @@ Result<std::unique_ptr<raft::RawNode>> EtcdServer::NewRaftNode(
   rc.storage = storage.get();
   rc.applied = store_->ConsistentIndex();
   rc.random_seed = std::random_device()();
+  // RaftNode announces a commit no proposal carried within
+  // RaftNode::Options::commit_announce_delay (WRITE_PATH.md).
+  rc.defer_commit_announcement = true;
   ASSIGN_OR_RETURN(auto node, raft::RawNode::Create(rc));
   // A new cluster's members (also one that crashed after creating its WAL
   // but before saving the bootstrap entries) start their log with the
@@ -172,7 +177,10 @@ Status EtcdServer::StartLoops(std::unique_ptr<raft::RawNode> node,
   applier_->Start();
   RETURN_IF_ERROR(StartCompactor());
   raft_->Start();
-  lease_loop_ = std::thread([this] { RunLeaseLoop(); });
+  lease_loop_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "etcdd-lease");
+    RunLeaseLoop();
+  });
   return Status::Ok();
 }
 

@@ -202,7 +202,7 @@ void RaftNode::Run() {
   const auto tick = std::chrono::milliseconds(options_.heartbeat_ms);
   auto next_tick = std::chrono::steady_clock::now() + tick;
   for (;;) {
-    std::optional<Inputs> in = WaitForInputs(next_tick);
+    std::optional<Inputs> in = WaitForInputs(std::min(next_tick, announce_at_));
     if (!in) return;  // stopped
     for (auto& t : in->tasks) t(*node_);
     for (auto& m : in->received) {
@@ -228,14 +228,31 @@ void RaftNode::Run() {
       for (const auto& [ctx, round] : read_rounds_) node_->ReadIndex(ctx);
       if (!HandleAllReady()) return;
     }
+    MaybeAnnounceCommit();
+    if (!HandleAllReady()) return;
+  }
+}
+
+void RaftNode::MaybeAnnounceCommit() {
+  // One write at a time, the next proposal usually comes within the delay and
+  // its append carries the commit index; otherwise the followers are told
+  // alone (see raft::Config::defer_commit_announcement).
+  const auto now = std::chrono::steady_clock::now();
+  if (!node_->CommitUnannounced()) {
+    announce_at_ = std::chrono::steady_clock::time_point::max();
+  } else if (announce_at_ == std::chrono::steady_clock::time_point::max()) {
+    announce_at_ = now + options_.commit_announce_delay;
+  } else if (now >= announce_at_) {
+    node_->AnnounceCommit();
+    announce_at_ = std::chrono::steady_clock::time_point::max();
   }
 }
 
 std::optional<RaftNode::Inputs> RaftNode::WaitForInputs(
-    std::chrono::steady_clock::time_point next_tick) {
+    std::chrono::steady_clock::time_point until) {
   Inputs in;
   std::unique_lock lock(mu_);
-  cv_.wait_until(lock, next_tick, [&] {
+  cv_.wait_until(lock, until, [&] {
     return stop_ || !proposals_.empty() || !pending_reads_.empty() || !received_.empty() ||
            !conf_proposals_.empty() || !tasks_.empty();
   });

@@ -53,6 +53,11 @@ class RaftNode {
     // sent, committed or applied, and pending ReadIndex rounds fail. Unset:
     // the loop just stops.
     std::function<void(std::string_view what, const Status& cause)> on_fatal;
+    // With raft::Config::defer_commit_announcement: how long the leader waits
+    // for a proposal to carry a new commit index to the followers before it
+    // sends them an append for it alone. Bounds how far a follower's applied
+    // index trails the leader's when writes stop.
+    std::chrono::microseconds commit_announce_delay{1000};
   };
 
   // Receives messages for other members, on the loop thread, after the
@@ -159,9 +164,12 @@ class RaftNode {
     std::vector<raftpb::ConfChange> conf_proposals;
     std::vector<std::function<void(raft::RawNode&)>> tasks;
   };
-  // Waits until there is work or `next_tick`, then takes the inputs (after
+  // Waits until there is work or `until`, then takes the inputs (after
   // LingerForBatch); nullopt once stopped.
-  std::optional<Inputs> WaitForInputs(std::chrono::steady_clock::time_point next_tick);
+  std::optional<Inputs> WaitForInputs(std::chrono::steady_clock::time_point until);
+  // Announces a commit index left unannounced for commit_announce_delay, or
+  // sets announce_at_ for it.
+  void MaybeAnnounceCommit();
   // Puts the proposals held for lack of a leader back in front of `in`'s.
   void RetryHeldProposals(Inputs* in);
   // Proposes `in`'s entries and conf changes; holds those Raft refuses.
@@ -220,6 +228,9 @@ class RaftNode {
   uint64_t read_seq_ = 0;
   bool reissue_reads_ = false;  // a leader appeared: re-ask for pending rounds
   int ticks_ = 0;
+  // When the commit index the followers have not been told must go out (max:
+  // nothing pending).
+  std::chrono::steady_clock::time_point announce_at_ = std::chrono::steady_clock::time_point::max();
 
   std::atomic<uint64_t> term_{0};
   std::atomic<uint64_t> lead_{0};

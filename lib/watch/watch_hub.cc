@@ -4,6 +4,8 @@
 // methods in watch_stream.cc.
 #include "watch/watch_hub.h"
 
+#include <pthread.h>
+
 #include <algorithm>
 #include <cassert>
 
@@ -29,8 +31,14 @@ void WatchHub::Start() {
   if (threads_running_) return;
   threads_running_ = true;
   stop_ = false;
-  sync_thread_ = std::thread([this] { SyncLoop(); });
-  notifier_thread_ = std::thread([this] { NotifierLoop(); });
+  sync_thread_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "etcdd-wsync");
+    SyncLoop();
+  });
+  notifier_thread_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "etcdd-wnotify");
+    NotifierLoop();
+  });
 }
 
 void WatchHub::Stop() {

@@ -52,6 +52,7 @@ Needs Debian's python3-grpcio and python3-etcd3, hence /usr/bin/python3.
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -79,9 +80,26 @@ def kvbench(endpoints, *args):
     return json.loads(run.stdout)
 
 
-def puts(endpoints, clients, conns, total):
-    return kvbench(endpoints, "--op", "put", "--clients", str(clients), "--conns", str(conns),
-                   "--total", str(total))
+def cpu_seconds(pids):
+    """User plus system CPU time of every thread of `pids`, in seconds."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        with open("/proc/%d/stat" % pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
+    return total / ticks
+
+
+def puts(endpoints, clients, conns, total, pids):
+    """kvbench puts, plus "cpu_us_per_write": the CPU every server process in
+    `pids` spent (user + system, all threads) per acknowledged put."""
+    before = cpu_seconds(pids)
+    result = kvbench(endpoints, "--op", "put", "--clients", str(clients), "--conns", str(conns),
+                     "--total", str(total))
+    writes = max(result["total"] - result["errors"], 1)
+    result["cpu_us_per_write"] = (cpu_seconds(pids) - before) * 1e6 / writes
+    return result
 
 
 def rss_kib(pid):
@@ -96,8 +114,9 @@ def measure_single(binary, scale, _args):
     results = {}
     with tempfile.TemporaryDirectory() as tmp, Server(tmp, binary=binary) as s:
         ep = [s.endpoint]
-        results["put 1 client"] = puts(ep, 1, 1, int(2000 * scale))
-        results["put 100 clients"] = puts(ep, 100, 10, int(20000 * scale))
+        pids = [s.proc.pid]
+        results["put 1 client"] = puts(ep, 1, 1, int(2000 * scale), pids)
+        results["put 100 clients"] = puts(ep, 100, 10, int(20000 * scale), pids)
         results["range linearizable 100 clients"] = kvbench(
             ep, "--op", "range", "--consistency", "l", "--clients", "100", "--conns", "10",
             "--total", str(int(20000 * scale)))
@@ -148,12 +167,27 @@ def measure_cluster(binary, scale, args):
             Cluster(tmp, args.cluster, extra_args=TIMERS, binary=binary) as c:
         leader = [etcd_rpc.wait_for_leader(c.members, 30).endpoint]
         every = c.endpoints()
-        results["put 1 client, leader"] = puts(leader, 1, 1, int(2000 * scale))
+        pids = [m.pid for m in c.members]
+        results["put 1 client, leader"] = puts(leader, 1, 1, int(2000 * scale), pids)
         # 12 connections in both 100-client rows: 4 per member of 3 when spread.
-        results["put 100 clients, leader"] = puts(leader, 100, 12, int(20000 * scale))
-        results["put 100 clients, all members"] = puts(every, 100, 12, int(20000 * scale))
-        results["leader failover"] = failover.measure(c, args.trials)
+        results["put 100 clients, leader"] = puts(leader, 100, 12, int(20000 * scale), pids)
+        results["put 100 clients, all members"] = puts(every, 100, 12, int(20000 * scale), pids)
+        if args.trials > 0:
+            results["leader failover"] = failover.measure(c, args.trials)
     return results
+
+
+def median_of(runs):
+    """The per-figure median of several runs' results (same shape as one);
+    lists (failover trials) are concatenated."""
+    first = runs[0]
+    if isinstance(first, dict):
+        return {k: median_of([r[k] for r in runs]) for k in first}
+    if isinstance(first, list):
+        return [x for r in runs for x in r]
+    if isinstance(first, (int, float)) and not isinstance(first, bool):
+        return statistics.median(runs)
+    return first
 
 
 def print_table(etcd, etcdd):
@@ -168,6 +202,10 @@ def print_table(etcd, etcdd):
             print("%-34s %12.0f/s %12.0f/s %8.2f" % (name, a["throughput"], b["throughput"],
                                                       b["throughput"] / a["throughput"]))
             ms_row("  p99", a["p99_ms"], b["p99_ms"])
+            if "cpu_us_per_write" in a:
+                print("%-34s %12.0fus %12.0fus %8.2f" % (
+                    "  CPU per committed write", a["cpu_us_per_write"], b["cpu_us_per_write"],
+                    b["cpu_us_per_write"] / max(a["cpu_us_per_write"], 1e-9)))
         elif isinstance(a, dict):
             ms_row(name + " median", a["median_ms"], b["median_ms"])
             ms_row("  max (%d trials)" % len(a["trials_ms"]), a["max_ms"], b["max_ms"])
@@ -182,20 +220,31 @@ def main():
     p.add_argument("--cluster", type=int, metavar="N", help="N-member cluster benchmark")
     p.add_argument("--secure", action="store_true",
                    help="puts over client TLS, then with auth on (simple tokens)")
-    p.add_argument("--trials", type=int, help="failover trials (default 10, --quick 3)")
+    p.add_argument("--trials", type=int,
+                   help="failover trials (default 10, --quick 3; 0 skips failover)")
+    p.add_argument("--runs", type=int, default=1,
+                   help="measure etcd and etcdd alternately this many times and report "
+                        "the median of every figure (default 1)")
     p.add_argument("--json", metavar="PATH", help="also save every figure as JSON")
     args = p.parse_args()
     scale = args.scale or (1 if args.quick else 3)
-    args.trials = args.trials or (3 if args.quick else 10)
+    if args.trials is None:
+        args.trials = 3 if args.quick else 10
     measure = (measure_secure if args.secure else
                measure_cluster if args.cluster else measure_single)
-    etcd = measure(ETCD, scale, args)
-    etcdd = measure(ETCDD, scale, args)
+    runs = {"etcd": [], "etcdd": []}
+    for _ in range(max(args.runs, 1)):
+        runs["etcd"].append(measure(ETCD, scale, args))
+        runs["etcdd"].append(measure(ETCDD, scale, args))
+    etcd, etcdd = median_of(runs["etcd"]), median_of(runs["etcdd"])
+    if args.runs > 1:
+        print("median of %d runs, etcd and etcdd alternating" % args.runs)
     print_table(etcd, etcdd)
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"members": args.cluster or 1, "scale": scale, "etcd_binary": ETCD,
-                       "etcdd_binary": ETCDD, "etcd": etcd, "etcdd": etcdd}, f, indent=2)
+                       "etcdd_binary": ETCDD, "etcd": etcd, "etcdd": etcdd, "runs": runs},
+                      f, indent=2)
             f.write("\n")
 
 

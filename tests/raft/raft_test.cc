@@ -311,5 +311,85 @@ TEST(FlowControl, ReportUnreachableFallsBackToProbe) {
   EXPECT_TRUE(Filter(s.Drain(), raftpb::MSG_APP).empty());
 }
 
+// Config::defer_commit_announcement: a leader of {1,2,3} in replicate state
+// with both followers, having committed index 2 (its empty entry).
+Solo DeferringLeader(bool defer) {
+  Solo s = MakeSolo(1, {1, 2, 3}, {}, {}, [defer](Config& c) {
+    c.pre_vote = false;
+    c.defer_commit_announcement = defer;
+  });
+  EXPECT_TRUE(s.node->Campaign().ok());
+  s.Receive({.type = raftpb::MSG_VOTE_RESP, .from = 2, .to = 1, .term = 2});
+  s.Drain();
+  for (uint64_t f : {2, 3}) {
+    s.Receive({.type = raftpb::MSG_APP_RESP, .from = f, .to = 1, .term = 2, .index = 2});
+  }
+  s.Drain();
+  s.node->AnnounceCommit();
+  s.Drain();
+  EXPECT_EQ(s.status().commit, 2u);
+  return s;
+}
+
+std::vector<uint64_t> AppendTargets(const std::vector<raftpb::Message>& msgs, uint64_t commit) {
+  std::vector<uint64_t> to;
+  for (const auto& m : Filter(msgs, raftpb::MSG_APP)) {
+    if (m.commit() == commit) to.push_back(m.to());
+  }
+  return to;
+}
+
+TEST(CommitAnnouncement, EtcdAnnouncesEveryCommitAtOnce) {
+  Solo s = DeferringLeader(false);
+  ASSERT_TRUE(s.node->Propose("a").ok());
+  s.Drain();
+  s.Receive({.type = raftpb::MSG_APP_RESP, .from = 2, .to = 1, .term = 2, .index = 3});
+  EXPECT_EQ(AppendTargets(s.Drain(), 3), (std::vector<uint64_t>{2, 3}));
+  EXPECT_FALSE(s.node->CommitUnannounced());
+}
+
+TEST(CommitAnnouncement, DeferredToTheNextProposalOrAnnounceCommit) {
+  Solo s = DeferringLeader(true);
+  ASSERT_TRUE(s.node->Propose("a").ok());
+  s.Drain();
+  s.Receive({.type = raftpb::MSG_APP_RESP, .from = 2, .to = 1, .term = 2, .index = 3});
+  EXPECT_TRUE(Filter(s.Drain(), raftpb::MSG_APP).empty());
+  EXPECT_EQ(s.status().commit, 3u);
+  EXPECT_TRUE(s.node->CommitUnannounced());
+  // The next proposal's appends carry the commit index.
+  ASSERT_TRUE(s.node->Propose("b").ok());
+  EXPECT_EQ(AppendTargets(s.Drain(), 3), (std::vector<uint64_t>{2, 3}));
+  EXPECT_FALSE(s.node->CommitUnannounced());
+  // Without one, AnnounceCommit sends appends of no entries.
+  s.Receive({.type = raftpb::MSG_APP_RESP, .from = 3, .to = 1, .term = 2, .index = 4});
+  EXPECT_TRUE(Filter(s.Drain(), raftpb::MSG_APP).empty());
+  ASSERT_TRUE(s.node->CommitUnannounced());
+  s.node->AnnounceCommit();
+  auto msgs = s.Drain();
+  EXPECT_EQ(AppendTargets(msgs, 4), (std::vector<uint64_t>{2, 3}));
+  for (const auto& m : Filter(msgs, raftpb::MSG_APP)) EXPECT_EQ(m.entries_size(), 0);
+  EXPECT_FALSE(s.node->CommitUnannounced());
+  s.node->AnnounceCommit();  // nothing pending: nothing sent
+  EXPECT_TRUE(Filter(s.Drain(), raftpb::MSG_APP).empty());
+}
+
+TEST(CommitAnnouncement, ForwardedProposalsAreAnnouncedAtOnce) {
+  Solo s = DeferringLeader(true);
+  raftpb::Entry e;
+  e.set_data("from-3");
+  s.Receive({.type = raftpb::MSG_PROP, .from = 3, .to = 1, .term = 2, .entries = {e}});
+  s.Drain();
+  // Follower 3 waits for its proposal to apply before it answers its client.
+  s.Receive({.type = raftpb::MSG_APP_RESP, .from = 2, .to = 1, .term = 2, .index = 3});
+  EXPECT_EQ(AppendTargets(s.Drain(), 3), (std::vector<uint64_t>{2, 3}));
+  EXPECT_FALSE(s.node->CommitUnannounced());
+  // The leader's own proposals wait again.
+  ASSERT_TRUE(s.node->Propose("a").ok());
+  s.Drain();
+  s.Receive({.type = raftpb::MSG_APP_RESP, .from = 2, .to = 1, .term = 2, .index = 4});
+  EXPECT_TRUE(Filter(s.Drain(), raftpb::MSG_APP).empty());
+  EXPECT_TRUE(s.node->CommitUnannounced());
+}
+
 }  // namespace
 }  // namespace etcdd::raft

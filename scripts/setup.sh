@@ -8,7 +8,7 @@ packages=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   liblmdb-dev libcli11-dev libboost-dev libboost-filesystem-dev nlohmann-json3-dev
   libspdlog-dev libfmt-dev libssl-dev libjwt-dev libyaml-cpp-dev libarchive-dev libzstd-dev
-  libcrypt-dev openssl libmuparser-dev
+  libcrypt-dev openssl libmuparser-dev libjemalloc-dev
   clang libclang-rt-14-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   etcd-client etcd-server python3 python3-etcd3 python3-grpcio python3-pytest openssl

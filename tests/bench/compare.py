@@ -6,9 +6,19 @@ run and prints the figures side by side with their ratios (etcdd / etcd).
     tests/bench/compare.py [--quick] [--json out.json]             # one member
     tests/bench/compare.py --cluster 3 [--quick] [--trials 10] [--json out.json]
     tests/bench/compare.py --secure [--quick] [--json out.json]
+    tests/bench/compare.py --cluster 3 --quick --trials 0 --runs 5  # medians
 
 Single member (default): puts at 1 and 100 clients, linearizable and
 serializable ranges at 100 clients, and the RSS after 100k keys.
+
+Every put row also reports the CPU per committed write: the user + system
+time of every server process (all members, all threads) during the run,
+divided by the puts acknowledged. On this 2-core machine the members share
+the cores with kvbench, so that figure is what bounds throughput.
+
+--runs N measures etcd, then etcdd, N times in turn and prints the median of
+every figure (ratios move about 20% between single runs here); --json then
+also keeps each run's figures. --trials 0 skips the failover trials.
 
 Secure (--secure): one member serving https with a CA-signed certificate;
 puts at 1 and 100 clients over TLS, then again with auth on (a root user,

@@ -66,13 +66,13 @@ class Raft {
   const std::vector<raftpb::Message>& messages() const { return msgs_; }
   std::vector<raftpb::Message> TakeMessages();
   const std::vector<ReadState>& read_states() const { return read_states_; }
+  std::vector<ReadState> TakeReadStates();
   // Leader with Config::defer_commit_announcement: the commit index advanced
   // since the last append sent to every follower.
   bool commit_unannounced() const { return commit_unannounced_; }
   // Leader: sends every follower an append carrying the commit index, if it
   // is unannounced (see Config::defer_commit_announcement).
   void AnnounceCommit();
-  std::vector<ReadState> TakeReadStates();
 
   // The application handled a Ready: it applied entries up to
   // `applied_index` (0: none), persisted entries up to

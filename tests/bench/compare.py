@@ -90,15 +90,17 @@ def kvbench(endpoints, *args):
     return json.loads(run.stdout)
 
 
+def stat_cpu_seconds(path):
+    """User plus system CPU time in a /proc/<pid>/stat or
+    /proc/<pid>/task/<tid>/stat file, in seconds."""
+    with open(path) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # fields 14, 15
+
+
 def cpu_seconds(pids):
     """User plus system CPU time of every thread of `pids`, in seconds."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    total = 0
-    for pid in pids:
-        with open("/proc/%d/stat" % pid) as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
-    return total / ticks
+    return sum(stat_cpu_seconds("/proc/%d/stat" % pid) for pid in pids)
 
 
 def puts(endpoints, clients, conns, total, pids):

@@ -33,25 +33,23 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "support"))
 from etcdd_harness import Cluster, server_binary  # noqa: E402
 import etcd_rpc  # noqa: E402
-from compare import TIMERS, kvbench  # noqa: E402
+from compare import TIMERS, kvbench, stat_cpu_seconds  # noqa: E402
 
 
 def thread_counters(pid):
     """{thread name: [cpu seconds, context switches]} over pid's threads."""
-    ticks = os.sysconf("SC_CLK_TCK")
     out = collections.defaultdict(lambda: [0.0, 0])
     for tid in os.listdir("/proc/%d/task" % pid):
         base = "/proc/%d/task/%s/" % (pid, tid)
         try:
             with open(base + "comm") as f:
                 name = f.read().strip()
-            with open(base + "stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
+            cpu = stat_cpu_seconds(base + "stat")
             with open(base + "status") as f:
                 status = dict(line.split(":", 1) for line in f if ":" in line)
         except OSError:
             continue  # the thread ended meanwhile
-        out[name][0] += (int(fields[11]) + int(fields[12])) / ticks
+        out[name][0] += cpu
         out[name][1] += (int(status["voluntary_ctxt_switches"]) +
                          int(status["nonvoluntary_ctxt_switches"]))
     return out
